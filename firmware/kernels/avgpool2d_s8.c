@@ -1,0 +1,39 @@
+/* AVERAGE_POOL_2D, int8. */
+#include "tp_kernels.h"
+#include "requantize.h"
+
+void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
+                     int8_t *output)
+{
+    const int32_t ch = p->ch;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * ch;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
+            const int32_t ky1 = p->in_h - iy0 < p->k_h ? p->in_h - iy0 : p->k_h;
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t kx1 = p->in_w - ix0 < p->k_w ? p->in_w - ix0 : p->k_w;
+                /* The divisor counts only in-bounds taps (TFLM semantics), so
+                 * edge windows average fewer values. */
+                const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+                for (int32_t c = 0; c < ch; ++c) {
+                    int32_t acc = 0;
+                    for (int32_t ky = ky0; ky < ky1; ++ky) {
+                        for (int32_t kx = kx0; kx < kx1; ++kx) {
+                            acc += in_b[((size_t)(iy0 + ky) * p->in_w + (ix0 + kx)) * ch + c];
+                        }
+                    }
+                    if (count > 0) {
+                        /* Round half away from zero; C division truncates. */
+                        acc = acc > 0 ? (acc + count / 2) / count
+                                      : (acc - count / 2) / count;
+                    }
+                    *output++ = (int8_t)tp_clamp(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/*
+ * tinyperf int8 kernels: portable scalar reference set.
+ *
+ * Layout conventions: activations NHWC, conv filters OHWI, depthwise filters
+ * 1HWC (C = in_c * depth_multiplier), fully connected filters [out][in].
+ * Offsets follow the TFLM convention: input_offset = -input_zero_point,
+ * output_offset = +output_zero_point. Requantisation uses TFLM's "double
+ * rounding" (see requantize.h) so results are bit-exact with TFLM.
+ */
+#ifndef TP_KERNELS_H
+#define TP_KERNELS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t dil_h, dil_w;
+    int32_t pad_top, pad_left;       /* bottom/right padding is implied by out_h/out_w */
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+    const int32_t *out_mult;         /* per output channel */
+    const int32_t *out_shift;        /* per output channel, >0 = left */
+} tp_conv2d_s8_params_t;
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;     /* out_c = in_c * depth_multiplier */
+    int32_t depth_multiplier;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t dil_h, dil_w;
+    int32_t pad_top, pad_left;
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+    const int32_t *out_mult;
+    const int32_t *out_shift;
+} tp_depthwise_conv2d_s8_params_t;
+
+typedef struct {
+    int32_t batches;
+    int32_t in_depth;                /* accumulation depth */
+    int32_t out_depth;
+    int32_t input_offset;
+    int32_t filter_offset;
+    int32_t output_offset;
+    int32_t out_mult;                /* per tensor */
+    int32_t out_shift;
+    int32_t act_min, act_max;
+} tp_fully_connected_s8_params_t;
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, ch;
+    int32_t out_h, out_w;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t act_min, act_max;
+} tp_avgpool2d_s8_params_t;
+
+typedef struct {
+    int32_t size;                    /* element count, both inputs same shape */
+    int32_t left_shift;
+    int32_t in1_offset, in1_mult, in1_shift;
+    int32_t in2_offset, in2_mult, in2_shift;
+    int32_t output_offset, out_mult, out_shift;
+    int32_t act_min, act_max;
+} tp_add_s8_params_t;
+
+typedef struct {
+    int32_t outer;                   /* number of rows */
+    int32_t depth;                   /* row length */
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} tp_softmax_s8_params_t;
+
+void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
+                  const int8_t *filter, const int32_t *bias, int8_t *output);
+void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
+                            const int8_t *input, const int8_t *filter,
+                            const int32_t *bias, int8_t *output);
+void tp_fully_connected_s8(const tp_fully_connected_s8_params_t *p,
+                           const int8_t *input, const int8_t *filter,
+                           const int32_t *bias, int8_t *output);
+void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
+                     int8_t *output);
+void tp_add_s8(const tp_add_s8_params_t *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
+                   int8_t *output);
+
+#endif

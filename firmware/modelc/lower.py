@@ -1,0 +1,249 @@
+"""Turns TFLite operators into kernel calls with precomputed parameters."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ModelcError
+from . import quant
+
+ACTIVATIONS = {0: 'NONE', 1: 'RELU', 2: 'RELU_N1_TO_1', 3: 'RELU6'}
+PADDINGS = {0: 'SAME', 1: 'VALID'}
+
+
+class Unsupported(Exception):
+    """Raised inside lowering; turned into the one-line user error."""
+
+
+@dataclass
+class Layer:
+    index: int
+    tfl_op: str                  # TFLite builtin name
+    kernel: str                  # e.g. "conv2d_s8"; "reshape" is planned away
+    act_inputs: list             # activation tensor indices read
+    output: int                  # activation tensor index written
+    params: dict = field(default_factory=dict)   # C struct field -> int
+    consts: list = field(default_factory=list)   # (role, c type, numpy array)
+    macs: int = 0
+    input_shapes: list = field(default_factory=list)
+    output_shape: list = field(default_factory=list)
+
+    @property
+    def symbol(self):
+        return f'layer_{self.index:02d}_{self.kernel}'
+
+
+def _need(cond, msg):
+    if not cond:
+        raise Unsupported(msg)
+
+
+def _act(opts):
+    a = opts.get('FusedActivationFunction', 0)
+    _need(a in ACTIVATIONS, f'fused activation {a}')
+    return ACTIVATIONS[a]
+
+
+def _int8_act(t, what):
+    _need(t.dtype == 'INT8', f'{what} tensor type {t.dtype}')
+    _need(not t.is_const, f'constant {what} tensor')
+    _need(len(t.scales) == 1 and len(t.zero_points) <= 1, f'{what} must be per-tensor quantised')
+
+
+def _padding(padding, stride, dilation, in_size, k, out_size_expected):
+    eff = (k - 1) * dilation + 1
+    if padding == 'SAME':
+        out = (in_size + stride - 1) // stride
+    else:
+        out = (in_size - eff + stride) // stride
+    _need(out == out_size_expected,
+          f'output size {out_size_expected} does not match computed {out}')
+    total = max(0, (out - 1) * stride + eff - in_size)
+    # The odd pixel of padding goes to the bottom/right, like TFLM.
+    return total // 2 if padding == 'SAME' else 0
+
+
+def _shape4(shape, what):
+    _need(len(shape) == 4, f'{what} must be 4-D, got {list(shape)}')
+    return shape
+
+
+def lower_conv(g, op, depthwise):
+    T = g.tensors
+    o = op.options
+    inp, flt = T[op.inputs[0]], T[op.inputs[1]]
+    bias = T[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    out = T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _need(flt.is_const and flt.dtype == 'INT8', 'filter must be constant int8')
+    _need(all(z == 0 for z in flt.zero_points), 'filter zero point must be 0')
+    if bias is not None:
+        _need(bias.is_const and bias.dtype == 'INT32', 'bias must be constant int32')
+    n, ih, iw, ic = _shape4(inp.shape, 'input')
+    on, oh, ow, oc = _shape4(out.shape, 'output')
+    _shape4(flt.shape, 'filter')
+    _need(on == n, 'batch mismatch')
+    padding = PADDINGS.get(o.get('Padding'))
+    _need(padding is not None, f'padding {o.get("Padding")}')
+    sh, sw = o.get('StrideH', 1), o.get('StrideW', 1)
+    dh, dw = o.get('DilationHFactor', 1) or 1, o.get('DilationWFactor', 1) or 1
+    _need(sh >= 1 and sw >= 1 and dh >= 1 and dw >= 1, 'stride/dilation')
+    act = _act(o)
+    if depthwise:
+        _, kh, kw, fc = flt.shape
+        dm = o.get('DepthMultiplier', 1) or 1
+        _need(fc == oc and oc == ic * dm, f'depthwise channels in={ic} out={oc} mult={dm}')
+    else:
+        fo, kh, kw, fi = flt.shape
+        _need(fo == oc and fi == ic, f'grouped convolution (filter {list(flt.shape)})')
+    if len(flt.scales) > 1:
+        qdim = 3 if depthwise else 0
+        _need(flt.quantized_dimension == qdim and len(flt.scales) == oc,
+              'filter quantisation axis')
+    pad_top = _padding(padding, sh, dh, ih, kh, oh)
+    pad_left = _padding(padding, sw, dw, iw, kw, ow)
+    mults, shifts = quant.conv_multipliers(inp.scale, flt.scales, out.scale, oc)
+    amin, amax = quant.activation_range(act, out.scale, out.zero_point)
+    params = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc)
+    if depthwise:
+        params['depth_multiplier'] = dm
+    params.update(k_h=kh, k_w=kw, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                  pad_top=pad_top, pad_left=pad_left,
+                  input_offset=-inp.zero_point, output_offset=out.zero_point,
+                  act_min=amin, act_max=amax)
+    consts = [('w', 'int8_t', np.ascontiguousarray(flt.data, dtype=np.int8))]
+    consts.append(('b', 'int32_t', np.ascontiguousarray(bias.data, dtype=np.int32)
+                   if bias is not None else None))
+    consts.append(('mult', 'int32_t', np.array(mults, dtype=np.int32)))
+    consts.append(('shift', 'int32_t', np.array(shifts, dtype=np.int32)))
+    macs = n * oh * ow * oc * kh * kw * (1 if depthwise else ic)
+    kernel = 'depthwise_conv2d_s8' if depthwise else 'conv2d_s8'
+    return Layer(op.index, op.op, kernel, [inp.index], out.index, params, consts, macs)
+
+
+def lower_fc(g, op):
+    T = g.tensors
+    o = op.options
+    inp, flt = T[op.inputs[0]], T[op.inputs[1]]
+    bias = T[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    out = T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _need(o.get('WeightsFormat', 0) == 0, 'shuffled weights format')
+    _need(flt.is_const and flt.dtype == 'INT8' and len(flt.shape) == 2,
+          'filter must be constant 2-D int8')
+    _need(len(flt.scales) == 1, 'per-channel fully connected weights')
+    if bias is not None:
+        _need(bias.is_const and bias.dtype == 'INT32', 'bias must be constant int32')
+    units, depth = flt.shape
+    _need(depth > 0 and inp.size % depth == 0, 'input size not a multiple of filter depth')
+    batches = inp.size // depth
+    _need(out.size == batches * units, 'output size')
+    act = _act(o)
+    mult, shift = quant.fc_multiplier(inp.scale, flt.scale, out.scale)
+    amin, amax = quant.activation_range(act, out.scale, out.zero_point)
+    params = dict(batches=batches, in_depth=depth, out_depth=units,
+                  input_offset=-inp.zero_point, filter_offset=-flt.zero_point,
+                  output_offset=out.zero_point, out_mult=mult, out_shift=shift,
+                  act_min=amin, act_max=amax)
+    consts = [('w', 'int8_t', np.ascontiguousarray(flt.data, dtype=np.int8)),
+              ('b', 'int32_t', np.ascontiguousarray(bias.data, dtype=np.int32)
+               if bias is not None else None)]
+    return Layer(op.index, op.op, 'fully_connected_s8', [inp.index], out.index, params,
+                 consts, batches * units * depth)
+
+
+def lower_avgpool(g, op):
+    T = g.tensors
+    o = op.options
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _need(inp.scale == out.scale and inp.zero_point == out.zero_point,
+          'input and output quantisation differ')
+    n, ih, iw, c = _shape4(inp.shape, 'input')
+    on, oh, ow, oc = _shape4(out.shape, 'output')
+    _need(on == n and oc == c, 'shape mismatch')
+    padding = PADDINGS.get(o.get('Padding'))
+    _need(padding is not None, 'padding')
+    sh, sw = o.get('StrideH', 1), o.get('StrideW', 1)
+    kh, kw = o.get('FilterHeight', 1), o.get('FilterWidth', 1)
+    _need(min(sh, sw, kh, kw) >= 1, 'stride/filter size')
+    pad_top = _padding(padding, sh, 1, ih, kh, oh)
+    pad_left = _padding(padding, sw, 1, iw, kw, ow)
+    amin, amax = quant.activation_range(_act(o), out.scale, out.zero_point)
+    params = dict(batches=n, in_h=ih, in_w=iw, ch=c, out_h=oh, out_w=ow, k_h=kh, k_w=kw,
+                  stride_h=sh, stride_w=sw, pad_top=pad_top, pad_left=pad_left,
+                  act_min=amin, act_max=amax)
+    return Layer(op.index, op.op, 'avgpool2d_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_add(g, op):
+    T = g.tensors
+    a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
+        _int8_act(t, w)
+    _need(a.shape == b.shape == out.shape, 'broadcasting ADD')
+    (m1, s1), (m2, s2), (mo, so) = quant.add_params(a.scale, b.scale, out.scale)
+    amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
+    params = dict(size=out.size, left_shift=20,
+                  in1_offset=-a.zero_point, in1_mult=m1, in1_shift=s1,
+                  in2_offset=-b.zero_point, in2_mult=m2, in2_shift=s2,
+                  output_offset=out.zero_point, out_mult=mo, out_shift=so,
+                  act_min=amin, act_max=amax)
+    return Layer(op.index, op.op, 'add_s8', [a.index, b.index], out.index, params, [], 0)
+
+
+def lower_softmax(g, op):
+    T = g.tensors
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _need(out.zero_point == -128 and abs(out.scale - 1.0 / 256) <= 0.001 / 128,
+          'int8 softmax output must have scale 1/256 and zero point -128')
+    _need(inp.shape == out.shape and len(inp.shape) >= 1, 'shape mismatch')
+    beta = op.options.get('Beta', 1.0)
+    mult, shift, diff_min = quant.softmax_params(beta, inp.scale)
+    depth = inp.shape[-1]
+    params = dict(outer=inp.size // depth, depth=depth, input_multiplier=mult,
+                  input_left_shift=shift, diff_min=diff_min)
+    return Layer(op.index, op.op, 'softmax_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_reshape(g, op):
+    T = g.tensors
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _need(inp.dtype == out.dtype == 'INT8', 'non-int8 RESHAPE')
+    _need(inp.size == out.size, 'element count changes')
+    _need(not inp.is_const, 'constant input')
+    return Layer(op.index, op.op, 'reshape', [inp.index], out.index, {}, [], 0)
+
+
+LOWERINGS = {
+    'CONV_2D': lambda g, op: lower_conv(g, op, False),
+    'DEPTHWISE_CONV_2D': lambda g, op: lower_conv(g, op, True),
+    'FULLY_CONNECTED': lower_fc,
+    'AVERAGE_POOL_2D': lower_avgpool,
+    'ADD': lower_add,
+    'SOFTMAX': lower_softmax,
+    'RESHAPE': lower_reshape,
+}
+
+
+def lower(g, model_name):
+    layers = []
+    for op in g.operators:
+        fn = LOWERINGS.get(op.op)
+        where = f'unsupported operator {op.op} (op index {op.index}) in {model_name}'
+        if fn is None or not op.outputs or len(op.outputs) != 1:
+            raise ModelcError(where)
+        try:
+            layer = fn(g, op)
+        except Unsupported as e:
+            raise ModelcError(f'{where}: {e}')
+        except (IndexError, KeyError, ValueError, TypeError) as e:
+            raise ModelcError(f'{where}: malformed operator ({e})')
+        layer.input_shapes = [list(g.tensors[i].shape) for i in op.inputs if i >= 0]
+        layer.output_shape = list(g.tensors[layer.output].shape)
+        layers.append(layer)
+    return layers

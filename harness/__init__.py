@@ -1,0 +1,1 @@
+"""tinyperf's harness: protocol client, runner modes, reports and the CLI."""

@@ -1,0 +1,179 @@
+"""The `tinyperf` command line."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from platforms import UnknownPlatformError, catalog, get_platform
+from sim.elf import FirmwareImage
+from sim.errors import SimError
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A one-line error for the user, with the exit code to end on."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def _platform(name: str | None):
+    try:
+        return get_platform(name)
+    except UnknownPlatformError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+
+
+def _print_json(data) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tinyperf")
+def cli() -> None:
+    """tinyperf: MLPerf Tiny benchmarks on emulated Cortex-M boards, with exact instruction counts."""
+
+
+@cli.command("platforms")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+def platforms_cmd(as_json: bool) -> None:
+    """List the emulated boards."""
+    boards = list(catalog().values())
+    if as_json:
+        _print_json([p.to_dict() for p in boards])
+        return
+    table = Table(title="tinyperf platforms")
+    for col in ("name", "core", "QEMU machine", "clock MHz", "flash", "RAM", "UART", "description"):
+        table.add_column(col)
+    for p in boards:
+        table.add_row(p.name + (" (default)" if p.default else ""), p.core, p.machine, f"{p.clock_mhz:g}",
+                      f"{p.flash.size // 1024} KiB @0x{p.flash.base:08x}", f"{p.ram.size // 1024} KiB @0x{p.ram.base:08x}",
+                      f"0x{p.uart.base:08x}", p.description)
+    console.print(table)
+
+
+@cli.command("exec")
+@click.argument("elf", type=click.Path(path_type=Path))
+@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds before the run is stopped.")
+@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Bytes to send to the UART (default: stdin when it is not a terminal).")
+@click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming output.")
+def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: Path | None, icount: bool,
+             as_json: bool) -> None:
+    """Run any firmware ELF until it exits (semihosting) or times out; print its counts.
+
+    Exits with the firmware's exit code, 124 on timeout."""
+    from harness.execute import execute
+
+    platform = _platform(platform_name)
+    firmware = FirmwareImage(elf)
+    if input_file:
+        data = input_file.read_bytes()
+    elif not sys.stdin.isatty():
+        data = sys.stdin.buffer.read()
+    else:
+        data = b""
+
+    def stream(chunk: bytes) -> None:
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        if result.uart and not result.uart.endswith("\n"):
+            click.echo()
+        summary = (f"exit code {result.exit_code}, {result.instructions} instructions, "
+                   f"{result.wall_s:.3f} s wall, {result.mips} MIPS on {platform.name}")
+        err_console.print(f"[bold]tinyperf:[/] {summary}", highlight=False)
+        for i, count in enumerate(result.windows):
+            err_console.print(f"  window {i}: {count} instructions", highlight=False)
+    if result.error and result.exit_code is None:
+        raise CliError(result.error, EXIT_TIMEOUT)
+    if result.error and result.exit_code != 0 and not result.error.startswith("firmware exited"):
+        raise CliError(result.error, result.exit_code if result.exit_code and result.exit_code > 0 else 1)
+    sys.exit(result.exit_code or 0)
+
+
+@cli.command("selftest")
+@click.option("--platform", "-p", "platform_names", multiple=True, help="Only these platforms (repeatable).")
+@click.option("--rebuild", is_flag=True, help="Build the self-test firmware instead of using the prebuilt ELFs.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
+    """Check UART both ways and paper-exact instruction counts on every platform."""
+    from harness.selftest import LOOP_PASSES, run_selftest
+
+    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    results = []
+    with console.status("running self-tests") as status:
+        for p in boards:
+            status.update(f"self-test on {p.name}")
+            results.append(run_selftest(p, rebuild))
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        table = Table(title=f"tinyperf selftest ({LOOP_PASSES} loop passes)")
+        for col in ("platform", "QEMU machine", "UART", "counts (alu, mmio, call)", "paper", "with -icount", "exit", "result"):
+            table.add_column(col)
+        for r in results:
+            table.add_row(r.platform, r.machine, "ok" if r.uart_ok else "FAIL", str(r.counts), str(r.expected),
+                          str(r.counts_icount), "ok" if r.exit_ok else "FAIL",
+                          "[green]PASS[/]" if r.passed else f"[red]FAIL[/] {r.error or ''}")
+        console.print(table)
+    if not all(r.passed for r in results):
+        raise CliError(f"selftest failed on {', '.join(r.platform for r in results if not r.passed)}")
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Entry point: every error is one line on stderr and a non-zero exit."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli.main(standalone_mode=False)
+    except CliError as err:
+        err_console.print(f"tinyperf: error: {err}", highlight=False, markup=False)
+        sys.exit(err.code)
+    except SimError as err:
+        err_console.print(f"tinyperf: error: {err}", highlight=False, markup=False)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err_console.print("tinyperf: interrupted", highlight=False)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("tinyperf: interrupted", highlight=False)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as err:  # a bug of ours: still one line, the traceback on request
+        if os.environ.get("TINYPERF_DEBUG"):
+            raise
+        err_console.print(f"tinyperf: internal error: {type(err).__name__}: {err} "
+                          "(set TINYPERF_DEBUG=1 for the traceback and report it)", highlight=False, markup=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

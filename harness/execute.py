@@ -1,0 +1,73 @@
+"""`tinyperf exec`: run any ELF to its semihosting exit, with counts."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from platforms import Platform
+from sim import RunOptions, open_emulator
+from sim.elf import FirmwareImage
+from sim.errors import FirmwareTimeout
+from sim.plugin import windows
+
+# Our firmware brackets measured work with these; third-party EEMBC firmware
+# has th_timestamp, whose consecutive calls then delimit the windows.
+WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
+TIMESTAMP_MARKER = "th_timestamp"
+
+
+@dataclass
+class ExecResult:
+    platform: str
+    firmware: str
+    exit_code: int | None
+    instructions: int | None
+    windows: list[int] = field(default_factory=list)
+    uart: str = ""
+    wall_s: float = 0.0
+    mips: float | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def window_markers(firmware: FirmwareImage) -> tuple[str, str] | None:
+    if all(firmware.address(m) is not None for m in WINDOW_MARKERS):
+        return WINDOW_MARKERS
+    if firmware.address(TIMESTAMP_MARKER) is not None:
+        return (TIMESTAMP_MARKER, TIMESTAMP_MARKER)
+    return None
+
+
+def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"", timeout: float = 60.0,
+            icount: bool = False, on_output: Callable[[bytes], None] | None = None) -> ExecResult:
+    markers = window_markers(firmware)
+    options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount)
+    start = time.monotonic()
+    error = None
+    with open_emulator(platform, firmware, options, on_output=on_output) as dut:
+        if input_bytes:
+            dut.write(input_bytes)
+        try:
+            dut.wait(timeout)
+        except FirmwareTimeout:
+            silent = not dut.transcript
+            error = (f"firmware did not exit within {timeout:g} s "
+                     + ("and printed nothing on its UART: check the platform and UART base"
+                        if silent else "(endless loop, or waiting for input?): raise --timeout or check it"))
+    wall = time.monotonic() - start
+    exit_code = dut.exit_code
+    if error is None and exit_code != 0:
+        error = dut.diagnose() or None
+    log = dut.counters()
+    counts = []
+    if markers:
+        counts = windows(log.markers, dut.markers[markers[0]], dut.markers[markers[1]])
+    total = log.total
+    return ExecResult(
+        platform=platform.name, firmware=str(firmware.path), exit_code=exit_code, instructions=total,
+        windows=counts, uart=dut.transcript.decode("latin-1"), wall_s=round(wall, 4),
+        mips=round(total / wall / 1e6, 1) if total and wall > 0 else None, error=error,
+    )

@@ -1,0 +1,132 @@
+"""The platform catalog: one TOML file per emulated board in this folder.
+
+A platform names a core, the QEMU machine that models it, its memory regions,
+UART and timer, and the nominal clock that turns cycles into latency.  The
+firmware build (platforms.gen), the emulator backends (sim) and the harness
+all read the same files, so the memory map has one source of truth.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+CATALOG_DIR = Path(__file__).resolve().parent
+
+
+class UnknownPlatformError(LookupError):
+    """A platform name that is not in the catalog."""
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    name: str
+    base: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    def contains(self, start: int, length: int) -> bool:
+        return self.base <= start and start + length <= self.end
+
+
+@dataclass(frozen=True)
+class Peripheral:
+    kind: str
+    base: int
+    clock_hz: int = 0
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    description: str
+    core: str
+    cflags: tuple[str, ...]
+    clock_mhz: float
+    machine: str
+    simulation: str
+    repl_file: Path
+    flash: MemoryRegion
+    ram: MemoryRegion
+    uart: Peripheral
+    timer: Peripheral
+    default: bool = False
+    source: Path = field(default=CATALOG_DIR)
+
+    @property
+    def regions(self) -> tuple[MemoryRegion, ...]:
+        return (self.flash, self.ram)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "core": self.core,
+            "clock_mhz": self.clock_mhz,
+            "simulation": self.simulation,
+            "machine": self.machine,
+            "cflags": list(self.cflags),
+            "memory": {r.name: {"base": r.base, "size": r.size} for r in self.regions},
+            "uart": {"kind": self.uart.kind, "base": self.uart.base},
+            "timer": {"kind": self.timer.kind, "base": self.timer.base, "clock_hz": self.timer.clock_hz},
+            "default": self.default,
+        }
+
+
+def _region(name: str, table: dict) -> MemoryRegion:
+    return MemoryRegion(name, int(table["base"]), int(table["size"]))
+
+
+def load_platform(path: Path) -> Platform:
+    data = tomllib.loads(path.read_text())
+    sim = data["simulation"]
+    return Platform(
+        name=data["name"],
+        description=data["description"],
+        core=data["core"],
+        cflags=tuple(data["cflags"]),
+        clock_mhz=float(data["clock_mhz"]),
+        machine=sim["machine"],
+        simulation=sim["kind"],
+        repl_file=path.parent / sim["repl"],
+        flash=_region("flash", data["memory"]["flash"]),
+        ram=_region("ram", data["memory"]["ram"]),
+        uart=Peripheral(data["uart"]["kind"], int(data["uart"]["base"])),
+        timer=Peripheral(data["timer"]["kind"], int(data["timer"]["base"]), int(data["timer"]["clock_hz"])),
+        default=bool(data.get("default", False)),
+        source=path,
+    )
+
+
+@cache
+def catalog() -> dict[str, Platform]:
+    """All platforms, ordered by core number (m0plus, m3, m4, m7, m33, m55)."""
+    platforms = sorted(map(load_platform, CATALOG_DIR.glob("*.toml")), key=_core_number)
+    return {p.name: p for p in platforms}
+
+
+def _core_number(platform: Platform) -> tuple[int, str]:
+    digits = re.search(r"\d+", platform.core)
+    return (int(digits.group()) if digits else 0, platform.name)
+
+
+def default_platform() -> Platform:
+    return next(p for p in catalog().values() if p.default)
+
+
+def get_platform(name: str | None) -> Platform:
+    """The platform called `name` (None: the default), or UnknownPlatformError with a suggestion."""
+    if name is None:
+        return default_platform()
+    platforms = catalog()
+    if name in platforms:
+        return platforms[name]
+    close = difflib.get_close_matches(name, platforms, n=1, cutoff=0.4)
+    hint = f"did you mean '{close[0]}'?" if close else "see 'tinyperf platforms'"
+    raise UnknownPlatformError(f"unknown platform '{name}': {hint} (known: {', '.join(platforms)})")

@@ -1,0 +1,101 @@
+"""Firmware ELF checks and symbol lookup (pyelftools)."""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from platforms import Platform
+from sim.errors import ElfError
+
+EM_ARM = "EM_ARM"
+
+
+@dataclass(frozen=True)
+class Segment:
+    vaddr: int
+    paddr: int
+    filesz: int
+    memsz: int
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    addr: int  # Thumb bit cleared
+    size: int
+
+
+class FirmwareImage:
+    """A checked firmware ELF: loadable segments and function symbols."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ElfError(f"{self.path}: no such firmware file")
+        try:
+            with self.path.open("rb") as stream:
+                elf = ELFFile(stream)
+                self._check_header(elf)
+                self.entry = elf.header["e_entry"] & ~1
+                self.segments = tuple(
+                    Segment(s["p_vaddr"], s["p_paddr"], s["p_filesz"], s["p_memsz"])
+                    for s in elf.iter_segments()
+                    if s["p_type"] == "PT_LOAD" and s["p_memsz"] > 0
+                )
+                self.symbols = self._read_symbols(elf)
+        except ELFError as err:
+            raise ElfError(f"{self.path}: not an ELF file ({err}); pass a firmware .elf") from None
+        except OSError as err:
+            raise ElfError(f"{self.path}: cannot read: {err.strerror}") from None
+        self._by_addr = sorted((s for s in self.symbols.values() if s.size), key=lambda s: s.addr)
+        self._addrs = [s.addr for s in self._by_addr]
+
+    def _check_header(self, elf: ELFFile) -> None:
+        if elf.elfclass != 32:
+            raise ElfError(f"{self.path}: 64-bit ELF; tinyperf runs 32-bit Arm Cortex-M firmware")
+        if elf.header["e_machine"] != EM_ARM:
+            raise ElfError(
+                f"{self.path}: ELF for {elf.header['e_machine']}, not Arm; build it with arm-none-eabi-gcc"
+            )
+
+    @staticmethod
+    def _read_symbols(elf: ELFFile) -> dict[str, Symbol]:
+        table = elf.get_section_by_name(".symtab")
+        symbols: dict[str, Symbol] = {}
+        if table is None:
+            return symbols
+        for sym in table.iter_symbols():
+            if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE"):
+                symbols.setdefault(sym.name, Symbol(sym.name, sym["st_value"] & ~1, sym["st_size"]))
+        return symbols
+
+    def check_fits(self, platform: Platform) -> None:
+        """Every loadable segment must lie inside one of the platform's memory regions."""
+        for seg in self.segments:
+            # Initialised data is loaded at its physical (flash) address and
+            # copied at run time to its virtual (RAM) address: check both.
+            spans = {(seg.paddr, seg.filesz), (seg.vaddr, seg.memsz)}
+            for start, length in spans:
+                if length and not any(r.contains(start, length) for r in platform.regions):
+                    regions = ", ".join(f"{r.name} 0x{r.base:08x}-0x{r.end - 1:08x}" for r in platform.regions)
+                    raise ElfError(
+                        f"{self.path}: segment 0x{start:08x}-0x{start + length - 1:08x} lies outside "
+                        f"{platform.name}'s memory ({regions}); link it for this platform or pick another"
+                    )
+
+    def address(self, name: str) -> int | None:
+        sym = self.symbols.get(name)
+        return sym.addr if sym else None
+
+    def symbol_at(self, addr: int) -> str | None:
+        """Name of the sized symbol that contains addr, as 'name+0xoff'."""
+        i = bisect.bisect_right(self._addrs, addr) - 1
+        if i >= 0:
+            sym = self._by_addr[i]
+            if addr < sym.addr + sym.size:
+                return sym.name if addr == sym.addr else f"{sym.name}+0x{addr - sym.addr:x}"
+        return None

@@ -1,0 +1,30 @@
+"""Errors the emulation layer reports: each message is one line that names the
+problem and, where there is one, the fix."""
+
+
+class SimError(Exception):
+    """Base class: the CLI prints str(err) on one line and exits non-zero."""
+
+
+class ElfError(SimError):
+    """The firmware file is not a usable 32-bit Arm ELF for the platform."""
+
+
+class ToolMissingError(SimError):
+    """qemu-system-arm, the cross compiler or a host C compiler is missing."""
+
+
+class PluginError(SimError):
+    """The counting plugin could not be built or loaded."""
+
+
+class EmulatorError(SimError):
+    """The emulator failed to start or ended abnormally."""
+
+
+class FirmwareTimeout(SimError):
+    """The firmware did not finish (or answer) in time."""
+
+
+class FirmwareFault(SimError):
+    """The firmware faulted: reported by its handler or by the emulator's lockup."""

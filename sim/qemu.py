@@ -1,0 +1,187 @@
+"""The QEMU backend: qemu-system-arm with the counting plugin and a UART socket."""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+from platforms import Platform
+from sim.backend import Emulator, RunOptions, UartStream, marker_addresses, unique_run_dir
+from sim.elf import FirmwareImage
+from sim.errors import EmulatorError, FirmwareTimeout, PluginError, ToolMissingError
+from sim.faults import handler_fault, lockup
+from sim.plugin import CounterLog, plugin_path
+
+QEMU = "qemu-system-arm"
+CONNECT_TIMEOUT_S = 10.0
+STOP_GRACE_S = 2.0
+
+_live: "weakref.WeakSet[QemuEmulator]" = weakref.WeakSet()
+
+
+@atexit.register
+def _reap_all() -> None:
+    for emulator in list(_live):
+        emulator.stop()
+
+
+def qemu_binary() -> str:
+    found = shutil.which(QEMU)
+    if not found:
+        raise ToolMissingError(f"{QEMU} not found: run 'apt-get install qemu-system-arm' (or ci/setup)")
+    return found
+
+
+def _child_setup() -> None:
+    """In the child before exec: die with the parent, and never dump core
+    (QEMU aborts on a guest lockup)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class QemuEmulator(Emulator):
+    """qemu-system-arm -M <machine> running one ELF, in its own process group."""
+
+    def __init__(self, platform: Platform, firmware: FirmwareImage, options: RunOptions = RunOptions(),
+                 on_output: Callable[[bytes], None] | None = None):
+        super().__init__(platform, firmware, options, on_output)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: Path | None = None
+        self._log: CounterLog | None = None
+        self._final_log: CounterLog | None = None
+        self._emulator_log = ""
+        self.markers = marker_addresses(firmware, options.markers)
+
+    def command(self, plugin: Path, run_dir: Path) -> list[str]:
+        per_insn = self.options.icount or self.options.exact_blocks
+        plugin_args = [f"out={run_dir / 'counts'}", f"mode={'insn' if per_insn else 'tb'}"]
+        if self.markers:
+            plugin_args.append("markers=" + ":".join(f"{a:x}" for a in sorted(set(self.markers.values()))))
+        if self.options.profile:
+            plugin_args.append("profile=on")
+        cmd = [
+            qemu_binary(), "-M", self.platform.machine,
+            "-display", "none", "-monitor", "none",
+            "-chardev", f"socket,id=uart0,path={run_dir / 'uart'},server=on,wait=on",
+            "-serial", "chardev:uart0",
+            "-semihosting-config", "enable=on,target=native",
+            "-kernel", str(self.firmware.path),
+            "-plugin", ",".join([str(plugin), *plugin_args]),
+        ]
+        if self.options.icount:
+            # One instruction per virtual nanosecond: timers follow instructions.
+            cmd += ["-icount", "shift=0"]
+        return cmd
+
+    def start(self) -> None:
+        self.firmware.check_fits(self.platform)
+        plugin = plugin_path()
+        self._dir = unique_run_dir()
+        cmd = self.command(plugin, self._dir)
+        self._log = CounterLog(self._dir / "counts")
+        with (self._dir / "qemu.log").open("wb") as log:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                          start_new_session=True, preexec_fn=_child_setup)
+        _live.add(self)
+        try:
+            self.uart = UartStream(self._connect(), self.on_output)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _connect(self) -> socket.socket:
+        path = str(self._dir / "uart")
+        deadline = time.monotonic() + CONNECT_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise self._start_failure()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(path)
+                return sock
+            except (FileNotFoundError, ConnectionRefusedError):
+                sock.close()
+                time.sleep(0.005)
+        raise EmulatorError(f"{QEMU} did not open its UART socket within {CONNECT_TIMEOUT_S:g} s")
+
+    def _start_failure(self) -> Exception:
+        text = self._read_emulator_log()
+        if "plugin" in text.lower():
+            first = next((ln for ln in text.splitlines() if "plugin" in ln.lower()), text)
+            return PluginError(f"QEMU could not load the counting plugin: {first.strip()}")
+        first = next((ln for ln in text.splitlines() if ln.strip()), f"exit status {self._proc.returncode}")
+        return EmulatorError(f"{QEMU} failed to start: {first.strip()}")
+
+    def _read_emulator_log(self) -> str:
+        if self._dir and (self._dir / "qemu.log").exists():
+            self._emulator_log = (self._dir / "qemu.log").read_text(errors="replace")
+        return self._emulator_log
+
+    def wait(self, timeout: float) -> int:
+        if self._proc is None:
+            raise EmulatorError("emulator not started")
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise FirmwareTimeout(f"firmware still running after {timeout:g} s") from None
+        if self.uart:
+            self.uart.wait_closed(STOP_GRACE_S)
+        return self.exit_code
+
+    @property
+    def exit_code(self) -> int | None:
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        return self._proc.returncode
+
+    def counters(self) -> CounterLog:
+        if self._final_log is not None:
+            return self._final_log
+        if self._log is None:
+            raise EmulatorError("emulator not started")
+        return self._log.poll()
+
+    def diagnose(self) -> str:
+        uart_text = self.transcript.decode("latin-1")
+        found = handler_fault(self.firmware, uart_text) or lockup(self.firmware, self._read_emulator_log())
+        if found:
+            return found
+        code = self.exit_code
+        if code is None:
+            return ""
+        if code < 0:
+            return f"{QEMU} was killed by signal {-code}"
+        return f"firmware exited with code {code}"
+
+    def stop(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self.uart is not None:
+            self.uart.close()
+        if self._log is not None and self._final_log is None:
+            self._final_log = self._log.poll()
+        if self._dir is not None:
+            self._read_emulator_log()
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        _live.discard(self)

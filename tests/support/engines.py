@@ -1,0 +1,137 @@
+"""Ways to run a .tflite model on a batch of int8 inputs.
+
+run_tflm: the truth (tflite_micro host interpreter).
+run_host: our engine (modelc + portable kernels) built with the host C compiler.
+Both take model bytes and an (N, input_bytes) int8 array and return (N, output_bytes).
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+FIRMWARE = os.path.join(ROOT, 'firmware')
+KERNELS = os.path.join(FIRMWARE, 'kernels')
+MODELC = os.path.join(FIRMWARE, 'modelc')
+CACHE = os.path.join(ROOT, '.cache', 'host')
+CC = os.environ.get('CC', 'cc')
+CFLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter']
+
+if FIRMWARE not in sys.path:
+    sys.path.insert(0, FIRMWARE)
+
+DRIVER_C = r'''
+#include <stdio.h>
+#include <string.h>
+#include "model.h"
+
+/* Reads N * MODEL_INPUT_BYTES from stdin, writes N * MODEL_OUTPUT_BYTES. */
+int main(void)
+{
+    static int8_t buf[MODEL_INPUT_BYTES];
+    while (fread(buf, 1, MODEL_INPUT_BYTES, stdin) == MODEL_INPUT_BYTES) {
+        memcpy(model_input(), buf, MODEL_INPUT_BYTES);
+        model_invoke();
+        if (fwrite(model_output(), 1, MODEL_OUTPUT_BYTES, stdout) != MODEL_OUTPUT_BYTES) {
+            return 1;
+        }
+    }
+    return 0;
+}
+'''
+
+
+def _tree_hash(*dirs, extra=b''):
+    h = hashlib.sha256(extra)
+    for d in dirs:
+        for name in sorted(os.listdir(d)):
+            p = os.path.join(d, name)
+            if os.path.isfile(p) and name.endswith(('.c', '.h', '.py')):
+                h.update(name.encode())
+                with open(p, 'rb') as f:
+                    h.update(f.read())
+    return h.hexdigest()
+
+
+def source_hash():
+    return _tree_hash(KERNELS, MODELC, extra=(DRIVER_C + ' '.join([CC] + CFLAGS)).encode())
+
+
+def _atomic_write(path, data):
+    d = os.path.dirname(path)
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def kernel_objects():
+    """Kernels compiled once per source hash; returns the object paths."""
+    h = _tree_hash(KERNELS, extra=' '.join([CC] + CFLAGS).encode())[:16]
+    d = os.path.join(CACHE, 'kernels-' + h)
+    srcs = sorted(f for f in os.listdir(KERNELS) if f.endswith('.c'))
+    objs = [os.path.join(d, s[:-2] + '.o') for s in srcs]
+    if all(os.path.exists(o) for o in objs):
+        return objs
+    os.makedirs(d, exist_ok=True)
+    tmpdir = tempfile.mkdtemp(dir=d)
+    for s, o in zip(srcs, objs):
+        tmp_o = os.path.join(tmpdir, os.path.basename(o))
+        subprocess.run([CC] + CFLAGS + ['-c', os.path.join(KERNELS, s), '-o', tmp_o], check=True)
+        os.replace(tmp_o, o)
+    os.rmdir(tmpdir)
+    return objs
+
+
+def build_host(model_bytes, name='model.tflite'):
+    """Compiles the model with modelc and links a stdin/stdout driver; cached."""
+    from modelc.compiler import compile_model
+
+    key = hashlib.sha256(model_bytes + source_hash().encode()).hexdigest()[:24]
+    d = os.path.join(CACHE, 'models', key)
+    exe = os.path.join(d, 'run')
+    if os.path.exists(exe):
+        return exe
+    objs = kernel_objects()
+    os.makedirs(d, exist_ok=True)
+    work = tempfile.mkdtemp(dir=d)
+    mpath = os.path.join(work, name)
+    with open(mpath, 'wb') as f:
+        f.write(model_bytes)
+    compile_model(mpath, work)
+    with open(os.path.join(work, 'driver.c'), 'w') as f:
+        f.write(DRIVER_C)
+    tmp_exe = os.path.join(work, 'run')
+    subprocess.run([CC] + CFLAGS + ['-I', KERNELS, '-I', work,
+                    os.path.join(work, 'driver.c'), os.path.join(work, 'model.c')] + objs
+                   + ['-o', tmp_exe], check=True)
+    for fname in ('model.c', 'model.h', 'model.json'):
+        os.replace(os.path.join(work, fname), os.path.join(d, fname))
+    os.replace(tmp_exe, exe)
+    return exe
+
+
+def run_host(model_bytes, inputs, name='model.tflite'):
+    exe = build_host(model_bytes, name)
+    inputs = np.ascontiguousarray(inputs, dtype=np.int8)
+    r = subprocess.run([exe], input=inputs.tobytes(), stdout=subprocess.PIPE, check=True)
+    out = np.frombuffer(r.stdout, dtype=np.int8)
+    return out.reshape(len(inputs), -1)
+
+
+def run_tflm(model_bytes, inputs):
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(model_bytes)
+    det = it.get_input_details(0)
+    shape = tuple(det['shape'])
+    outs = []
+    for x in np.asarray(inputs, dtype=np.int8):
+        it.set_input(x.reshape(shape), 0)
+        it.invoke()
+        outs.append(np.array(it.get_output(0), dtype=np.int8).reshape(-1))
+    return np.stack(outs)

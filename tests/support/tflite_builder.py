@@ -1,0 +1,466 @@
+"""Builds small .tflite flatbuffers (one operator) for kernel tests.
+
+Only builds models; running them lives in tests/support/engines.py so the
+same cases can be run on TFLM, the host build, or an emulator.
+"""
+import importlib
+from dataclasses import dataclass, field
+
+import flatbuffers
+import numpy as np
+from tflite.BuiltinOperator import BuiltinOperator
+from tflite.BuiltinOptions import BuiltinOptions
+from tflite.TensorType import TensorType
+
+_NP_TO_TFL = {
+    np.dtype(np.int8): TensorType.INT8, np.dtype(np.int32): TensorType.INT32,
+    np.dtype(np.float32): TensorType.FLOAT32, np.dtype(np.uint8): TensorType.UINT8,
+    np.dtype(np.int16): TensorType.INT16, np.dtype(np.int64): TensorType.INT64,
+}
+
+
+def _m(name):
+    """The generated module (not the re-exported class) for a schema type."""
+    return importlib.import_module('tflite.' + name)
+
+
+@dataclass
+class TensorSpec:
+    shape: tuple
+    dtype: object = np.int8
+    scale: object = None            # float or list of floats (per channel)
+    zero_point: object = None       # int or list
+    quantized_dimension: int = 0
+    data: object = None             # numpy array for constants
+    name: str = ''
+
+
+@dataclass
+class OpSpec:
+    op: str                         # builtin name, e.g. "CONV_2D"
+    inputs: list                    # TensorSpec or None (omitted optional input)
+    outputs: list
+    options_type: str = ''          # e.g. "Conv2DOptions"; '' for none
+    options: dict = field(default_factory=dict)   # field -> value, e.g. {"Padding": 0}
+
+
+def _int_vector(b, start_fn, values, prepend):
+    start_fn(b, len(values))
+    for v in reversed(values):
+        prepend(v)
+    return b.EndVector()
+
+
+def _float_vector(b, start_fn, values):
+    start_fn(b, len(values))
+    for v in reversed(values):
+        b.PrependFloat32(float(v))
+    return b.EndVector()
+
+
+def build_model(ops, model_inputs, model_outputs, tensors, description='tinyperf test'):
+    """Serialises a one-subgraph model.
+
+    tensors: list of TensorSpec; ops reference tensors by index
+    (op.inputs/op.outputs as lists of ints, -1 = omitted).
+    """
+    b = flatbuffers.Builder(1024)
+    T, Buf, Q, Op, OC, SG, M = (_m(n) for n in (
+        'Tensor', 'Buffer', 'QuantizationParameters', 'Operator', 'OperatorCode',
+        'SubGraph', 'Model'))
+
+    # Buffers: index 0 is the mandatory empty sentinel.
+    buffer_data = [None]
+    tensor_buffer = []
+    for t in tensors:
+        if t.data is not None:
+            tensor_buffer.append(len(buffer_data))
+            buffer_data.append(np.ascontiguousarray(t.data, dtype=t.dtype).tobytes())
+        else:
+            tensor_buffer.append(0)
+    buf_offsets = []
+    for data in buffer_data:
+        vec = None
+        if data is not None:
+            b.StartVector(1, len(data), 16)   # 16-byte aligned: TFLM reads int32 in place
+            for byte in reversed(data):
+                b.PrependUint8(byte)
+            vec = b.EndVector()
+        Buf.BufferStart(b)
+        if vec is not None:
+            Buf.BufferAddData(b, vec)
+        buf_offsets.append(Buf.BufferEnd(b))
+
+    tensor_offsets = []
+    for i, t in enumerate(tensors):
+        name = b.CreateString(t.name or f't{i}')
+        shape = _int_vector(b, T.TensorStartShapeVector, [int(d) for d in t.shape], b.PrependInt32)
+        q = None
+        if t.scale is not None:
+            scales = list(np.atleast_1d(np.asarray(t.scale, dtype=np.float32)))
+            zps = list(np.atleast_1d(np.asarray(0 if t.zero_point is None else t.zero_point,
+                                                dtype=np.int64)))
+            if len(zps) == 1 and len(scales) > 1:
+                zps = zps * len(scales)
+            sv = _float_vector(b, Q.QuantizationParametersStartScaleVector, scales)
+            zv = _int_vector(b, Q.QuantizationParametersStartZeroPointVector,
+                             [int(z) for z in zps], b.PrependInt64)
+            Q.QuantizationParametersStart(b)
+            Q.QuantizationParametersAddScale(b, sv)
+            Q.QuantizationParametersAddZeroPoint(b, zv)
+            Q.QuantizationParametersAddQuantizedDimension(b, t.quantized_dimension)
+            q = Q.QuantizationParametersEnd(b)
+        T.TensorStart(b)
+        T.TensorAddShape(b, shape)
+        T.TensorAddType(b, _NP_TO_TFL[np.dtype(t.dtype)])
+        T.TensorAddBuffer(b, tensor_buffer[i])
+        T.TensorAddName(b, name)
+        if q is not None:
+            T.TensorAddQuantization(b, q)
+        tensor_offsets.append(T.TensorEnd(b))
+
+    codes = []
+    for op in ops:
+        if op.op not in codes:
+            codes.append(op.op)
+    code_offsets = []
+    for name in codes:
+        code = getattr(BuiltinOperator, name)
+        OC.OperatorCodeStart(b)
+        OC.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
+        OC.OperatorCodeAddBuiltinCode(b, code)
+        OC.OperatorCodeAddVersion(b, 1)
+        code_offsets.append(OC.OperatorCodeEnd(b))
+
+    op_offsets = []
+    for op in ops:
+        opt = None
+        if op.options_type:
+            mod = _m(op.options_type)
+            getattr(mod, op.options_type + 'Start')(b)
+            for k, v in op.options.items():
+                getattr(mod, op.options_type + 'Add' + k)(b, v)
+            opt = getattr(mod, op.options_type + 'End')(b)
+        iv = _int_vector(b, Op.OperatorStartInputsVector, op.inputs, b.PrependInt32)
+        ov = _int_vector(b, Op.OperatorStartOutputsVector, op.outputs, b.PrependInt32)
+        Op.OperatorStart(b)
+        Op.OperatorAddOpcodeIndex(b, codes.index(op.op))
+        Op.OperatorAddInputs(b, iv)
+        Op.OperatorAddOutputs(b, ov)
+        if opt is not None:
+            Op.OperatorAddBuiltinOptionsType(b, getattr(BuiltinOptions, op.options_type))
+            Op.OperatorAddBuiltinOptions(b, opt)
+        op_offsets.append(Op.OperatorEnd(b))
+
+    def offsets_vector(start_fn, offs):
+        start_fn(b, len(offs))
+        for o in reversed(offs):
+            b.PrependUOffsetTRelative(o)
+        return b.EndVector()
+
+    tv = offsets_vector(SG.SubGraphStartTensorsVector, tensor_offsets)
+    opv = offsets_vector(SG.SubGraphStartOperatorsVector, op_offsets)
+    inv = _int_vector(b, SG.SubGraphStartInputsVector, model_inputs, b.PrependInt32)
+    outv = _int_vector(b, SG.SubGraphStartOutputsVector, model_outputs, b.PrependInt32)
+    sgname = b.CreateString('main')
+    SG.SubGraphStart(b)
+    SG.SubGraphAddTensors(b, tv)
+    SG.SubGraphAddOperators(b, opv)
+    SG.SubGraphAddInputs(b, inv)
+    SG.SubGraphAddOutputs(b, outv)
+    SG.SubGraphAddName(b, sgname)
+    sg = SG.SubGraphEnd(b)
+
+    sgv = offsets_vector(M.ModelStartSubgraphsVector, [sg])
+    ocv = offsets_vector(M.ModelStartOperatorCodesVector, code_offsets)
+    bv = offsets_vector(M.ModelStartBuffersVector, buf_offsets)
+    desc = b.CreateString(description)
+    M.ModelStart(b)
+    M.ModelAddVersion(b, 3)
+    M.ModelAddOperatorCodes(b, ocv)
+    M.ModelAddSubgraphs(b, sgv)
+    M.ModelAddDescription(b, desc)
+    M.ModelAddBuffers(b, bv)
+    model = M.ModelEnd(b)
+    b.Finish(model, file_identifier=b'TFL3')
+    return bytes(b.Output())
+
+
+def single_op_model(spec: OpSpec):
+    """One operator; non-constant inputs become model inputs, outputs model outputs."""
+    tensors, in_idx, graph_inputs = [], [], []
+    for t in spec.inputs:
+        if t is None:
+            in_idx.append(-1)
+            continue
+        in_idx.append(len(tensors))
+        if t.data is None:
+            graph_inputs.append(len(tensors))
+        tensors.append(t)
+    out_idx = []
+    for t in spec.outputs:
+        out_idx.append(len(tensors))
+        tensors.append(t)
+    op = OpSpec(spec.op, in_idx, out_idx, spec.options_type, spec.options)
+    return build_model([op], graph_inputs, out_idx, tensors)
+
+
+# ---------------------------------------------------------------------------
+# Random single-op cases. Each returns (OpSpec, description).
+
+ACT = {'NONE': 0, 'RELU': 1, 'RELU_N1_TO_1': 2, 'RELU6': 3}
+
+
+def _rand_scale(rng, lo=1e-3, hi=0.5):
+    return float(np.float32(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
+
+
+def _out_size(padding, in_size, k, stride, dil=1):
+    eff = (k - 1) * dil + 1
+    return (in_size + stride - 1) // stride if padding == 'SAME' else (in_size - eff + stride) // stride
+
+
+def _bias_for(rng, n, acc_scale_hint):
+    return rng.integers(-acc_scale_hint, acc_scale_hint + 1, size=n).astype(np.int32)
+
+
+def random_conv2d(rng, depthwise=False):
+    while True:
+        ih, iw = int(rng.integers(1, 13)), int(rng.integers(1, 13))
+        kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        dh = dw = 1
+        if rng.random() < 0.15:
+            dh, dw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        padding = 'SAME' if rng.random() < 0.6 else 'VALID'
+        oh, ow = _out_size(padding, ih, kh, sh, dh), _out_size(padding, iw, kw, sw, dw)
+        if oh >= 1 and ow >= 1:
+            break
+    ic = int(rng.integers(1, 17))
+    dm = 1
+    if depthwise:
+        dm = 1 if rng.random() < 0.8 else int(rng.integers(2, 4))
+        oc = ic * dm
+    else:
+        oc = int(rng.integers(1, 17))
+    batches = 1 if rng.random() < 0.9 else 2
+    in_scale = _rand_scale(rng, 0.005, 1.0)
+    in_zp = int(rng.integers(-128, 128))
+    out_scale = _rand_scale(rng, 0.005, 1.0)
+    out_zp = int(rng.integers(-128, 128))
+    fshape = (1, kh, kw, oc) if depthwise else (oc, kh, kw, ic)
+    w = rng.integers(-127, 128, size=fshape).astype(np.int8)
+    if rng.random() < 0.1:
+        w[..., 0] = 0 if depthwise else w[..., 0]
+    fscales = [_rand_scale(rng, 1e-4, 0.05) for _ in range(oc)]
+    if rng.random() < 0.6:
+        # Output scale near the accumulator spread, so outputs are mostly not
+        # saturated; otherwise keep the independent random scale.
+        taps = kh * kw * (1 if depthwise else ic)
+        spread = in_scale * float(np.median(fscales)) * np.sqrt(taps) * 80 * 74
+        out_scale = float(np.float32(spread / 60 * rng.uniform(0.3, 3.0)))
+    if rng.random() < 0.05:
+        fscales[0] = 1e-9  # exercises the flush-to-zero multiplier path
+    bias = rng.integers(-20000, 20001, size=oc).astype(np.int32)
+    if rng.random() < 0.05:
+        bias[0] = (1 << 30) * (1 if rng.random() < 0.5 else -1)
+    act = str(rng.choice(list(ACT)))
+    opts = {'Padding': 0 if padding == 'SAME' else 1, 'StrideW': sw, 'StrideH': sh,
+            'FusedActivationFunction': ACT[act], 'DilationWFactor': dw, 'DilationHFactor': dh}
+    if depthwise:
+        opts['DepthMultiplier'] = dm
+    inp = TensorSpec((batches, ih, iw, ic), np.int8, in_scale, in_zp)
+    flt = TensorSpec(fshape, np.int8, fscales, 0, 3 if depthwise else 0, w)
+    bia = TensorSpec((oc,), np.int32, [in_scale * s for s in fscales], 0, 0, bias)
+    out = TensorSpec((batches, oh, ow, oc), np.int8, out_scale, out_zp)
+    spec = OpSpec('DEPTHWISE_CONV_2D' if depthwise else 'CONV_2D', [inp, flt, bia], [out],
+                  'DepthwiseConv2DOptions' if depthwise else 'Conv2DOptions', opts)
+    desc = (f'{spec.op} in={inp.shape} k={kh}x{kw} s={sh}x{sw} d={dh}x{dw} {padding} '
+            f'oc={oc} dm={dm} act={act} zp_in={in_zp} zp_out={out_zp}')
+    return spec, desc
+
+
+def random_fully_connected(rng):
+    depth = int(rng.integers(1, 80))
+    units = int(rng.integers(1, 40))
+    batches = 1 if rng.random() < 0.85 else int(rng.integers(2, 4))
+    in_scale, out_scale = _rand_scale(rng, 0.005, 1.0), _rand_scale(rng, 0.005, 1.0)
+    f_scale = _rand_scale(rng, 1e-4, 0.05)
+    in_zp, out_zp = int(rng.integers(-128, 128)), int(rng.integers(-128, 128))
+    w = rng.integers(-127, 128, size=(units, depth)).astype(np.int8)
+    has_bias = rng.random() < 0.9
+    if rng.random() < 0.6:
+        out_scale = float(np.float32(in_scale * f_scale * np.sqrt(depth) * 80 * 74 / 60
+                                     * rng.uniform(0.3, 3.0)))
+    bias = rng.integers(-20000, 20001, size=units).astype(np.int32)
+    act = str(rng.choice(list(ACT)))
+    inp = TensorSpec((batches, depth), np.int8, in_scale, in_zp)
+    flt = TensorSpec((units, depth), np.int8, f_scale, 0, 0, w)
+    bia = TensorSpec((units,), np.int32, in_scale * f_scale, 0, 0, bias) if has_bias else None
+    out = TensorSpec((batches, units), np.int8, out_scale, out_zp)
+    spec = OpSpec('FULLY_CONNECTED', [inp, flt, bia], [out], 'FullyConnectedOptions',
+                  {'FusedActivationFunction': ACT[act]})
+    return spec, f'FC batches={batches} depth={depth} units={units} bias={has_bias} act={act}'
+
+
+def random_avgpool(rng):
+    while True:
+        ih, iw = int(rng.integers(1, 14)), int(rng.integers(1, 14))
+        kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        padding = 'SAME' if rng.random() < 0.6 else 'VALID'
+        oh, ow = _out_size(padding, ih, kh, sh), _out_size(padding, iw, kw, sw)
+        if oh >= 1 and ow >= 1:
+            break
+    c = int(rng.integers(1, 20))
+    scale, zp = _rand_scale(rng, 0.005, 1.0), int(rng.integers(-128, 128))
+    act = str(rng.choice(list(ACT)))
+    inp = TensorSpec((1, ih, iw, c), np.int8, scale, zp)
+    out = TensorSpec((1, oh, ow, c), np.int8, scale, zp)
+    spec = OpSpec('AVERAGE_POOL_2D', [inp], [out], 'Pool2DOptions',
+                  {'Padding': 0 if padding == 'SAME' else 1, 'StrideW': sw, 'StrideH': sh,
+                   'FilterWidth': kw, 'FilterHeight': kh, 'FusedActivationFunction': ACT[act]})
+    return spec, f'AVGPOOL in={inp.shape} k={kh}x{kw} s={sh}x{sw} {padding} act={act}'
+
+
+def random_add(rng):
+    """ADD of the model input and a per-channel rescaled copy of it.
+
+    modelc models have a single input, so the second operand is produced by a
+    1x1 depthwise conv with random weights; its output scale/zero point are
+    independent of the first operand's, which is what ADD must handle.
+    Returns (model_bytes, desc) rather than an OpSpec.
+    """
+    rank = int(rng.integers(1, 4))
+    shape = tuple(int(x) for x in rng.integers(1, 9, size=rank))
+    shape4 = (1,) * (3 - rank) + shape
+    shape4 = (1,) + shape4 if len(shape4) == 3 else shape4
+    c = shape4[-1]
+    s1, s2, so = (_rand_scale(rng, 0.005, 1.0) for _ in range(3))
+    if rng.random() < 0.7:
+        so = float(np.float32((s1 + s2) * rng.uniform(0.4, 1.5)))
+    z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
+    # Filter scales chosen so the conv output spans most of the int8 range.
+    fs = [float(np.float32(rng.uniform(0.5, 2.0) * 200 * s2 / (s1 * 127 * 128))) for _ in range(c)]
+    w = rng.integers(-127, 128, size=(1, 1, 1, c)).astype(np.int8)
+    bias = rng.integers(-2000, 2001, size=c).astype(np.int32)
+    act = str(rng.choice(['NONE', 'RELU', 'RELU6']))
+    x = TensorSpec(shape4, np.int8, s1, z1, name='x')
+    tensors = [
+        x,
+        TensorSpec((1, 1, 1, c), np.int8, fs, 0, 3, w, name='w'),
+        TensorSpec((c,), np.int32, [s1 * f for f in fs], 0, 0, bias, name='b'),
+        TensorSpec(shape4, np.int8, s2, z2, name='y'),
+        TensorSpec(shape4, np.int8, so, zo, name='out'),
+    ]
+    swap = bool(rng.random() < 0.5)
+    ops = [
+        OpSpec('DEPTHWISE_CONV_2D', [0, 1, 2], [3], 'DepthwiseConv2DOptions',
+               {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
+                'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
+        OpSpec('ADD', [3, 0] if swap else [0, 3], [4], 'AddOptions',
+               {'FusedActivationFunction': ACT[act]}),
+    ]
+    model = build_model(ops, [0], [4], tensors)
+    return model, (f'ADD shape={shape4} scales={s1:.4g},{s2:.4g}->{so:.4g} '
+                   f'zps={z1},{z2}->{zo} act={act} swap={swap}')
+
+
+def random_softmax(rng):
+    rows = int(rng.integers(1, 4))
+    depth = int(rng.integers(1, 40))
+    scale = _rand_scale(rng, 0.001, 0.1) if rng.random() < 0.7 else _rand_scale(rng, 0.001, 2.0)
+    zp = int(rng.integers(-128, 128))
+    beta = 1.0 if rng.random() < 0.7 else float(np.float32(rng.uniform(0.1, 3.0)))
+    spec = OpSpec('SOFTMAX', [TensorSpec((rows, depth), np.int8, scale, zp)],
+                  [TensorSpec((rows, depth), np.int8, 1.0 / 256, -128)], 'SoftmaxOptions',
+                  {'Beta': beta})
+    return spec, f'SOFTMAX rows={rows} depth={depth} scale={scale:.4g} beta={beta:.4g}'
+
+
+def _single(gen):
+    def make(rng):
+        spec, desc = gen(rng)
+        return single_op_model(spec), desc
+    return make
+
+
+# kind -> rng -> (model_bytes, description)
+GENERATORS = {
+    'conv2d': _single(lambda rng: random_conv2d(rng, False)),
+    'depthwise_conv2d': _single(lambda rng: random_conv2d(rng, True)),
+    'fully_connected': _single(random_fully_connected),
+    'avgpool2d': _single(random_avgpool),
+    'add': random_add,
+    'softmax': _single(random_softmax),
+}
+
+
+def make_case(kind, index, base_seed=2024):
+    """Deterministic case `index` of `kind`: (model_bytes, description)."""
+    kinds = sorted(GENERATORS)
+    rng = np.random.default_rng([base_seed, kinds.index(kind), index])
+    return GENERATORS[kind](rng)
+
+
+def _conv_spec(rng, in_shape, in_scale, in_zp, k, stride, padding, oc, act='RELU',
+               depthwise=False, fscale_range=(1e-3, 0.02), out_scale=None, out_zp=-128,
+               bias=None, weights=None):
+    n, ih, iw, ic = in_shape
+    kh, kw = k
+    sh, sw = stride
+    oh, ow = _out_size(padding, ih, kh, sh), _out_size(padding, iw, kw, sw)
+    fshape = (1, kh, kw, oc) if depthwise else (oc, kh, kw, ic)
+    w = weights if weights is not None else rng.integers(-127, 128, size=fshape).astype(np.int8)
+    fs = [_rand_scale(rng, *fscale_range) for _ in range(oc)]
+    if out_scale is None:
+        taps = kh * kw * (1 if depthwise else ic)
+        out_scale = float(np.float32(in_scale * float(np.median(fs)) * np.sqrt(taps) * 80 * 74 / 60))
+    if bias is None:
+        bias = rng.integers(-5000, 5001, size=oc).astype(np.int32)
+    opts = {'Padding': 0 if padding == 'SAME' else 1, 'StrideW': sw, 'StrideH': sh,
+            'FusedActivationFunction': ACT[act], 'DilationWFactor': 1, 'DilationHFactor': 1}
+    if depthwise:
+        opts['DepthMultiplier'] = 1
+    return OpSpec('DEPTHWISE_CONV_2D' if depthwise else 'CONV_2D',
+                  [TensorSpec(in_shape, np.int8, in_scale, in_zp),
+                   TensorSpec(fshape, np.int8, fs, 0, 3 if depthwise else 0, w),
+                   TensorSpec((oc,), np.int32, [in_scale * f for f in fs], 0, 0, bias)],
+                  [TensorSpec((n, oh, ow, oc), np.int8, out_scale, out_zp)],
+                  'DepthwiseConv2DOptions' if depthwise else 'Conv2DOptions', opts)
+
+
+def special_cases():
+    """Hand-picked geometries from the benchmark models that break naive kernels.
+    Returns a list of (name, model_bytes)."""
+    rng = np.random.default_rng(777)
+    cases = []
+    # kws first layer: 10x4 kernel, stride 2, SAME padding top 4 / bottom 5,
+    # input zero point 83 (padded taps must be skipped, not treated as 0).
+    cases.append(('kws_conv0_uneven_same', single_op_model(_conv_spec(
+        rng, (1, 49, 10, 1), 0.5847, 83, (10, 4), (2, 2), 'SAME', 16))))
+    # vww stride-2 depthwise: even input, SAME pads only bottom/right.
+    cases.append(('vww_dw_stride2_bottom_right', single_op_model(_conv_spec(
+        rng, (1, 12, 12, 8), 0.02, -128, (3, 3), (2, 2), 'SAME', 8, depthwise=True))))
+    # vww-like pointwise layer with all-zero channels, tiny filter scales and
+    # biases near +-2^30: requantisation shifts far below -31.
+    w = rng.integers(-127, 128, size=(8, 1, 1, 8)).astype(np.int8)
+    w[2:4] = 0
+    bias = rng.integers(-5000, 5001, size=8).astype(np.int32)
+    bias[2], bias[3] = (1 << 30) - 7, -(1 << 30) + 3
+    spec = _conv_spec(rng, (1, 6, 6, 8), 0.02, -128, (1, 1), (1, 1), 'VALID', 8,
+                      act='RELU6', bias=bias, weights=w)
+    spec.inputs[1].scale = list(spec.inputs[1].scale)
+    spec.inputs[1].scale[2] = 1e-20
+    spec.inputs[1].scale[3] = 3e-12
+    spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+    cases.append(('tiny_scales_huge_bias', single_op_model(spec)))
+    # Global average pools of kws (25x5) and ic (8x8).
+    for (h, w_), name in (((25, 5), 'kws_global_avgpool'), ((8, 8), 'ic_global_avgpool')):
+        sc, zp = 0.05, -128
+        cases.append((name, single_op_model(OpSpec(
+            'AVERAGE_POOL_2D', [TensorSpec((1, h, w_, 64), np.int8, sc, zp)],
+            [TensorSpec((1, 1, 1, 64), np.int8, sc, zp)], 'Pool2DOptions',
+            {'Padding': 1, 'StrideW': w_, 'StrideH': h, 'FilterWidth': w_, 'FilterHeight': h,
+             'FusedActivationFunction': 0}))))
+    return cases

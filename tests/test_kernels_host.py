@@ -1,0 +1,55 @@
+"""Randomised single-operator cases: our kernels (via modelc, host build)
+must match tflite_micro bit for bit."""
+import numpy as np
+import pytest
+
+from tests.support.engines import run_host, run_tflm
+from tests.support.tflite_builder import make_case, special_cases
+
+CASE_COUNTS = {
+    'conv2d': 100,
+    'depthwise_conv2d': 100,
+    'fully_connected': 80,
+    'avgpool2d': 60,
+    'add': 60,
+    'softmax': 60,
+}
+
+CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]
+
+
+def _inputs(model_bytes, seed, n_random=4):
+    from tflite_micro.python.tflite_micro import runtime
+
+    size = int(np.prod(runtime.Interpreter.from_bytes(model_bytes).get_input_details(0)['shape']))
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, size=(n_random, size)).astype(np.int8)
+    extremes = np.stack([np.full(size, -128, np.int8), np.full(size, 127, np.int8)])
+    return np.concatenate([x, extremes])
+
+
+def _check(model_bytes, desc, seed):
+    x = _inputs(model_bytes, seed)
+    want = run_tflm(model_bytes, x)
+    got = run_host(model_bytes, x)
+    assert got.shape == want.shape, desc
+    if not np.array_equal(got, want):
+        bad = np.argwhere(got != want)
+        r, c = bad[0]
+        pytest.fail(f'{desc}: {len(bad)} bytes differ; first at input {r} byte {c}: '
+                    f'ours {got[r, c]} tflm {want[r, c]}')
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize('kind,index', CASES, ids=[f'{k}-{i}' for k, i in CASES])
+def test_random_case(kind, index):
+    model, desc = make_case(kind, index)
+    _check(model, desc, seed=index)
+
+
+SPECIAL = special_cases()
+
+
+@pytest.mark.parametrize('name,model', SPECIAL, ids=[n for n, _ in SPECIAL])
+def test_special_case(name, model):
+    _check(model, name, seed=5)
