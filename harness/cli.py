@@ -16,7 +16,7 @@ from sim.elf import FirmwareImage
 from sim.errors import SimError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 124
@@ -138,11 +138,19 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
                           "[green]PASS[/]" if r.passed else f"[red]FAIL[/] {r.error or ''}")
         console.print(table)
     if not all(r.passed for r in results):
-        raise CliError(f"selftest failed on {', '.join(r.platform for r in results if not r.passed)}")
+        failed = [r for r in results if not r.passed]
+        reasons = "; ".join(f"{r.platform}: {r.error or 'counts, UART or exit code differ'}" for r in failed)
+        raise CliError(f"selftest failed on {len(failed)} platform(s): {reasons}")
 
 
 def _terminate(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _fail(message: str, code: int) -> None:
+    """The one line every error ends in (never wrapped, so scripts can grep it)."""
+    click.echo(f"tinyperf: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
 
 
 def main() -> None:
@@ -151,11 +159,9 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except CliError as err:
-        err_console.print(f"tinyperf: error: {err}", highlight=False, markup=False)
-        sys.exit(err.code)
+        _fail(str(err), err.code)
     except SimError as err:
-        err_console.print(f"tinyperf: error: {err}", highlight=False, markup=False)
-        sys.exit(1)
+        _fail(str(err), 1)
     except click.exceptions.Abort:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
@@ -170,9 +176,7 @@ def main() -> None:
     except Exception as err:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("TINYPERF_DEBUG"):
             raise
-        err_console.print(f"tinyperf: internal error: {type(err).__name__}: {err} "
-                          "(set TINYPERF_DEBUG=1 for the traceback and report it)", highlight=False, markup=False)
-        sys.exit(1)
+        _fail(f"internal error: {type(err).__name__}: {err} (set TINYPERF_DEBUG=1 for the traceback and report it)", 1)
 
 
 if __name__ == "__main__":

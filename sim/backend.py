@@ -30,6 +30,7 @@ class RunOptions:
     icount: bool = False  # deterministic time: virtual time follows instructions
     profile: bool = False  # per-block execution counts at exit
     exact_blocks: bool = False  # per-instruction counting even without icount
+    count: bool = True  # load the counting plugin (off only to measure its cost)
 
 
 class UartStream:

@@ -17,13 +17,16 @@ from pathlib import Path
 from platforms import Platform
 from sim.backend import Emulator, RunOptions, UartStream, marker_addresses, unique_run_dir
 from sim.elf import FirmwareImage
-from sim.errors import EmulatorError, FirmwareTimeout, PluginError, ToolMissingError
+from sim.errors import EmulatorError, FirmwareTimeout, PluginError, SimError, ToolMissingError
 from sim.faults import handler_fault, lockup
 from sim.plugin import CounterLog, plugin_path
 
 QEMU = "qemu-system-arm"
 CONNECT_TIMEOUT_S = 10.0
 STOP_GRACE_S = 2.0
+
+# Lines QEMU prints in normal operation, which are not failures.
+QEMU_NOTES = ("terminating on signal", "info: QEMU waiting for connection")
 
 _live: "weakref.WeakSet[QemuEmulator]" = weakref.WeakSet()
 
@@ -60,6 +63,7 @@ class QemuEmulator(Emulator):
         self._log: CounterLog | None = None
         self._final_log: CounterLog | None = None
         self._emulator_log = ""
+        self._killed = False
         self.markers = marker_addresses(firmware, options.markers)
 
     def command(self, plugin: Path, run_dir: Path) -> list[str]:
@@ -76,8 +80,9 @@ class QemuEmulator(Emulator):
             "-serial", "chardev:uart0",
             "-semihosting-config", "enable=on,target=native",
             "-kernel", str(self.firmware.path),
-            "-plugin", ",".join([str(plugin), *plugin_args]),
         ]
+        if self.options.count:
+            cmd += ["-plugin", ",".join([str(plugin), *plugin_args])]
         if self.options.icount:
             # One instruction per virtual nanosecond: timers follow instructions.
             cmd += ["-icount", "shift=0"]
@@ -115,12 +120,20 @@ class QemuEmulator(Emulator):
         raise EmulatorError(f"{QEMU} did not open its UART socket within {CONNECT_TIMEOUT_S:g} s")
 
     def _start_failure(self) -> Exception:
-        text = self._read_emulator_log()
-        if "plugin" in text.lower():
-            first = next((ln for ln in text.splitlines() if "plugin" in ln.lower()), text)
-            return PluginError(f"QEMU could not load the counting plugin: {first.strip()}")
-        first = next((ln for ln in text.splitlines() if ln.strip()), f"exit status {self._proc.returncode}")
-        return EmulatorError(f"{QEMU} failed to start: {first.strip()}")
+        return self._emulator_failure() or EmulatorError(
+            f"{QEMU} failed to start: exit status {self._proc.returncode}")
+
+    def _emulator_failure(self) -> SimError | None:
+        """QEMU's own complaint (not the firmware's), if it printed one."""
+        lines = [ln.strip() for ln in self._read_emulator_log().splitlines()]
+        for line in lines:
+            if "Could not load plugin" in line or line.startswith("tinyperf counter:"):
+                detail = next((ln for ln in lines if ln.startswith("tinyperf counter:")), line)
+                return PluginError(f"QEMU could not load the counting plugin: {detail}")
+        for line in lines:
+            if line.startswith(f"{QEMU}:") and not any(note in line for note in QEMU_NOTES):
+                return EmulatorError(line)
+        return None
 
     def _read_emulator_log(self) -> str:
         if self._dir and (self._dir / "qemu.log").exists():
@@ -136,11 +149,15 @@ class QemuEmulator(Emulator):
             raise FirmwareTimeout(f"firmware still running after {timeout:g} s") from None
         if self.uart:
             self.uart.wait_closed(STOP_GRACE_S)
+        failure = self._emulator_failure()
+        if failure:
+            raise failure
         return self.exit_code
 
     @property
     def exit_code(self) -> int | None:
-        if self._proc is None or self._proc.poll() is None:
+        """None while running, and when we stopped it (then there is no firmware exit code)."""
+        if self._proc is None or self._killed or self._proc.poll() is None:
             return None
         return self._proc.returncode
 
@@ -152,6 +169,14 @@ class QemuEmulator(Emulator):
         return self._log.poll()
 
     def diagnose(self) -> str:
+        if self._proc is not None and not self._killed:
+            try:  # the UART closes a moment before the process is reaped
+                self._proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                pass
+        failure = self._emulator_failure()
+        if failure:
+            return str(failure)
         uart_text = self.transcript.decode("latin-1")
         found = handler_fault(self.firmware, uart_text) or lockup(self.firmware, self._read_emulator_log())
         if found:
@@ -166,6 +191,7 @@ class QemuEmulator(Emulator):
     def stop(self) -> None:
         proc = self._proc
         if proc is not None and proc.poll() is None:
+            self._killed = True
             for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
                 try:
                     os.killpg(proc.pid, sig)

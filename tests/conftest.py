@@ -9,3 +9,75 @@ for p in (ROOT, os.path.join(ROOT, 'firmware')):
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'heavy: slower tests; run with pytest -n 2')
+
+
+# -- firmware builds and emulator fixtures ----------------------------------
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from harness.build import build_image  # noqa: E402
+from platforms import catalog, get_platform  # noqa: E402
+
+ALL_PLATFORMS = list(catalog())
+
+needs_toolchain = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="needs arm-none-eabi-gcc and qemu-system-arm (run ci/setup)",
+)
+
+
+@pytest.fixture(scope="session")
+def selftest_elf():
+    """Path of the self-test firmware for a platform, built from source (cached)."""
+    built: dict[str, Path] = {}
+
+    def get(platform: str) -> Path:
+        if platform not in built:
+            built[platform] = build_image(get_platform(platform), app="selftest")
+        return built[platform]
+
+    return get
+
+
+@pytest.fixture
+def asm_elf(tmp_path):
+    """Assemble a Thumb snippet into an ELF with a vector table at `base`.
+
+    The snippet starts at label `reset`; the table holds only SP and reset,
+    so any fault locks the core up (no handler)."""
+
+    def make(body: str, base: int = 0, cpu: str = "cortex-m4", sp: int = 0x20010000, name: str = "t") -> Path:
+        src = tmp_path / f"{name}.S"
+        src.write_text(f"""
+    .syntax unified
+    .thumb
+    .text
+    .word 0x{sp:08x}
+    .word reset + 1
+    .word 0
+    .word 0
+    .global reset
+    .thumb_func
+    .type reset, %function
+reset:
+{body}
+    .size reset, . - reset
+""")
+        elf = tmp_path / f"{name}.elf"
+        subprocess.run(["arm-none-eabi-gcc", f"-mcpu={cpu}", "-mthumb", "-nostdlib", f"-Ttext=0x{base:x}",
+                        "-e", "reset", "-o", str(elf), str(src)], check=True)
+        return elf
+
+    return make
+
+
+SEMIHOST_EXIT = """
+    ldr r1, =exit_block
+    movs r0, #0x20
+    bkpt 0xab
+    .align 2
+exit_block: .word 0x20026, {code}
+"""

@@ -3,7 +3,7 @@ must match tflite_micro bit for bit."""
 import numpy as np
 import pytest
 
-from tests.support.engines import run_host, run_tflm
+from tests.support.engines import input_size, run_host, run_tflm
 from tests.support.tflite_builder import make_case, special_cases
 
 CASE_COUNTS = {
@@ -19,9 +19,7 @@ CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]
 
 
 def _inputs(model_bytes, seed, n_random=4):
-    from tflite_micro.python.tflite_micro import runtime
-
-    size = int(np.prod(runtime.Interpreter.from_bytes(model_bytes).get_input_details(0)['shape']))
+    size = input_size(model_bytes)
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, size=(n_random, size)).astype(np.int8)
     extremes = np.stack([np.full(size, -128, np.int8), np.full(size, 127, np.int8)])

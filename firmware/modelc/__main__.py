@@ -18,6 +18,9 @@ def main(argv=None):
     except ModelcError as e:
         print(f'modelc: error: {e}', file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f'modelc: error: cannot write {args.out}: {e.strerror}', file=sys.stderr)
+        return 2
     print(f'{c.name}: {len(c.layers)} layers, {c.macs} MACs, weights {c.weight_bytes} bytes, '
           f'arena {c.arena} bytes')
     return 0

@@ -61,10 +61,10 @@ def analyse(model_path):
     except OSError as e:
         raise ModelcError(f'cannot read {model_path}: {e.strerror}')
     g = read_model(buf, name)
+    layers = lower(g, name)
     if len(g.inputs) != 1 or len(g.outputs) != 1:
         raise ModelcError(f'{name} has {len(g.inputs)} inputs and {len(g.outputs)} outputs; '
                           'exactly one of each is supported')
-    layers = lower(g, name)
     T = g.tensors
     for idx, what in ((g.inputs[0], 'input'), (g.outputs[0], 'output')):
         if T[idx].dtype != 'INT8' or T[idx].is_const:

@@ -6,6 +6,8 @@
  *   echo <text>%    -> "echo-[<text>]"
  *   loops <n>%      -> runs the three windows of loops.S with n passes each,
  *                      then "loops-done <n>"
+ *   spin <n>%       -> runs only the alu window (a speed benchmark), then
+ *                      "spin-done <n>"
  *   exit <code>%    -> ends the run with that exit code
  *   fault%          -> executes an undefined instruction in st_fault (the
  *                      BSP's handler must report it and exit non-zero)
@@ -84,6 +86,12 @@ int main(void)
             st_window_mmio(n, TP_UART_BASE);
             st_window_call(n);
             bsp_puts("loops-done ");
+            put_uint(n);
+            bsp_puts("\r\n");
+        } else if (strncmp(line, "spin ", 5) == 0) {
+            uint32_t n = parse_uint(line + 5);
+            st_window_alu(n ? n : 1u);
+            bsp_puts("spin-done ");
             put_uint(n);
             bsp_puts("\r\n");
         } else if (strncmp(line, "exit ", 5) == 0) {

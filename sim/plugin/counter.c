@@ -191,11 +191,10 @@ static int parse_markers(const char *list)
     return 0;
 }
 
+/* To stderr, not qemu_plugin_outs(): that only shows with -d plugin. */
 static int fail(const char *why, const char *arg)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "tinyperf counter: %s: %s\n", why, arg);
-    qemu_plugin_outs(msg);
+    fprintf(stderr, "tinyperf counter: %s: %s\n", why, arg);
     return -1;
 }
 

@@ -18,7 +18,9 @@ KERNELS = os.path.join(FIRMWARE, 'kernels')
 MODELC = os.path.join(FIRMWARE, 'modelc')
 CACHE = os.path.join(ROOT, '.cache', 'host')
 CC = os.environ.get('CC', 'cc')
-CFLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter']
+# TP_HOST_CFLAGS adds flags, e.g. "-fsanitize=address,undefined -fno-sanitize-recover=all".
+CFLAGS = (['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter']
+          + os.environ.get('TP_HOST_CFLAGS', '').split())
 
 if FIRMWARE not in sys.path:
     sys.path.insert(0, FIRMWARE)
@@ -123,10 +125,23 @@ def run_host(model_bytes, inputs, name='model.tflite'):
     return out.reshape(len(inputs), -1)
 
 
+TFLM_ARENA = 4 << 20
+
+
+def input_size(model_bytes):
+    """Bytes of the (single) model input."""
+    from modelc.reader import read_model
+
+    g = read_model(model_bytes)
+    return g.tensors[g.inputs[0]].size
+
+
 def run_tflm(model_bytes, inputs):
     from tflite_micro.python.tflite_micro import runtime
 
-    it = runtime.Interpreter.from_bytes(model_bytes)
+    # The interpreter's default arena guess scales with model size, which is
+    # too small for weight-less ops on large tensors.
+    it = runtime.Interpreter.from_bytes(model_bytes, arena_size=TFLM_ARENA)
     det = it.get_input_details(0)
     shape = tuple(det['shape'])
     outs = []

@@ -1,0 +1,71 @@
+"""The MLPerf Tiny benchmarks tinyperf runs: one table of facts per benchmark.
+
+Figures come from mlcommons/tiny (models, y_labels.csv, the official runner's
+test scripts and the closed-division rules); MACs were counted on the models.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "firmware" / "models"
+
+
+class UnknownBenchmarkError(LookupError):
+    """A benchmark name that is not in the table."""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    id: str  # the name the DUT reports (`m-model-[...]`) and the dataset folder name
+    model_file: str
+    input_bytes: int  # bytes the DUT receives per inference (`db load N`)
+    input_dtype: str  # element type of those bytes: uint8, int8 or float32 (little endian)
+    classes: int  # label classes in y_labels.csv (ad: 0 normal, 1 anomaly)
+    outputs: int  # values in the DUT's result vector (ad: one anomaly score)
+    metric: str  # quality metric the closed division judges: "top1" or "auc"
+    target: float  # closed-division quality target, as a fraction (top-1) or an AUC
+    macs: int
+    perf_iterations: int  # official performance mode: `infer N W`
+    perf_warmups: int
+    accuracy_files: int  # files in the official accuracy set
+    # AD cuts each file into overlapping windows (y_labels columns 4 and 5).
+    window_bytes: int | None = None
+    stride_bytes: int | None = None
+
+    @property
+    def model_path(self) -> Path:
+        return MODELS_DIR / self.model_file
+
+    @property
+    def windowed(self) -> bool:
+        return self.window_bytes is not None
+
+
+_TABLE = (
+    Benchmark("kws", "kws01", "kws_ref_model.tflite", 490, "int8", 12, 12, "top1", 0.90,
+              2_656_768, 70, 10, 1000),
+    Benchmark("vww", "vww01", "vww_96_int8.tflite", 27_648, "uint8", 2, 2, "top1", 0.80,
+              7_489_664, 20, 5, 1000),
+    Benchmark("ic", "ic01", "pretrainedResnet_quant.tflite", 3072, "uint8", 10, 10, "top1", 0.85,
+              12_501_632, 20, 5, 200),
+    # 248 files (140 normal, 108 anomaly), ~196 windows each (a 25,600-float file gives 196).
+    Benchmark("ad", "ad01", "ad01_int8.tflite", 2560, "float32", 2, 1, "auc", 0.85,
+              264_192, 1500, 10, 248, window_bytes=2560, stride_bytes=512),
+)
+
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in _TABLE}
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called `name` (or its id, e.g. 'kws01'); UnknownBenchmarkError with a suggestion."""
+    if name in BENCHMARKS:
+        return BENCHMARKS[name]
+    by_id = {b.id: b for b in _TABLE}
+    if name in by_id:
+        return by_id[name]
+    close = difflib.get_close_matches(name, [*BENCHMARKS, *by_id], n=1, cutoff=0.4)
+    hint = f": did you mean '{close[0]}'?" if close else ""
+    raise UnknownBenchmarkError(f"unknown benchmark '{name}'{hint} (known: {', '.join(BENCHMARKS)})")

@@ -1,0 +1,128 @@
+"""The host reference: what a TFLM device must compute for one inference.
+
+Raw int8 outputs come from tflite-micro's host build (it *is* TFLM, so every
+requantisation matches the firmware bit for bit). The input conversion and the
+scoring that the benchmark firmware does around `Invoke()` are reproduced here
+in the same arithmetic (float32, C rounding) so the host can predict the exact
+result vector the DUT prints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import tflite
+
+from harness.benchmarks import Benchmark, get_benchmark
+
+MISSING_TFLM = "host reference needs tflite-micro: pip install 'tinyperf[reference]'"
+
+
+class ReferenceUnavailableError(RuntimeError):
+    """tflite-micro is not installed."""
+
+
+@dataclass(frozen=True)
+class Quantisation:
+    scale: np.float32
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    input_shape: tuple[int, ...]
+    input: Quantisation
+    output: Quantisation
+
+
+@cache
+def model_io(bench_name: str) -> ModelIO:
+    """Input shape and in/out quantisation, read from the .tflite flatbuffer.
+
+    Read with the `tflite` schema package rather than tflite-micro so that
+    scoring works even where the host reference is not installed.
+    """
+    bench = get_benchmark(bench_name)
+    model = tflite.Model.GetRootAsModel(bench.model_path.read_bytes(), 0)
+    graph = model.Subgraphs(0)
+    tin, tout = graph.Tensors(graph.Inputs(0)), graph.Tensors(graph.Outputs(0))
+
+    def quant(tensor) -> Quantisation:
+        q = tensor.Quantization()
+        return Quantisation(np.float32(q.Scale(0)), int(q.ZeroPoint(0)))
+
+    return ModelIO(tuple(int(d) for d in tin.ShapeAsNumpy()), quant(tin), quant(tout))
+
+
+def quantise_ad(x: np.ndarray, q: Quantisation) -> np.ndarray:
+    """int8 of `round(x / scale) + zero_point`, clamped, as the AD firmware computes it.
+
+    The division is float32 (single-precision FPU); C `round()` then works on the
+    exact double of that float32 and rounds halves away from zero. numpy's
+    `round` rounds halves to even, so the away-from-zero rounding is spelled out
+    in float64, where `|v| + 0.5` is exact for every float32 `v` that is not
+    already an integer.
+    """
+    v = (np.asarray(x, dtype=np.float32) / q.scale).astype(np.float64)
+    rounded = np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.clip(rounded + q.zero_point, -128, 127).astype(np.int8)
+
+
+def model_input(bench: Benchmark, input_bytes: bytes) -> np.ndarray:
+    """The int8 input tensor the device builds from the bytes it received for one inference."""
+    if len(input_bytes) != bench.input_bytes:
+        raise ValueError(f"{bench.name} takes {bench.input_bytes} input bytes per inference, got {len(input_bytes)}")
+    io = model_io(bench.name)
+    if bench.input_dtype == "uint8":  # ic, vww: the device subtracts 128
+        q = (np.frombuffer(input_bytes, dtype=np.uint8).astype(np.int16) - 128).astype(np.int8)
+    elif bench.input_dtype == "int8":  # kws: features arrive already quantised
+        q = np.frombuffer(input_bytes, dtype=np.int8)
+    else:  # ad: float32 LE spectrogram window
+        q = quantise_ad(np.frombuffer(input_bytes, dtype="<f4"), io.input)
+    return q.reshape(io.input_shape)
+
+
+class HostReference:
+    """TFLM on the host for one benchmark's model."""
+
+    def __init__(self, bench: Benchmark | str):
+        self.bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
+        try:
+            from tflite_micro.python.tflite_micro import runtime
+        except ImportError:
+            raise ReferenceUnavailableError(MISSING_TFLM) from None
+        self._interpreter = runtime.Interpreter.from_file(str(self.bench.model_path))
+
+    def raw_output(self, input_bytes: bytes) -> np.ndarray:
+        """The model's int8 output (flattened) for the bytes the DUT receives for one inference."""
+        self._interpreter.set_input(model_input(self.bench, input_bytes), 0)
+        self._interpreter.invoke()
+        return np.asarray(self._interpreter.get_output(0), dtype=np.int8).reshape(-1)
+
+    def result(self, input_bytes: bytes) -> np.ndarray:
+        """The result vector the DUT prints (before formatting) for one inference."""
+        return score(self.bench, self.raw_output(input_bytes), input_bytes)
+
+
+def score(bench: Benchmark | str, raw_output: np.ndarray, input_bytes: bytes) -> np.ndarray:
+    """The float32 result vector the firmware computes from the raw int8 output.
+
+    ic/kws/vww: the dequantised output `(q - zp) * scale`.
+    ad: one value, the mean squared error between the float input window and the
+    dequantised reconstruction. Every step is float32 like the firmware's loop:
+    diff = (q_out - zp) * scale - x, then sum += diff * diff in index order
+    0..639 (sequential, not numpy's pairwise summation, which can differ in the
+    last bits), and finally sum / 640.
+    """
+    bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
+    out = model_io(bench.name).output
+    deq = (np.asarray(raw_output, dtype=np.int32).reshape(-1) - out.zero_point).astype(np.float32) * out.scale
+    if bench.metric != "auc":
+        return deq
+    x = np.frombuffer(input_bytes, dtype="<f4")
+    if x.size != deq.size:
+        raise ValueError(f"ad scores {deq.size} outputs against the input window, got {x.size} input values")
+    diff = deq - x
+    running = np.add.accumulate(diff * diff, dtype=np.float32)  # accumulate is strictly sequential
+    return np.array([running[-1] / np.float32(x.size)], dtype=np.float32)

@@ -1,0 +1,401 @@
+"""Run results: the per-sample log, results.json, samples.csv, summary.md, JUnit XML, plots, terminal table.
+
+Per-sample results are appended to a JSONL log as each inference completes, so
+an interrupted run keeps everything it finished and can resume. The final
+files are written whole to a temporary file and renamed into place, so a
+reader never sees a half-written result.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from harness.metrics import Quality
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """One inference: what the DUT printed against what host TFLM predicts."""
+
+    benchmark: str
+    platform: str
+    name: str
+    file: str
+    label: int | None
+    dut: list[float]
+    host: list[float]
+    bit_exact: bool  # decided by the runner: the DUT's output matches the host exactly
+    instructions: int | None = None
+
+    @property
+    def top1_agree(self) -> bool:
+        return bool(self.dut) and int(np.argmax(self.dut)) == int(np.argmax(self.host))
+
+    @property
+    def max_abs_diff(self) -> float:
+        if len(self.dut) != len(self.host):
+            return float("inf")  # a malformed result line cannot agree
+        return float(np.max(np.abs(np.subtract(self.dut, self.host)))) if self.dut else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Verify:
+    samples: int
+    bit_exact: int  # samples whose output matched the host exactly
+    top1_agree: int
+    max_abs_diff: float
+    mismatches: list[str] = field(default_factory=list)  # names of the samples that were not bit-exact
+
+    @classmethod
+    def from_records(cls, records: Sequence[SampleRecord]) -> Verify:
+        return cls(
+            samples=len(records),
+            bit_exact=sum(r.bit_exact for r in records),
+            top1_agree=sum(r.top1_agree for r in records),
+            max_abs_diff=max((r.max_abs_diff for r in records), default=0.0),
+            mismatches=[r.name for r in records if not r.bit_exact],
+        )
+
+    @property
+    def passed(self) -> bool:
+        return self.samples > 0 and self.bit_exact == self.samples
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """One benchmark on one platform: the entry results.json holds."""
+
+    benchmark: str
+    platform: str
+    mode: str
+    clock_mhz: float
+    macs: int
+    instructions_per_inference: int | None = None
+    cycles_per_inference: int | None = None
+    latency_ms: float | None = None
+    verify: Verify | None = None
+    accuracy: Quality | None = None
+
+    @property
+    def cycles_per_mac(self) -> float | None:
+        return self.cycles_per_inference / self.macs if self.cycles_per_inference and self.macs else None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BenchmarkResult:
+        verify = Verify(**data["verify"]) if data.get("verify") else None
+        accuracy = Quality(**data["accuracy"]) if data.get("accuracy") else None
+        return cls(**{**data, "verify": verify, "accuracy": accuracy})
+
+
+# ---- per-sample log -----------------------------------------------------------
+
+
+class SampleLog:
+    """An append-only JSONL log of SampleRecords, one flushed line per completed inference.
+
+    Opening an existing log keeps its complete lines; a last line cut short by
+    an interruption is dropped so that appending continues on a clean line.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._records = self._read_and_repair()
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def _read_and_repair(self) -> list[SampleRecord]:
+        if not self.path.exists():
+            return []
+        raw = self.path.read_bytes()
+        complete = raw[: raw.rfind(b"\n") + 1]
+        if len(complete) != len(raw):
+            with self.path.open("r+b") as f:
+                f.truncate(len(complete))
+        return [SampleRecord(**json.loads(line)) for line in complete.decode("utf-8").splitlines() if line.strip()]
+
+    def append(self, record: SampleRecord) -> None:
+        # flush (not fsync) per line: survives the process dying, at no cost per inference.
+        self._file.write(json.dumps(record.to_dict()) + "\n")
+        self._file.flush()
+        self._records.append(record)
+
+    def records(self) -> list[SampleRecord]:
+        return list(self._records)
+
+    def completed_names(self) -> set[str]:
+        return {r.name for r in self._records}
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SampleLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# ---- final files ----------------------------------------------------------------
+
+
+def atomic_write(path: str | Path, data: bytes | str) -> Path:
+    """Write `data` to `path` via a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def results_document(results: Sequence[BenchmarkResult]) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": "tinyperf",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "results": [r.to_dict() for r in results],
+    }
+
+
+def write_results_json(path: str | Path, results: Sequence[BenchmarkResult]) -> Path:
+    return atomic_write(path, json.dumps(results_document(results), indent=2) + "\n")
+
+
+def load_results(path: str | Path) -> list[BenchmarkResult]:
+    """Read a results.json back; ValueError for a schema version this tinyperf does not know."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"{path}: results schema version {doc.get('schema_version')!r}, "
+                         f"this tinyperf reads version {SCHEMA_VERSION}")
+    return [BenchmarkResult.from_dict(r) for r in doc["results"]]
+
+
+def samples_frame(records: Iterable[SampleRecord]) -> pd.DataFrame:
+    columns = ["benchmark", "platform", "name", "file", "label", "bit_exact", "top1_agree",
+               "max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host"]
+    rows = [{
+        **r.to_dict(),
+        "top1_agree": r.top1_agree,
+        "max_abs_diff": r.max_abs_diff,
+        "dut_top1": int(np.argmax(r.dut)) if r.dut else None,
+        "host_top1": int(np.argmax(r.host)),
+        # vectors as space-separated values keep the CSV one row per sample
+        "dut": " ".join(repr(float(v)) for v in r.dut),
+        "host": " ".join(repr(float(v)) for v in r.host),
+    } for r in records]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"label": "Int64", "instructions": "Int64", "dut_top1": "Int64"})
+
+
+def write_samples_csv(path: str | Path, records: Iterable[SampleRecord]) -> Path:
+    return atomic_write(path, samples_frame(records).to_csv(index=False))
+
+
+# ---- summary rows (terminal, markdown) -------------------------------------------
+
+SUMMARY_COLUMNS = ("benchmark", "platform", "instructions", "cycles", "latency ms", "MACs",
+                   "cycles/MAC", "bit-exact", "top-1 / AUC", "target")
+
+
+def _int(value: int | None) -> str:
+    return f"{value:,}" if value is not None else "-"
+
+
+def _quality(acc: Quality | None) -> tuple[str, str]:
+    if acc is None:
+        return "-", "-"
+    if acc.metric == "top1":
+        shown = f"top-1 {acc.value:.1%}" if acc.value is not None else "top-1 -"
+        target = f">= {acc.target:.0%}"
+    else:
+        shown = f"AUC {acc.value:.3f}" if acc.value is not None else "AUC -"
+        target = f">= {acc.target:.2f}"
+    return shown, f"{target} {'PASS' if acc.passed else 'FAIL'}"
+
+
+def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
+    rows = []
+    for r in results:
+        latency = f"{r.latency_ms:,.3f} @ {r.clock_mhz:g} MHz" if r.latency_ms is not None else "-"
+        cpm = f"{r.cycles_per_mac:.2f}" if r.cycles_per_mac is not None else "-"
+        exact = f"{r.verify.bit_exact}/{r.verify.samples}" if r.verify else "-"
+        rows.append([r.benchmark, r.platform, _int(r.instructions_per_inference), _int(r.cycles_per_inference),
+                     latency, _int(r.macs), cpm, exact, *_quality(r.accuracy)])
+    return rows
+
+
+def summary_table(results: Sequence[BenchmarkResult], title: str = "tinyperf results") -> Table:
+    """The terminal summary as a rich Table (print it with a rich Console)."""
+    table = Table(title=title)
+    numeric = {"instructions", "cycles", "latency ms", "MACs", "cycles/MAC", "bit-exact"}
+    for col in SUMMARY_COLUMNS:
+        table.add_column(col, justify="right" if col in numeric else "left")
+    for row in summary_rows(results):
+        row = list(row)
+        row[-1] = row[-1].replace("PASS", "[green]PASS[/]").replace("FAIL", "[red]FAIL[/]")
+        table.add_row(*row)
+    return table
+
+
+def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
+    lines = ["# tinyperf results", "",
+             "| " + " | ".join(SUMMARY_COLUMNS) + " |",
+             "|" + "---|" * len(SUMMARY_COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in summary_rows(results)]
+    for r in results:
+        if r.verify and r.verify.mismatches:
+            names = ", ".join(f"`{n}`" for n in r.verify.mismatches[:20])
+            more = f" and {len(r.verify.mismatches) - 20} more" if len(r.verify.mismatches) > 20 else ""
+            lines += ["", f"{r.benchmark} on {r.platform}: not bit-exact: {names}{more} "
+                          f"(max abs diff {r.verify.max_abs_diff:g})"]
+        if r.accuracy and r.accuracy.note:
+            lines += ["", f"{r.benchmark} on {r.platform}: {r.accuracy.note}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---- JUnit -------------------------------------------------------------------------
+
+
+def junit_xml(results: Sequence[BenchmarkResult]) -> str:
+    """One testcase per benchmark x platform x check (bit-exact, quality target)."""
+    suite = ET.Element("testsuite", name="tinyperf")
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    for r in results:
+        for check, outcome in (("bit-exact", _bit_exact_outcome(r.verify)),
+                               ("quality-target", _quality_outcome(r.accuracy))):
+            case = ET.SubElement(suite, "testcase", classname=f"tinyperf.{r.benchmark}.{r.platform}", name=check)
+            counts["tests"] += 1
+            kind, message = outcome
+            if kind != "pass":
+                counts["failures" if kind == "failure" else "skipped"] += 1
+                ET.SubElement(case, kind, message=message).text = message
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    root = ET.Element("testsuites", name="tinyperf", tests=str(counts["tests"]), failures=str(counts["failures"]))
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _bit_exact_outcome(verify: Verify | None) -> tuple[str, str]:
+    if verify is None or verify.samples == 0:
+        return "skipped", "no outputs were checked against the host reference"
+    if verify.passed:
+        return "pass", ""
+    return "failure", (f"{verify.samples - verify.bit_exact}/{verify.samples} samples differ from host TFLM "
+                       f"(max abs diff {verify.max_abs_diff:g}): {', '.join(verify.mismatches[:10])}")
+
+
+def _quality_outcome(acc: Quality | None) -> tuple[str, str]:
+    if acc is None:
+        return "skipped", "no labelled inputs (run with an official dataset)"
+    if acc.passed:
+        return "pass", ""
+    value = "not computable" if acc.value is None else f"{acc.value:.4f}"
+    note = f" ({acc.note})" if acc.note else ""
+    return "failure", f"{acc.metric} {value} below target {acc.target}{note}"
+
+
+# ---- plots ---------------------------------------------------------------------------
+
+
+def _figure():
+    # A bare Figure renders through Agg on savefig: no pyplot, no GUI backend, no
+    # global state. Imported here because matplotlib is slow to import and only
+    # the final report draws.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4.5))
+    return fig, fig.add_subplot()
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def latency_plot(results: Sequence[BenchmarkResult]) -> bytes:
+    """PNG: latency per benchmark (groups) and platform (bars), log scale since ms span 100x."""
+    fig, ax = _figure()
+    timed = [r for r in results if r.latency_ms is not None]
+    benches = list(dict.fromkeys(r.benchmark for r in timed))
+    platforms = list(dict.fromkeys(r.platform for r in timed))
+    width = 0.8 / max(len(platforms), 1)
+    for i, platform in enumerate(platforms):
+        xs, ys = [], []
+        for r in timed:
+            if r.platform == platform:
+                xs.append(benches.index(r.benchmark) + (i - (len(platforms) - 1) / 2) * width)
+                ys.append(r.latency_ms)
+        ax.bar(xs, ys, width, label=platform)
+    ax.set_xticks(range(len(benches)), benches)
+    ax.set_ylabel("latency per inference (ms)")
+    ax.set_title("Latency by benchmark and platform")
+    if timed:
+        ax.set_yscale("log")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no latency measured", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def agreement_plot(records: Sequence[SampleRecord]) -> bytes:
+    """PNG: max |DUT - host| per sample, one series per benchmark/platform; 0 = agreed to the printed digits."""
+    fig, ax = _figure()
+    series: dict[str, list[float]] = {}
+    for r in records:
+        series.setdefault(f"{r.benchmark} / {r.platform}", []).append(r.max_abs_diff)
+    for label, diffs in series.items():
+        ax.plot(range(len(diffs)), diffs, marker=".", linestyle="none", label=label)
+    ax.set_xlabel("sample")
+    ax.set_ylabel("max |DUT - host|")
+    ax.set_title("Per-sample agreement with host TFLM")
+    if series:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no samples verified", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def write_report(out_dir: str | Path, results: Sequence[BenchmarkResult],
+                 samples: Sequence[SampleRecord] = ()) -> dict[str, Path]:
+    """Write every final file into `out_dir` (each atomically); returns them by kind."""
+    out = Path(out_dir)
+    return {
+        "results": write_results_json(out / "results.json", results),
+        "samples": write_samples_csv(out / "samples.csv", samples),
+        "summary": atomic_write(out / "summary.md", summary_markdown(results)),
+        "junit": atomic_write(out / "junit.xml", junit_xml(results)),
+        "latency_plot": atomic_write(out / "latency.png", latency_plot(results)),
+        "agreement_plot": atomic_write(out / "agreement.png", agreement_plot(samples)),
+    }
