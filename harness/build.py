@@ -1,38 +1,69 @@
-"""Building firmware images with the project's Makefile and Debian's arm-none-eabi-gcc."""
+"""Building firmware images with the project's Makefile and Debian's arm-none-eabi-gcc,
+and the prebuilt set in firmware_bins/ with its manifest."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from firmware_bins import BINS_DIR, MANIFEST
 from platforms import Platform
 from sim.cache import REPO_ROOT, cache_dir
+from sim.elf import FirmwareImage
 from sim.errors import SimError, ToolMissingError
 
 FIRMWARE_DIR = REPO_ROOT / "firmware"
 CROSS_CC = "arm-none-eabi-gcc"
+OPT_FLAGS = ["-O2"]
+BENCHES = ("kws", "vww", "ic", "ad")
 
 
 class BuildError(SimError):
     """make failed; the message carries the first compiler error."""
 
 
+@dataclass
+class BuiltImage:
+    benchmark: str  # a benchmark name, or "selftest"
+    platform: str
+    elf: str
+    elf_sha256: str
+    model: str | None
+    model_sha256: str | None
+    compiler: str
+    flags: list[str]
+    flash_bytes: int
+    ram_bytes: int
+    arena_bytes: int | None
+    kernels: str
+
+
 def image_name(app: str, bench: str | None) -> str:
     return bench if app == "bench" else app
+
+
+def compiler_version() -> str:
+    if not shutil.which(CROSS_CC):
+        raise ToolMissingError(
+            f"{CROSS_CC} not found: run 'apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi' (or ci/setup)")
+    out = subprocess.run([CROSS_CC, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0].strip()
 
 
 def build_image(platform: Platform, app: str = "bench", bench: str | None = None,
                 outdir: Path | None = None, kernels: str = "ref") -> Path:
     """Build one firmware image; the ELF's path."""
-    if not shutil.which(CROSS_CC):
-        raise ToolMissingError(
-            f"{CROSS_CC} not found: run 'apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi' (or ci/setup)")
+    compiler_version()
     if not (FIRMWARE_DIR / "Makefile").is_file():
         raise ToolMissingError(f"firmware sources not found at {FIRMWARE_DIR}: building needs a tinyperf checkout")
     name = image_name(app, bench)
-    outdir = outdir or cache_dir("build", platform.name, name)
+    outdir = Path(outdir or cache_dir("build", kernels, platform.name, name)).resolve()
     cmd = ["make", "-s", "-C", str(FIRMWARE_DIR), f"APP={app}", f"PLATFORM={platform.name}",
            f"BUILD={outdir}", f"PYTHON={sys.executable}", f"KERNELS={kernels}"]
     if bench:
@@ -46,3 +77,48 @@ def build_image(platform: Platform, app: str = "bench", bench: str | None = None
         first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else "no output")
         raise BuildError(f"building {name} for {platform.name} failed: {first.strip()}")
     return outdir / f"{name}.elf"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def describe(elf: Path, platform: Platform, bench: str | None, kernels: str) -> BuiltImage:
+    """Manifest entry for a built image (its build folder holds model/model.json)."""
+    model_json = elf.parent / "model" / "model.json"
+    model = json.loads(model_json.read_text()) if bench and model_json.is_file() else None
+    flash, ram = FirmwareImage(elf).memory_use(platform)
+    return BuiltImage(
+        benchmark=bench or "selftest", platform=platform.name, elf=str(elf), elf_sha256=_sha256(elf),
+        model=model["model"] if model else None, model_sha256=model["sha256"] if model else None,
+        compiler=compiler_version(), flags=OPT_FLAGS + list(platform.cflags), flash_bytes=flash, ram_bytes=ram,
+        arena_bytes=model["arena_bytes"] if model else None, kernels=kernels,
+    )
+
+
+def build_set(platforms: list[Platform], benches: list[str], outdir: Path | None, kernels: str = "ref",
+              jobs: int = 2) -> list[BuiltImage]:
+    """Build every benchmark (and "selftest") for every platform, in parallel."""
+    def one(job: tuple[Platform, str]) -> BuiltImage:
+        platform, bench = job
+        app, name = ("selftest", None) if bench == "selftest" else ("bench", bench)
+        target = outdir / kernels / platform.name / bench if outdir else None
+        return describe(build_image(platform, app, name, target, kernels), platform, name, kernels)
+
+    work = [(p, b) for p in platforms for b in benches]
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        return list(pool.map(one, work))
+
+
+def publish_prebuilt(images: list[BuiltImage]) -> None:
+    """Copy images into firmware_bins/<platform>/ without debug sections (the
+    symbol table stays, for profiles) and rewrite manifest.json."""
+    entries = []
+    for image in images:
+        target = BINS_DIR / image.platform / f"{image.benchmark}.elf"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["arm-none-eabi-objcopy", "--strip-debug", image.elf, str(target)], check=True)
+        entry = asdict(image) | {"elf": str(target.relative_to(BINS_DIR)), "elf_sha256": _sha256(target)}
+        entries.append(entry)
+    entries.sort(key=lambda e: (e["platform"], e["benchmark"]))
+    MANIFEST.write_text(json.dumps(entries, indent=1) + "\n")

@@ -14,6 +14,7 @@ from rich.table import Table
 from platforms import UnknownPlatformError, catalog, get_platform
 from sim.elf import FirmwareImage
 from sim.errors import SimError
+from harness.runner import RunError  # noqa: F401  (a SimError: one-line errors)
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -141,6 +142,102 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
         failed = [r for r in results if not r.passed]
         reasons = "; ".join(f"{r.platform}: {r.error or 'counts, UART or exit code differ'}" for r in failed)
         raise CliError(f"selftest failed on {len(failed)} platform(s): {reasons}")
+
+
+@cli.command("run")
+@click.argument("benches", nargs=-1)
+@click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
+@click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy"]),
+              help="Repeatable; default: perf + verify.")
+@click.option("--elf", type=click.Path(path_type=Path), help="Your firmware ELF instead of the prebuilt one (one benchmark).")
+@click.option("--dataset-path", type=click.Path(path_type=Path),
+              help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
+@click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+              help="Emulators in parallel.")
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--resume", "resume_dir", type=click.Path(path_type=Path), help="Continue an interrupted run folder.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed sample.")
+@click.option("--icount", is_flag=True, help="Deterministic time (QEMU -icount), for firmware that takes timer interrupts.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
+def run_cmd(benches, platform_name, modes, elf, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
+            icount, as_json) -> None:
+    """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
+    from harness import run_cmd as rc
+    from harness.report import results_document, summary_table
+    from harness.runner import BenchRun
+
+    quiet = as_json or not sys.stderr.isatty()
+    progress_console = Console(stderr=True)
+    runs = []
+    if resume_dir:
+        run, _ = rc.run_from_spec(resume_dir)
+        run.fail_fast = fail_fast
+        runs.append(run)
+    else:
+        platform = _platform(platform_name)
+        chosen = rc.resolve_benchmarks(benches)
+        if elf and len(chosen) != 1:
+            raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
+        if dataset_path and not dataset_path.is_dir():
+            raise CliError(f"dataset folder {dataset_path} does not exist: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+                           EXIT_USAGE)
+        for bench in chosen:
+            firmware = rc.firmware_for(bench, platform, elf)
+            run = BenchRun(bench, platform, firmware, tuple(modes or ("perf", "verify")),
+                           rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount)
+            runs.append((run, dataset_path, seed, samples))
+        prepared = []
+        for run, dataset, seed_, count in runs:
+            run.run_dir = rc.new_run_dir(results_dir, run.bench, platform)
+            rc.save_run_spec(run.run_dir, rc.spec_of(run, dataset, seed_, count))
+            prepared.append(run)
+        runs = prepared
+    results = []
+    for run in runs:
+        results.append(rc.execute_bench(run, progress_console, quiet))
+        if not as_json:
+            err_console.print(f"results: {run.run_dir}", highlight=False)
+    if as_json:
+        _print_json(results_document(results))
+    else:
+        console.print(summary_table(results))
+    problem = rc.failure_line(results)
+    if problem:
+        raise CliError(problem)
+
+
+@cli.command("build")
+@click.argument("benches", nargs=-1)
+@click.option("--platform", "-p", "platform_names", multiple=True, help="Platforms (repeatable; default: all).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Folder for the ELFs (<out>/<kernels>/<platform>/<bench>/<bench>.elf).")
+@click.option("--kernels", type=click.Choice(["ref"]), default="ref", show_default=True, help="Kernel set.")
+@click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
+@click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
+@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
+def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir: Path, kernels: str,
+              selftest: bool, prebuilt: bool, jobs: int) -> None:
+    """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
+    from harness.build import BENCHES, build_set, publish_prebuilt
+
+    unknown = [b for b in benches if b not in BENCHES]
+    if unknown:
+        raise CliError(f"unknown benchmark '{unknown[0]}': choose from {', '.join(BENCHES)}", EXIT_USAGE)
+    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
+    with console.status(f"building {len(names) * len(boards)} images"):
+        images = build_set(boards, names, None if prebuilt else out_dir.resolve(), kernels, jobs)
+    if prebuilt:
+        publish_prebuilt(images)
+    table = Table(title="built firmware")
+    for col in ("benchmark", "platform", "flash B", "RAM B", "arena B", "ELF"):
+        table.add_column(col)
+    for image in images:
+        table.add_row(image.benchmark, image.platform, str(image.flash_bytes), str(image.ram_bytes),
+                      str(image.arena_bytes or "-"), image.elf)
+    console.print(table)
 
 
 def _terminate(signum, frame) -> None:

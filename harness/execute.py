@@ -5,16 +5,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from harness.dut import window_markers
 from platforms import Platform
 from sim import RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout
 from sim.plugin import windows
 
-# Our firmware brackets measured work with these; third-party EEMBC firmware
-# has th_timestamp, whose consecutive calls then delimit the windows.
-WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
-TIMESTAMP_MARKER = "th_timestamp"
 
 
 @dataclass
@@ -31,14 +28,6 @@ class ExecResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def window_markers(firmware: FirmwareImage) -> tuple[str, str] | None:
-    if all(firmware.address(m) is not None for m in WINDOW_MARKERS):
-        return WINDOW_MARKERS
-    if firmware.address(TIMESTAMP_MARKER) is not None:
-        return (TIMESTAMP_MARKER, TIMESTAMP_MARKER)
-    return None
 
 
 def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"", timeout: float = 60.0,

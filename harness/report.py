@@ -39,6 +39,8 @@ class SampleRecord:
     host: list[float]
     bit_exact: bool  # decided by the runner: the DUT's output matches the host exactly
     instructions: int | None = None
+    raw_max_abs_diff: int | None = None  # largest difference of the raw int8 output tensors
+    error: str | None = None  # the sample failed (DUT error, hang, fault): why, with the transcript tail
 
     @property
     def top1_agree(self) -> bool:
@@ -68,7 +70,8 @@ class Verify:
             samples=len(records),
             bit_exact=sum(r.bit_exact for r in records),
             top1_agree=sum(r.top1_agree for r in records),
-            max_abs_diff=max((r.max_abs_diff for r in records), default=0.0),
+            max_abs_diff=max((r.raw_max_abs_diff if r.raw_max_abs_diff is not None else r.max_abs_diff
+                              for r in records), default=0.0),
             mismatches=[r.name for r in records if not r.bit_exact],
         )
 
@@ -91,6 +94,8 @@ class BenchmarkResult:
     latency_ms: float | None = None
     verify: Verify | None = None
     accuracy: Quality | None = None
+    perf: dict | None = None  # perf-mode details: iterations, warmups, the DUT's own lap time
+    failed_samples: int = 0
 
     @property
     def cycles_per_mac(self) -> float | None:
@@ -199,19 +204,20 @@ def load_results(path: str | Path) -> list[BenchmarkResult]:
 
 def samples_frame(records: Iterable[SampleRecord]) -> pd.DataFrame:
     columns = ["benchmark", "platform", "name", "file", "label", "bit_exact", "top1_agree",
-               "max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host"]
+               "max_abs_diff", "raw_max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host", "error"]
     rows = [{
         **r.to_dict(),
         "top1_agree": r.top1_agree,
         "max_abs_diff": r.max_abs_diff,
         "dut_top1": int(np.argmax(r.dut)) if r.dut else None,
-        "host_top1": int(np.argmax(r.host)),
+        "host_top1": int(np.argmax(r.host)) if r.host else None,
         # vectors as space-separated values keep the CSV one row per sample
         "dut": " ".join(repr(float(v)) for v in r.dut),
         "host": " ".join(repr(float(v)) for v in r.host),
     } for r in records]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"label": "Int64", "instructions": "Int64", "dut_top1": "Int64"})
+    return frame.astype({"label": "Int64", "instructions": "Int64", "dut_top1": "Int64", "host_top1": "Int64",
+                         "raw_max_abs_diff": "Int64"})
 
 
 def write_samples_csv(path: str | Path, records: Iterable[SampleRecord]) -> Path:

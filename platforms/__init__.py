@@ -58,6 +58,7 @@ class Platform:
     timer: Peripheral
     default: bool = False
     source: Path = field(default=CATALOG_DIR)
+    flash_wait_states: int = 0  # extra cycles per flash access in the cycle model (sim.cycles)
 
     @property
     def regions(self) -> tuple[MemoryRegion, ...]:
@@ -101,6 +102,7 @@ def load_platform(path: Path) -> Platform:
         timer=Peripheral(data["timer"]["kind"], int(data["timer"]["base"]), int(data["timer"]["clock_hz"])),
         default=bool(data.get("default", False)),
         source=path,
+        flash_wait_states=int(data.get("flash_wait_states", 0)),
     )
 
 

@@ -72,7 +72,10 @@ SECTIONS
 
 
 def make_fragment(p: Platform) -> str:
-    return f"# Generated from {p.source.name} by platforms.gen: do not edit.\nPLATFORM_CFLAGS := {' '.join(p.cflags)}\n"
+    return (f"# Generated from {p.source.name} by platforms.gen: do not edit.\n"
+            f"PLATFORM_CFLAGS := {' '.join(p.cflags)}\n"
+            f"PLATFORM_FLASH_BYTES := {p.flash.size}\n"
+            f"PLATFORM_RAM_BYTES := {p.ram.size}\n")
 
 
 def generate(platform: Platform, outdir: Path) -> None:

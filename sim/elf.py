@@ -87,6 +87,13 @@ class FirmwareImage:
                         f"{platform.name}'s memory ({regions}); link it for this platform or pick another"
                     )
 
+    def memory_use(self, platform: Platform) -> tuple[int, int]:
+        """(flash, RAM) bytes the image occupies: loaded bytes in flash, and
+        data + bss in RAM (the stack is not counted)."""
+        flash = sum(s.filesz for s in self.segments if platform.flash.contains(s.paddr, s.filesz))
+        ram = sum(s.memsz for s in self.segments if platform.ram.contains(s.vaddr, s.memsz))
+        return flash, ram
+
     def address(self, name: str) -> int | None:
         sym = self.symbols.get(name)
         return sym.addr if sym else None

@@ -32,7 +32,8 @@ _live: "weakref.WeakSet[QemuEmulator]" = weakref.WeakSet()
 
 
 @atexit.register
-def _reap_all() -> None:
+def stop_all() -> None:
+    """Stop every emulator this process started (Ctrl-C, exit)."""
     for emulator in list(_live):
         emulator.stop()
 

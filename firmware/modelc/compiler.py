@@ -90,7 +90,10 @@ def analyse(model_path):
         lo, hi = life.get(r, (step, step))
         life[r] = (min(lo, step), max(hi, step))
 
+    # The input stays live to the end: `infer N` runs the model N times on one
+    # loaded input, so no activation may overwrite it.
     touch(g.inputs[0], 0)
+    touch(g.inputs[0], n)
     touch(g.outputs[0], n)
     for i, L in enumerate(layers):
         for t in L.act_inputs:

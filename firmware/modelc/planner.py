@@ -1,7 +1,7 @@
 """Static activation arena planning from tensor lifetimes.
 
 Each buffer lives from the step that writes it to the last step that reads it
-(model inputs from step 0, model outputs to the end). Buffers whose lifetimes
+(the model input for the whole run, model outputs to the end). Buffers whose lifetimes
 overlap must not overlap in memory. Placement is greedy: buffers are taken in
 some order and put in the best-fitting gap among already-placed, time-overlapping
 buffers. A few orderings are tried and the smallest arena wins; the result is

@@ -1,0 +1,200 @@
+"""The protocol client: an MLPerf Tiny / EEMBC DUT on an emulated board.
+
+    with open_dut("cortex-m4", "firmware_bins/cortex-m4/kws.elf") as dut:
+        dut.load(input_bytes)
+        result = dut.infer(1, 0)
+
+Every command is `<text>%`; the reply is every line up to the one holding
+`m-ready` (as the official runner reads it).  An `e-[...]` line raises
+DutError carrying the tail of the transcript.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from platforms import Platform
+from sim import Emulator, RunOptions, open_emulator
+from sim.elf import FirmwareImage
+from sim.errors import SimError
+from sim.plugin import windows
+
+# Our firmware brackets measured work with these; third-party EEMBC firmware
+# has th_timestamp, whose consecutive calls then delimit the windows.
+WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
+TIMESTAMP_MARKER = "th_timestamp"
+
+LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
+INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
+DB_CHUNK_BYTES = 31  # the official runner's db chunk (62 hex digits)
+TRANSCRIPT_TAIL_LINES = 8
+
+RESULTS = re.compile(r"m-results-\[(?P<values>[^\]]*)\]")
+LAP = re.compile(r"m-lap-us-(?P<us>\d+)")
+OUTPUTS = re.compile(r"m-outputs-\[(?P<hex>[0-9a-fA-F]*)\]")
+MODEL = re.compile(r"m-model-\[(?P<model>[^\]]+)\]")
+
+
+class DutError(SimError):
+    """The DUT answered with an error, hung or died; carries the transcript tail."""
+
+    def __init__(self, message: str, tail: list[str]):
+        super().__init__(message)
+        self.tail = tail
+
+
+@dataclass
+class InferResult:
+    results: list[float]  # the m-results values as printed
+    lap_us: tuple[int, int]  # the DUT's own timestamps around the measured loop
+    instructions: int | None  # exact count between the window markers, all N iterations
+    iterations: int
+
+    @property
+    def instructions_per_inference(self) -> float | None:
+        return self.instructions / self.iterations if self.instructions is not None else None
+
+
+def window_markers(firmware: FirmwareImage) -> tuple[str, str] | None:
+    """(begin, end) marker symbols the firmware has, or None."""
+    if all(firmware.address(m) is not None for m in WINDOW_MARKERS):
+        return WINDOW_MARKERS
+    if firmware.address(TIMESTAMP_MARKER) is not None:
+        return (TIMESTAMP_MARKER, TIMESTAMP_MARKER)
+    return None
+
+
+class Dut:
+    """Protocol client over a started emulator."""
+
+    def __init__(self, emulator: Emulator, transcript: TextIO | None = None):
+        self.emulator = emulator
+        self._transcript = transcript
+        self._tail: list[str] = []
+        self.markers = window_markers(emulator.firmware)
+        self._markers_seen = 0
+
+    # -- transcript ------------------------------------------------------
+    def _log(self, direction: str, text: str) -> None:
+        line = f"{direction} {text}"
+        self._tail = (self._tail + [line])[-TRANSCRIPT_TAIL_LINES:]
+        if self._transcript:
+            self._transcript.write(line + "\n")
+
+    def _error(self, message: str) -> DutError:
+        tail = " | ".join(self._tail[-3:])
+        return DutError(f"{message} (transcript tail: {tail})", list(self._tail))
+
+    # -- lines -----------------------------------------------------------
+    def _read_line(self, timeout: float) -> str:
+        try:
+            line = self.emulator.read_line(timeout)
+        except SimError as err:
+            raise self._error(str(err)) from None
+        self._log("<", line)
+        return line
+
+    def _reply(self, command: str, line_timeout: float, deadline: float | None = None) -> list[str]:
+        lines = []
+        while True:
+            timeout = line_timeout if deadline is None else min(line_timeout, max(0.0, deadline - time.monotonic()))
+            line = self._read_line(timeout)
+            lines.append(line)
+            if "m-ready" in line:
+                break
+        errors = [ln for ln in lines if ln.startswith("e-[")]
+        if errors:
+            raise self._error(f"DUT refused '{command}': {errors[0]}")
+        return lines
+
+    def boot(self, timeout: float = 10.0) -> list[str]:
+        """Lines up to the first m-ready after reset."""
+        return self._reply("<boot>", timeout)
+
+    def send(self, command: str, line_timeout: float = LINE_TIMEOUT_S, deadline: float | None = None) -> list[str]:
+        """Send one command; its reply lines (the last holds m-ready)."""
+        self._log(">", command + "%")
+        self.emulator.write(command + "%")
+        return self._reply(command, line_timeout, deadline)
+
+    # -- commands --------------------------------------------------------
+    def profile(self) -> str:
+        """The model id the firmware reports (e.g. kws01)."""
+        for line in self.send("profile"):
+            match = MODEL.search(line)
+            if match:
+                return match["model"]
+        raise self._error("profile reply has no m-model line")
+
+    def load(self, data: bytes, chunk: int = DB_CHUNK_BYTES, pipelined: bool = True) -> None:
+        """`db load N` then `db <hex>` chunks.  Pipelined, all chunks are written
+        before the replies are read (the UART is lossless, the firmware serial);
+        otherwise each waits for its m-ready like the official runner."""
+        self.send(f"db load {len(data)}")
+        commands = [f"db {data[i:i + chunk].hex()}" for i in range(0, len(data), chunk)]
+        if not pipelined:
+            for command in commands:
+                self.send(command)
+            return
+        self.emulator.write("".join(c + "%" for c in commands))
+        for command in commands:
+            self._log(">", command + "%")
+            self._reply(command, LINE_TIMEOUT_S)
+
+    def infer(self, iterations: int = 1, warmup: int = 0, timeout: float | None = None) -> InferResult:
+        """`infer N W`: results, the DUT's timestamps and the exact instruction
+        count of the measured window (None if the firmware has no markers)."""
+        deadline = time.monotonic() + timeout if timeout else None
+        lines = self.send(f"infer {iterations} {warmup}", INFER_LINE_TIMEOUT_S, deadline)
+        laps = [int(m["us"]) for m in map(LAP.search, lines) if m]
+        results = next((m["values"] for m in map(RESULTS.search, lines) if m), None)
+        if len(laps) < 2 or results is None:
+            raise self._error("infer reply lacks two m-lap-us lines or m-results")
+        values = [float(v) for v in results.split(",") if v.strip()]
+        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations)
+
+    def outputs(self) -> bytes:
+        """The raw int8 output tensor of the last inference (our `outputs%` command)."""
+        for line in self.send("outputs"):
+            match = OUTPUTS.search(line)
+            if match:
+                return bytes.fromhex(match["hex"])
+        raise self._error("outputs reply has no m-outputs line (is this tinyperf firmware?)")
+
+    def _window_count(self) -> int | None:
+        if not self.markers:
+            return None
+        log = self.emulator.counters()
+        new = log.markers[self._markers_seen:]
+        self._markers_seen = len(log.markers)
+        begin, end = (self.emulator.markers.get(m) for m in self.markers)
+        counts = windows(new, begin, end)
+        return counts[-1] if counts else None
+
+
+class open_dut:
+    """Context manager: start an emulator for the firmware and boot it as a DUT."""
+
+    def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
+                 transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu"):
+        image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
+        markers = window_markers(image)
+        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount)
+        self.emulator = open_emulator(platform, image, options, backend=backend)
+        self.transcript = transcript
+
+    def __enter__(self) -> Dut:
+        self.emulator.start()
+        try:
+            dut = Dut(self.emulator, self.transcript)
+            dut.boot()
+            return dut
+        except BaseException:
+            self.emulator.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.emulator.stop()

@@ -1,0 +1,156 @@
+"""`tinyperf run`: benchmarks on an emulated board, results in a run folder."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from firmware_bins import prebuilt
+from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.build import build_image
+from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
+from harness.report import BenchmarkResult, SampleLog, write_report
+from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, save_run_spec, summarise
+from platforms import Platform, get_platform
+from sim.elf import FirmwareImage
+from sim.qemu import stop_all
+
+DEFAULT_SAMPLES = 10
+
+
+class LockedWriter:
+    """A transcript file several emulator threads write whole lines to."""
+
+    def __init__(self, path: Path):
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self._file.write(text)
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
+    try:
+        return [get_benchmark(n) for n in names] if names else [get_benchmark(n) for n in ("kws", "vww", "ic", "ad")]
+    except UnknownBenchmarkError as err:
+        raise RunError(str(err)) from None
+
+
+def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None) -> FirmwareImage:
+    if elf is not None:
+        return FirmwareImage(elf)
+    path = prebuilt(platform.name, bench.name) or build_image(platform, "bench", bench.name)
+    return FirmwareImage(path)
+
+
+def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> list[Sample]:
+    if dataset is None:
+        return default_inputs(bench, DEFAULT_SAMPLES if count is None else count, seed)
+    try:
+        samples = list(load_dataset(dataset, bench))
+    except DatasetError as err:
+        raise RunError(str(err)) from None
+    return samples if count is None else samples[:count]
+
+
+def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+        if not os.access(results, os.W_OK):
+            raise PermissionError
+        run_dir = results / f"{stamp}-{bench.name}-{platform.name}"
+        suffix = 1
+        while run_dir.exists():
+            suffix += 1
+            run_dir = results / f"{stamp}-{bench.name}-{platform.name}-{suffix}"
+        run_dir.mkdir()
+    except OSError:
+        raise RunError(f"results folder {results} is not writable: pass --results DIR") from None
+    return run_dir
+
+
+def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
+    """Perf, then the per-sample modes; writes the report even when interrupted."""
+    transcript = LockedWriter(run.run_dir / "transcript.log")
+    perf = None
+    records = []
+    log = SampleLog(run.run_dir / "samples.jsonl")
+    try:
+        if "perf" in run.modes:
+            perf = run_perf(run, transcript)
+        if {"verify", "accuracy"} & set(run.modes):
+            with Progress(TextColumn(f"{run.bench.name} on {run.platform.name}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console, disable=quiet, transient=True) as progress:
+                task = progress.add_task("samples", total=len(run.samples), completed=len(log.records()))
+                run.on_sample = lambda: progress.advance(task)
+                records = run_samples(run, log, transcript)
+    except BaseException:
+        stop_all()
+        records = log.records()
+        _write(run, perf, records)
+        raise
+    finally:
+        log.close()
+        transcript.close()
+    return _write(run, perf, records)
+
+
+def _write(run: BenchRun, perf, records) -> BenchmarkResult:
+    result = summarise(run, perf, records)
+    result = replace(result, perf=perf.to_dict() if perf else None,
+                     failed_samples=sum(1 for r in records if r.error))
+    write_report(run.run_dir, [result], records)
+    return result
+
+
+def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -> dict:
+    return {"benchmark": run.bench.name, "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
+            "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
+            "jobs": run.jobs, "icount": run.icount}
+
+
+def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
+    spec = load_run_spec(run_dir)
+    bench = get_benchmark(spec["benchmark"])
+    dataset = Path(spec["dataset"]) if spec["dataset"] else None
+    run = BenchRun(bench, get_platform(spec["platform"]), FirmwareImage(spec["firmware"]), tuple(spec["modes"]),
+                   inputs_for(bench, dataset, spec["samples"], spec["seed"]), run_dir, spec["jobs"],
+                   icount=spec["icount"])
+    return run, spec
+
+
+def is_failure(result: BenchmarkResult) -> bool:
+    bad_verify = result.verify is not None and not result.verify.passed
+    bad_quality = result.accuracy is not None and not result.accuracy.passed
+    return bad_verify or bad_quality or result.failed_samples > 0
+
+
+def failure_line(results: list[BenchmarkResult]) -> str | None:
+    problems = []
+    for r in results:
+        if r.verify is not None and not r.verify.passed:
+            names = ", ".join(r.verify.mismatches[:5])
+            problems.append(f"{r.benchmark} on {r.platform}: {r.verify.samples - r.verify.bit_exact} of "
+                            f"{r.verify.samples} samples not bit-exact ({names})")
+        elif r.failed_samples:
+            problems.append(f"{r.benchmark} on {r.platform}: {r.failed_samples} samples failed (see samples.csv)")
+        if r.accuracy is not None and not r.accuracy.passed:
+            problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} "
+                            f"{r.accuracy.value} below target {r.accuracy.target}")
+    return "; ".join(problems) or None
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

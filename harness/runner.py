@@ -1,0 +1,191 @@
+"""Runner modes on the emulated DUT: perf, verify and accuracy.
+
+- perf: the official `infer N W` loop on one input; instructions per inference
+  are exact (the counting plugin's window between the firmware's markers),
+  cycles come from the core's cost model, latency = cycles / platform clock.
+- verify: every input also runs through the host reference (TFLM semantics);
+  the raw int8 outputs (`outputs%`) are compared byte for byte.
+- accuracy: `infer 1 0` per input, scored as the official runner does.
+
+Inputs are sharded over `jobs` emulators; each finished sample is appended to
+the run's sample log at once, so an interrupted run loses nothing and
+`resume` continues where it stopped.  Results come back in input order.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.benchmarks import Benchmark
+from harness.datasets import Sample
+from harness.dut import DutError, InferResult, open_dut
+from harness.metrics import evaluate
+from harness.reference import HostReference, score
+from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
+from platforms import Platform
+from sim.elf import FirmwareImage
+from sim.errors import SimError
+
+MODES = ("perf", "verify", "accuracy")
+# An inference on the slowest platform runs well under a second of host time;
+# this bounds a hung DUT, not a slow one.
+SAMPLE_TIMEOUT_S = 120.0
+
+
+class RunError(SimError):
+    """The run cannot go on (wrong firmware, --fail-fast on a failed sample)."""
+
+
+@dataclass
+class PerfResult:
+    iterations: int
+    warmups: int
+    instructions_per_inference: float | None
+    cycles_per_inference: float | None
+    latency_ms: float | None
+    dut_lap_us: int  # T1 - T0 as the firmware's own timer measured it
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class BenchRun:
+    """One benchmark on one platform with one firmware."""
+
+    bench: Benchmark
+    platform: Platform
+    firmware: FirmwareImage
+    modes: tuple[str, ...]
+    samples: list[Sample]
+    run_dir: Path
+    jobs: int = 1
+    fail_fast: bool = False
+    icount: bool = False
+    cycles_for: Callable[[int], float] = float  # instructions -> cycles (cost model)
+    on_sample: Callable[[], None] = lambda: None  # progress
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
+    model = dut.profile()
+    if model != bench.id:
+        raise RunError(f"{firmware.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+
+
+def run_perf(run: BenchRun, transcript) -> PerfResult:
+    """The official performance loop on the first input."""
+    bench = run.bench
+    with open_dut(run.platform, run.firmware, transcript, icount=run.icount) as dut:
+        check_model(dut, bench, run.firmware)
+        dut.load(run.samples[0].data)
+        result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
+    per = result.instructions_per_inference
+    cycles = run.cycles_for(per) if per is not None else None
+    return PerfResult(
+        iterations=bench.perf_iterations, warmups=bench.perf_warmups,
+        instructions_per_inference=per, cycles_per_inference=cycles,
+        latency_ms=cycles / (run.platform.clock_mhz * 1e3) if cycles is not None else None,
+        dut_lap_us=result.lap_us[1] - result.lap_us[0],
+    )
+
+
+def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_values: list[float],
+            raw: bytes | None, instructions: int | None) -> SampleRecord:
+    host_values: list[float] = []
+    bit_exact = False
+    raw_diff = None
+    if reference is not None and raw is not None:
+        expected = reference.raw_output(sample.data)
+        got = np.frombuffer(raw, dtype=np.int8)
+        bit_exact = got.shape == expected.shape and bool(np.array_equal(got, expected))
+        if got.shape == expected.shape:
+            raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16))))
+        host_values = [float(v) for v in score(run.bench, expected, sample.data)]
+    return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
+                        dut_values, host_values, bit_exact, instructions, raw_diff)
+
+
+def _failed(run: BenchRun, sample: Sample, err: Exception) -> SampleRecord:
+    return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
+                        [], [], False, None, None, str(err))
+
+
+def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, results: dict[int, SampleRecord],
+           transcript, lock: threading.Lock) -> None:
+    """Run one shard of samples on one emulator, restarting it after a failed sample."""
+    verify = "verify" in run.modes
+    reference = HostReference(run.bench) if verify else None
+    pending = list(shard)
+    while pending and not run.stop.is_set():
+        with open_dut(run.platform, run.firmware, transcript, icount=run.icount) as dut:
+            check_model(dut, run.bench, run.firmware)
+            while pending and not run.stop.is_set():
+                index, sample = pending.pop(0)
+                try:
+                    dut.load(sample.data)
+                    inferred = dut.infer(1, 0, timeout=SAMPLE_TIMEOUT_S)
+                    raw = dut.outputs() if verify else None
+                    record = _record(run, sample, reference, inferred.results, raw, inferred.instructions)
+                except DutError as err:
+                    record = _failed(run, sample, err)
+                with lock:
+                    log.append(record)
+                    results[index] = record
+                run.on_sample()
+                if record.error:
+                    if run.fail_fast:
+                        run.stop.set()
+                        raise RunError(f"{run.bench.name} sample {sample.name} failed: {record.error}")
+                    break  # a fresh emulator for the rest of the shard
+
+
+def run_samples(run: BenchRun, log: SampleLog, transcript) -> list[SampleRecord]:
+    """verify/accuracy: every sample not yet in the log, sharded over `jobs` emulators."""
+    done = {r.name: r for r in log.records()}
+    todo = [(i, s) for i, s in enumerate(run.samples) if s.name not in done]
+    results: dict[int, SampleRecord] = {i: done[s.name] for i, s in enumerate(run.samples) if s.name in done}
+    lock = threading.Lock()
+    jobs = max(1, min(run.jobs, len(todo)))
+    shards = [todo[k::jobs] for k in range(jobs)]
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(_shard, run, shard, log, results, transcript, lock) for shard in shards if shard]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            run.stop.set()  # the other shards end after their current sample
+            raise
+    return [results[i] for i in sorted(results)]
+
+
+def summarise(run: BenchRun, perf: PerfResult | None, records: list[SampleRecord]) -> BenchmarkResult:
+    verify = Verify.from_records(records) if "verify" in run.modes else None
+    accuracy = None
+    if "accuracy" in run.modes:
+        accuracy = evaluate(run.bench, [(r.file, r.label, r.dut) for r in records if not r.error])
+    return BenchmarkResult(
+        benchmark=run.bench.name, platform=run.platform.name, mode="+".join(run.modes),
+        clock_mhz=run.platform.clock_mhz, macs=run.bench.macs,
+        instructions_per_inference=round(perf.instructions_per_inference) if perf and perf.instructions_per_inference else None,
+        cycles_per_inference=round(perf.cycles_per_inference) if perf and perf.cycles_per_inference else None,
+        latency_ms=round(perf.latency_ms, 4) if perf and perf.latency_ms else None,
+        verify=verify, accuracy=accuracy,
+    )
+
+
+def save_run_spec(run_dir: Path, spec: dict) -> None:
+    (run_dir / "run.json").write_text(json.dumps(spec, indent=2) + "\n")
+
+
+def load_run_spec(run_dir: Path) -> dict:
+    path = run_dir / "run.json"
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a tinyperf run folder (no run.json): pass a folder under results/")
+    return json.loads(path.read_text())
