@@ -16,7 +16,7 @@ from sim.elf import FirmwareImage
 from sim.errors import SimError
 from harness.runner import RunError  # noqa: F401  (a SimError: one-line errors)
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
 err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_USAGE = 2
@@ -101,8 +101,9 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
     else:
         if result.uart and not result.uart.endswith("\n"):
             click.echo()
-        summary = (f"exit code {result.exit_code}, {result.instructions} instructions, "
-                   f"{result.wall_s:.3f} s wall, {result.mips} MIPS on {platform.name}")
+        summary = (f"exit code {result.exit_code}, {result.instructions} instructions, {result.cycles} cycles "
+                   f"(CPI {result.cpi}, {result.cycle_model}), {result.wall_s:.3f} s wall, {result.mips} MIPS "
+                   f"on {platform.name}")
         err_console.print(f"[bold]tinyperf:[/] {summary}", highlight=False)
         for i, count in enumerate(result.windows):
             err_console.print(f"  window {i}: {count} instructions", highlight=False)
@@ -238,6 +239,44 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
         table.add_row(image.benchmark, image.platform, str(image.flash_bytes), str(image.ram_bytes),
                       str(image.arena_bytes or "-"), image.elf)
     console.print(table)
+
+
+@cli.command("serve")
+@click.argument("target", metavar="BENCH|ELF")
+@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--pace/--no-pace", default=True, show_default=True,
+              help="Hold each reply until host time has caught up with the emulated time it took.")
+@click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also make this symlink to the pty (removed on exit).")
+@click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
+def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool) -> None:
+    """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
+
+    BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
+    pty's path; serial clients (pyserial, minicom, the official runner) open it
+    like a real board's port.  m-lap-us lines carry emulated board time."""
+    from harness.build import BENCHES
+    from harness.serve import Server, ServeError, resolve_firmware
+
+    platform = _platform(platform_name)
+    try:
+        elf = resolve_firmware(target, platform, BENCHES)
+    except ServeError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+    server = Server(platform, FirmwareImage(elf), pace=pace, link=link, icount=icount)
+    try:
+        path = server.start()
+        click.echo(path)
+        click.echo(f"tinyperf: serving {elf} on {platform.name} ({platform.clock_mhz:g} MHz) at {path}"
+                   + (f" (link {link})" if link else "") + f"; pacing {'on' if pace else 'off'}; Ctrl-C to stop",
+                   err=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("tinyperf: serve stopped", err=True)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        server.close()
 
 
 def _terminate(signum, frame) -> None:

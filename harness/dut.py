@@ -20,7 +20,7 @@ from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import SimError
-from sim.plugin import windows
+from sim.plugin import block_delta, windows
 
 # Our firmware brackets measured work with these; third-party EEMBC firmware
 # has th_timestamp, whose consecutive calls then delimit the windows.
@@ -52,6 +52,7 @@ class InferResult:
     lap_us: tuple[int, int]  # the DUT's own timestamps around the measured loop
     instructions: int | None  # exact count between the window markers, all N iterations
     iterations: int
+    blocks: list[tuple[int, int, int]] | None = None  # (vaddr, insns, executions) in the window, when profiling
 
     @property
     def instructions_per_inference(self) -> float | None:
@@ -112,7 +113,11 @@ class Dut:
 
     def boot(self, timeout: float = 10.0) -> list[str]:
         """Lines up to the first m-ready after reset."""
-        return self._reply("<boot>", timeout)
+        try:
+            return self._reply("<boot>", timeout)
+        except DutError as err:
+            raise self._error(f"no m-ready after reset within {timeout:g} s: is this MLPerf Tiny firmware? "
+                              f"({str(err).split(' (transcript tail')[0]})") from None
 
     def send(self, command: str, line_timeout: float = LINE_TIMEOUT_S, deadline: float | None = None) -> list[str]:
         """Send one command; its reply lines (the last holds m-ready)."""
@@ -154,7 +159,7 @@ class Dut:
         if len(laps) < 2 or results is None:
             raise self._error("infer reply lacks two m-lap-us lines or m-results")
         values = [float(v) for v in results.split(",") if v.strip()]
-        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations)
+        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks())
 
     def outputs(self) -> bytes:
         """The raw int8 output tensor of the last inference (our `outputs%` command)."""
@@ -163,6 +168,14 @@ class Dut:
             if match:
                 return bytes.fromhex(match["hex"])
         raise self._error("outputs reply has no m-outputs line (is this tinyperf firmware?)")
+
+    def _window_blocks(self) -> list[tuple[int, int, int]] | None:
+        """Per-block executions between the last begin and end marker snapshots
+        (the marker functions' own blocks sit at the edges: a few instructions)."""
+        snapshots = self.emulator.counters().snapshots
+        if not self.markers or len(snapshots) < 2:
+            return None
+        return block_delta(snapshots[-2][1], snapshots[-1][1])
 
     def _window_count(self) -> int | None:
         if not self.markers:
@@ -179,10 +192,11 @@ class open_dut:
     """Context manager: start an emulator for the firmware and boot it as a DUT."""
 
     def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
-                 transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu"):
+                 transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu",
+                 profile: bool = False):
         image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
         markers = window_markers(image)
-        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount)
+        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile)
         self.emulator = open_emulator(platform, image, options, backend=backend)
         self.transcript = transcript
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from harness.dut import window_markers
 from platforms import Platform
 from sim import RunOptions, open_emulator
+from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout
 from sim.plugin import windows
@@ -20,6 +21,9 @@ class ExecResult:
     firmware: str
     exit_code: int | None
     instructions: int | None
+    cycles: int | None = None  # estimated by the core's cost model
+    cpi: float | None = None
+    cycle_model: str | None = None
     windows: list[int] = field(default_factory=list)
     uart: str = ""
     wall_s: float = 0.0
@@ -33,7 +37,7 @@ class ExecResult:
 def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"", timeout: float = 60.0,
             icount: bool = False, on_output: Callable[[bytes], None] | None = None) -> ExecResult:
     markers = window_markers(firmware)
-    options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount)
+    options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=True)
     start = time.monotonic()
     error = None
     with open_emulator(platform, firmware, options, on_output=on_output) as dut:
@@ -55,8 +59,11 @@ def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"
     if markers:
         counts = windows(log.markers, dut.markers[markers[0]], dut.markers[markers[1]])
     total = log.total
+    estimate = estimate_cycles(firmware, platform, log.blocks) if log.blocks else None
     return ExecResult(
         platform=platform.name, firmware=str(firmware.path), exit_code=exit_code, instructions=total,
+        cycles=estimate.cycles if estimate else None, cpi=round(estimate.cpi, 4) if estimate else None,
+        cycle_model=estimate.model if estimate else None,
         windows=counts, uart=dut.transcript.decode("latin-1"), wall_s=round(wall, 4),
         mips=round(total / wall / 1e6, 1) if total and wall > 0 else None, error=error,
     )

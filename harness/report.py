@@ -44,7 +44,7 @@ class SampleRecord:
 
     @property
     def top1_agree(self) -> bool:
-        return bool(self.dut) and int(np.argmax(self.dut)) == int(np.argmax(self.host))
+        return bool(self.dut) and bool(self.host) and int(np.argmax(self.dut)) == int(np.argmax(self.host))
 
     @property
     def max_abs_diff(self) -> float:
@@ -375,15 +375,17 @@ def latency_plot(results: Sequence[BenchmarkResult]) -> bytes:
 
 
 def agreement_plot(records: Sequence[SampleRecord]) -> bytes:
-    """PNG: max |DUT - host| per sample, one series per benchmark/platform; 0 = agreed to the printed digits."""
+    """PNG: max |DUT - host| of the raw int8 outputs per verified sample, one series
+    per benchmark/platform; 0 = bit-exact."""
     fig, ax = _figure()
     series: dict[str, list[float]] = {}
     for r in records:
-        series.setdefault(f"{r.benchmark} / {r.platform}", []).append(r.max_abs_diff)
+        if r.raw_max_abs_diff is not None:
+            series.setdefault(f"{r.benchmark} / {r.platform}", []).append(r.raw_max_abs_diff)
     for label, diffs in series.items():
         ax.plot(range(len(diffs)), diffs, marker=".", linestyle="none", label=label)
     ax.set_xlabel("sample")
-    ax.set_ylabel("max |DUT - host|")
+    ax.set_ylabel("max |DUT - host| (int8 output units)")
     ax.set_title("Per-sample agreement with host TFLM")
     if series:
         ax.legend()

@@ -29,6 +29,7 @@ from harness.metrics import evaluate
 from harness.reference import HostReference, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from platforms import Platform
+from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
 from sim.errors import SimError
 
@@ -48,6 +49,8 @@ class PerfResult:
     warmups: int
     instructions_per_inference: float | None
     cycles_per_inference: float | None
+    cpi: float | None
+    cycle_model: str | None
     latency_ms: float | None
     dut_lap_us: int  # T1 - T0 as the firmware's own timer measured it
 
@@ -68,7 +71,6 @@ class BenchRun:
     jobs: int = 1
     fail_fast: bool = False
     icount: bool = False
-    cycles_for: Callable[[int], float] = float  # instructions -> cycles (cost model)
     on_sample: Callable[[], None] = lambda: None  # progress
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -82,15 +84,19 @@ def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
     bench = run.bench
-    with open_dut(run.platform, run.firmware, transcript, icount=run.icount) as dut:
+    with open_dut(run.platform, run.firmware, transcript, icount=run.icount, profile=True) as dut:
         check_model(dut, bench, run.firmware)
         dut.load(run.samples[0].data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
-    cycles = run.cycles_for(per) if per is not None else None
+    cycles = cpi = model = None
+    if per is not None and result.blocks:
+        estimate = estimate_cycles(run.firmware, run.platform, result.blocks)
+        cpi, model = estimate.cpi, estimate.model
+        cycles = per * cpi  # exact instructions at the window's modelled CPI
     return PerfResult(
         iterations=bench.perf_iterations, warmups=bench.perf_warmups,
-        instructions_per_inference=per, cycles_per_inference=cycles,
+        instructions_per_inference=per, cycles_per_inference=cycles, cpi=cpi, cycle_model=model,
         latency_ms=cycles / (run.platform.clock_mhz * 1e3) if cycles is not None else None,
         dut_lap_us=result.lap_us[1] - result.lap_us[0],
     )

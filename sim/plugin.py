@@ -60,8 +60,11 @@ class CounterLog:
     markers: list[tuple[int, int]] = field(default_factory=list)  # (address, count before it)
     total: int | None = None
     blocks: list[tuple[int, int, int]] = field(default_factory=list)  # (vaddr, insns, executions)
+    # With profiling: block counts at each marker hit, in hit order (address, blocks).
+    snapshots: list[tuple[int, dict[tuple[int, int], int]]] = field(default_factory=list)
     complete: bool = False
     _offset: int = 0
+    _snapshot: dict[tuple[int, int], int] | None = None
 
     def poll(self) -> "CounterLog":
         """Read any whole lines written since the last poll."""
@@ -84,9 +87,24 @@ class CounterLog:
         elif kind == "T":
             self.total = int(fields[1])
         elif kind == "B":
-            self.blocks.append((int(fields[1], 16), int(fields[2]), int(fields[3])))
+            vaddr, n, execs = int(fields[1], 16), int(fields[2]), int(fields[3])
+            if self._snapshot is not None:
+                self._snapshot[(vaddr, n)] = execs
+            else:
+                self.blocks.append((vaddr, n, execs))
+        elif kind == "S":
+            self._snapshot = {}
+            self.snapshots.append((int(fields[1], 16), self._snapshot))
+        elif kind == "s":
+            self._snapshot = None
         elif kind == "E":
             self.complete = True
+
+
+def block_delta(before: dict[tuple[int, int], int], after: dict[tuple[int, int], int]) -> list[tuple[int, int, int]]:
+    """Blocks executed between two snapshots, as (vaddr, insns, executions)."""
+    return [(vaddr, n, execs - before.get((vaddr, n), 0))
+            for (vaddr, n), execs in sorted(after.items()) if execs > before.get((vaddr, n), 0)]
 
 
 def windows(markers: list[tuple[int, int]], begin: int, end: int) -> list[int]:

@@ -17,6 +17,7 @@
 #define BENCH_RESULTS_FIXED3_COMMA  2   /* "%0.3f" values, each followed by ',' */
 #define BENCH_RESULTS_TRUNC3        3   /* "0.ddd" values (truncated), joined by ',' */
 #define BENCH_RESULTS_MSE           4   /* one "%0.3f": input/output mean squared error */
+#define BENCH_RESULTS_COUNT         5   /* one integer: the output byte count (raw) */
 
 #if defined(TP_BENCH_kws)
 #define BENCH_MODEL_ID   "kws01"
@@ -38,8 +39,16 @@
 #define BENCH_DB_BYTES   2560u          /* 640 float32 */
 #define BENCH_INPUT      BENCH_INPUT_FLOAT32
 #define BENCH_RESULTS    BENCH_RESULTS_MSE
+#elif defined(TP_BENCH_raw)
+/* Any int8 model (make BENCH=raw MODEL=... or MODEL_DIR=...): the input
+ * file is the int8 input tensor as is; read the outputs with `outputs`. */
+#include "model.h"
+#define BENCH_MODEL_ID   "raw"
+#define BENCH_DB_BYTES   ((uint32_t)MODEL_INPUT_BYTES)
+#define BENCH_INPUT      BENCH_INPUT_INT8
+#define BENCH_RESULTS    BENCH_RESULTS_COUNT
 #else
-#error "define one of TP_BENCH_kws, TP_BENCH_vww, TP_BENCH_ic, TP_BENCH_ad"
+#error "define one of TP_BENCH_kws, TP_BENCH_vww, TP_BENCH_ic, TP_BENCH_ad, TP_BENCH_raw"
 #endif
 
 /* Converts a complete input file (BENCH_DB_BYTES bytes) into model_input(). */

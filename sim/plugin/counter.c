@@ -17,6 +17,10 @@
  *                         instructions have completed before it
  *   T <count>             total at exit
  *   B <vaddr> <n> <execs> a block of <n> instructions at <vaddr> ran <execs> times
+ *                         (after T: the whole run)
+ *   S <addr> ... s        with profile=on, each marker hit also writes a
+ *                         snapshot of the block counts so far: its B lines
+ *                         between S and s (the marker's own block included)
  *   E                     the file is complete
  */
 #include <inttypes.h>
@@ -118,10 +122,27 @@ static int is_marker(uint64_t addr)
     return 0;
 }
 
+static void write_blocks(void)
+{
+    pthread_mutex_lock(&blocks_lock);
+    for (size_t i = 0; i < blocks_cap; i++) {
+        const block_stats_t *b = blocks[i];
+        if (b && b->execs) {
+            fprintf(out, "B %" PRIx64 " %" PRIu64 " %" PRIu64 "\n", b->vaddr, b->n_insns, b->execs);
+        }
+    }
+    pthread_mutex_unlock(&blocks_lock);
+}
+
 static void on_marker(unsigned int vcpu_index, void *userdata)
 {
     const marker_site_t *site = userdata;
     fprintf(out, "M %" PRIx64 " %" PRIu64 "\n", site->addr, insn_count - site->ahead);
+    if (profile) {
+        fprintf(out, "S %" PRIx64 "\n", site->addr);
+        write_blocks();
+        fputs("s\n", out);
+    }
     fflush(out);
     if (per_insn) {
         /* The marker instruction carries no inline add in insn mode (so the
@@ -165,12 +186,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void on_plugin_exit(qemu_plugin_id_t id, void *userdata)
 {
     fprintf(out, "T %" PRIu64 "\n", insn_count);
-    for (size_t i = 0; i < blocks_cap; i++) {
-        const block_stats_t *b = blocks[i];
-        if (b && b->execs) {
-            fprintf(out, "B %" PRIx64 " %" PRIu64 " %" PRIu64 "\n", b->vaddr, b->n_insns, b->execs);
-        }
-    }
+    write_blocks();
     fputs("E\n", out);
     fclose(out);
 }

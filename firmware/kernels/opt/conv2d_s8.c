@@ -1,0 +1,296 @@
+/* CONV_2D, int8 activations, per-channel int8 weights, int32 bias.
+ * Optimized for the Armv7E-M / Armv8-M DSP extension.
+ *
+ * Two output pixels at a time: their receptive fields are expanded into a
+ * small column buffer as 16-bit (x + input_offset) values, so each SMLAD
+ * does two multiply-accumulates. Padded taps become 0 there, which adds
+ * nothing, exactly like the reference that skips them. The buffer holds,
+ * for every group of four taps k..k+3, the words
+ *     A(k, k+2)  A(k+1, k+3)  B(k, k+2)  B(k+1, k+3)
+ * (stored as A(k,k+2) B(k,k+2) A(k+1,k+3) B(k+1,k+3), so one LDRD fetches
+ * both pixels' halves), which is the lane order SXTB16 / SXTB16 ROR #8 give the filter bytes, so
+ * the filter needs no reordering: per group and output channel one word of
+ * weights feeds four SMLADs (two pixels). The last K % 4 taps are kept as
+ * plain int16 after the groups. Accumulation is exact int32 as in the
+ * reference; only the order of additions differs. */
+#include "tp_opt.h"
+
+#if !TP_OPT_SIMD
+
+#include "../conv2d_s8.c"
+
+#else
+
+#define tp_conv2d_s8 tp_conv2d_s8_ref
+#include "../conv2d_s8.c"
+#undef tp_conv2d_s8
+
+#define CONV_KMAX 1024     /* taps per output (k_h * k_w * in_c) */
+#define CONV_CMAX 256      /* output channels */
+
+static tp_rq_t conv_rq[CONV_CMAX];
+static uint32_t conv_col[CONV_KMAX + 4];   /* two pixels of 16-bit values */
+static int8_t conv_stage[CONV_KMAX + 4];
+static int8_t conv_dummy[CONV_CMAX];
+
+/* n groups of 4 int8 -> words at dst[0], dst[2], dst[4], dst[6], ... */
+static inline void expand_groups(uint32_t *dst, const int8_t *src, int32_t n, uint32_t off2)
+{
+    for (; n > 0; --n) {
+        uint32_t w = tp_ld32(src);
+        src += 4;
+        dst[0] = tp_sxtab16(off2, w);
+        dst[2] = tp_sxtab16_ror8(off2, w);
+        dst += 4;
+    }
+}
+
+static inline void zero_groups(uint32_t *dst, int32_t n)
+{
+    for (; n > 0; --n) {
+        dst[0] = 0;
+        dst[2] = 0;
+        dst += 4;
+    }
+}
+
+/* Fills slot (0 = A, 1 = B) of conv_col with the receptive field of output
+ * pixel (oy, ox). */
+static void fill_slot(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                      int slot, int32_t K, uint32_t off2)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t G = K >> 2;
+    const int32_t T = K & 3;
+    uint32_t *dst = conv_col + slot;
+    int16_t *tail = (int16_t *)(conv_col + 4 * G) + 4 * slot;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+
+    if (p->k_h == 1 && p->k_w == 1) {
+        /* Pointwise: the field is one input pixel, always inside. */
+        const int8_t *src = in_b + ((size_t)iy0 * p->in_w + ix0) * in_c;
+        expand_groups(dst, src, G, off2);
+        for (int32_t t = 0; t < T; ++t) {
+            tail[t] = (int16_t)(src[4 * G + t] + p->input_offset);
+        }
+        return;
+    }
+    if ((in_c & 3) == 0) {
+        /* Whole taps are whole groups: expand straight from the input. */
+        const int32_t gpt = in_c >> 2;
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            const int row_ok = iy >= 0 && iy < p->in_h;
+            for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                const int32_t ix = ix0 + kx * p->dil_w;
+                if (row_ok && ix >= 0 && ix < p->in_w) {
+                    expand_groups(dst, in_b + ((size_t)iy * p->in_w + ix) * in_c, gpt, off2);
+                } else {
+                    zero_groups(dst, gpt);
+                }
+                dst += 4 * gpt;
+            }
+        }
+        return;
+    }
+    /* General case: gather int8 taps (padding as the input zero point, which
+     * becomes 0 once the offset is added), then expand. */
+    const int8_t zp = (int8_t)(-p->input_offset);
+    int8_t *st = conv_stage;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        const int row_ok = iy >= 0 && iy < p->in_h;
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (row_ok && ix >= 0 && ix < p->in_w) {
+                const int8_t *src = in_b + ((size_t)iy * p->in_w + ix) * in_c;
+                for (int32_t c = 0; c < in_c; ++c) {
+                    st[c] = src[c];
+                }
+            } else {
+                for (int32_t c = 0; c < in_c; ++c) {
+                    st[c] = zp;
+                }
+            }
+            st += in_c;
+        }
+    }
+    expand_groups(dst, conv_stage, G, off2);
+    for (int32_t t = 0; t < T; ++t) {
+        tail[t] = (int16_t)(conv_stage[4 * G + t] + p->input_offset);
+    }
+}
+
+/* Two pixels (column buffer c) x two output channels (filter rows f0, f1)
+ * over g >= 1 groups of four taps. */
+static inline void dot_2x2(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
+                           int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11)
+{
+    int32_t a00 = *p00, a01 = *p01, a10 = *p10, a11 = *p11;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t w0, w1, t, xa, xb;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr     %[w0], [%[f0]], #4\n\t"
+        "ldr     %[w1], [%[f1]], #4\n\t"
+        "ldrd    %[xa], %[xb], [%[c]], #8\n\t"
+        "sxtb16  %[t], %[w0]\n\t"
+        "smlad   %[a00], %[xa], %[t], %[a00]\n\t"
+        "smlad   %[a01], %[xb], %[t], %[a01]\n\t"
+        "sxtb16  %[t], %[w1]\n\t"
+        "smlad   %[a10], %[xa], %[t], %[a10]\n\t"
+        "smlad   %[a11], %[xb], %[t], %[a11]\n\t"
+        "ldrd    %[xa], %[xb], [%[c]], #8\n\t"
+        "sxtb16  %[t], %[w0], ror #8\n\t"
+        "smlad   %[a00], %[xa], %[t], %[a00]\n\t"
+        "smlad   %[a01], %[xb], %[t], %[a01]\n\t"
+        "sxtb16  %[t], %[w1], ror #8\n\t"
+        "smlad   %[a10], %[xa], %[t], %[a10]\n\t"
+        "smlad   %[a11], %[xb], %[t], %[a11]\n\t"
+        "subs    %[g], %[g], #1\n\t"
+        "bne     1b\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+          [c] "+r"(c), [f0] "+r"(f0), [f1] "+r"(f1), [g] "+r"(g),
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t), [xa] "=&r"(xa), [xb] "=&r"(xb)
+        :
+        : "cc", "memory");
+#else
+    for (; g > 0; --g) {
+        const uint32_t w0 = tp_ld32(f0), w1 = tp_ld32(f1);
+        f0 += 4;
+        f1 += 4;
+        uint32_t t = tp_sxtb16(w0);
+        a00 = tp_smlad(c[0], t, a00);
+        a01 = tp_smlad(c[1], t, a01);
+        t = tp_sxtb16(w1);
+        a10 = tp_smlad(c[0], t, a10);
+        a11 = tp_smlad(c[1], t, a11);
+        t = tp_sxtb16_ror8(w0);
+        a00 = tp_smlad(c[2], t, a00);
+        a01 = tp_smlad(c[3], t, a01);
+        t = tp_sxtb16_ror8(w1);
+        a10 = tp_smlad(c[2], t, a10);
+        a11 = tp_smlad(c[3], t, a11);
+        c += 4;
+    }
+#endif
+    *p00 = a00;
+    *p01 = a01;
+    *p10 = a10;
+    *p11 = a11;
+}
+
+/* Output channels for the two pixels in conv_col. */
+static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias,
+                      int32_t K, int8_t *outA, int8_t *outB)
+{
+    const int32_t out_c = p->out_c;
+    const int32_t G = K >> 2;
+    const int32_t T = K & 3;
+    const int16_t *tail = (const int16_t *)(conv_col + 4 * G);
+    const int32_t ooff = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int32_t oc = 0;
+
+    for (; oc + 1 < out_c; oc += 2) {
+        const int8_t *f0 = filter + (size_t)oc * K;
+        const int8_t *f1 = f0 + K;
+        const int32_t b0 = bias ? bias[oc] : 0;
+        const int32_t b1 = bias ? bias[oc + 1] : 0;
+        int32_t a00 = b0, a01 = b0, a10 = b1, a11 = b1;
+        if (G > 0) {
+            dot_2x2(conv_col, f0, f1, G, &a00, &a01, &a10, &a11);
+            f0 += 4 * G;
+            f1 += 4 * G;
+        }
+        for (int32_t t = 0; t < T; ++t) {
+            const int32_t xa = tail[t], xb = tail[4 + t];
+            a00 += xa * f0[t];
+            a01 += xb * f0[t];
+            a10 += xa * f1[t];
+            a11 += xb * f1[t];
+        }
+        const tp_rq_t *q0 = &conv_rq[oc], *q1 = &conv_rq[oc + 1];
+        if (q0->fast && q1->fast) {
+            outA[oc] = tp_out8(tp_rq_fast(a00, q0), ooff, lo, hi);
+            outB[oc] = tp_out8(tp_rq_fast(a01, q0), ooff, lo, hi);
+            outA[oc + 1] = tp_out8(tp_rq_fast(a10, q1), ooff, lo, hi);
+            outB[oc + 1] = tp_out8(tp_rq_fast(a11, q1), ooff, lo, hi);
+        } else {
+            outA[oc] = tp_out8(tp_rq(a00, q0), ooff, lo, hi);
+            outB[oc] = tp_out8(tp_rq(a01, q0), ooff, lo, hi);
+            outA[oc + 1] = tp_out8(tp_rq(a10, q1), ooff, lo, hi);
+            outB[oc + 1] = tp_out8(tp_rq(a11, q1), ooff, lo, hi);
+        }
+    }
+    if (oc < out_c) {
+        const int8_t *f0 = filter + (size_t)oc * K;
+        const int32_t b0 = bias ? bias[oc] : 0;
+        int32_t a00 = b0, a01 = b0;
+        const uint32_t *c = conv_col;
+        for (int32_t g = G; g > 0; --g) {
+            const uint32_t w = tp_ld32(f0);
+            f0 += 4;
+            const uint32_t we = tp_sxtb16(w), wo = tp_sxtb16_ror8(w);
+            a00 = tp_smlad(c[0], we, a00);
+            a01 = tp_smlad(c[1], we, a01);
+            a00 = tp_smlad(c[2], wo, a00);
+            a01 = tp_smlad(c[3], wo, a01);
+            c += 4;
+        }
+        for (int32_t t = 0; t < T; ++t) {
+            a00 += tail[t] * f0[t];
+            a01 += tail[4 + t] * f0[t];
+        }
+        outA[oc] = tp_out8(tp_rq(a00, &conv_rq[oc]), ooff, lo, hi);
+        outB[oc] = tp_out8(tp_rq(a01, &conv_rq[oc]), ooff, lo, hi);
+    }
+}
+
+void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
+                  const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const int32_t K = p->k_h * p->k_w * p->in_c;
+    if (K > CONV_KMAX || p->out_c > CONV_CMAX || K <= 0) {
+        tp_conv2d_s8_ref(p, input, filter, bias, output);
+        return;
+    }
+    const uint32_t bound = tp_dot_bound(K, p->input_offset, 0);
+    for (int32_t oc = 0; oc < p->out_c; ++oc) {
+        tp_rq_prepare(&conv_rq[oc], p->out_mult[oc], p->out_shift[oc],
+                      tp_add_bound(bound, bias ? bias[oc] : 0));
+    }
+    const uint32_t off2 = tp_dup16(p->input_offset);
+    const int32_t npix = p->out_h * p->out_w;
+    const int32_t out_c = p->out_c;
+
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * p->in_c;
+        int8_t *out_b = output + (size_t)b * npix * out_c;
+        int32_t oy = 0, ox = 0;
+        for (int32_t pix = 0; pix < npix; pix += 2) {
+            const int32_t ay = oy, ax = ox;
+            fill_slot(p, in_b, oy, ox, 0, K, off2);
+            int8_t *outA = out_b + (size_t)pix * out_c;
+            int8_t *outB = outA + out_c;
+            if (++ox == p->out_w) {
+                ox = 0;
+                ++oy;
+            }
+            if (pix + 1 < npix) {
+                fill_slot(p, in_b, oy, ox, 1, K, off2);
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            } else {
+                /* Odd pixel out: compute it twice, keep one copy. */
+                fill_slot(p, in_b, ay, ax, 1, K, off2);
+                outB = conv_dummy;
+            }
+            gemm_pair(p, filter, bias, K, outA, outB);
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,535 @@
+"""`tinyperf serve`: the emulated DUT's UART as a pseudo-terminal.
+
+    server = Server(platform, firmware)
+    path = server.start()          # boots the emulator, opens the pty
+    server.serve_forever()         # until KeyboardInterrupt / server.request_stop()
+    server.close()
+
+Any serial client (pyserial, minicom, the official MLPerf Tiny runner with its
+port overridden) can open the printed path and drive the emulated board as if
+it were real hardware.  Bytes from the client go to the emulator's UART as
+they arrive; the emulator's output comes back line by line (lines end `\\r\\n`,
+as the firmware prints them), so the `m-lap-us-N` lines can be rewritten.
+
+Board time: how each `m-lap-us-N` line is mapped
+------------------------------------------------
+Without `--icount` the firmware's timer follows host time, so its own
+`m-lap-us` values say nothing about the emulated board.  The emulator runs with
+the counting plugin's markers on the firmware's timestamp function, and every
+`m-lap-us-N` line is rewritten to `m-lap-us-<round(cycles / clock_mhz)>`, where
+cycles = cycles_for(count) (today instructions x 1), clock_mhz the platform's
+nominal clock and count a marker record's "instructions completed before it",
+counted from the emulator's start:
+
+* Firmware with `th_timestamp` (third-party EEMBC / MLPerf Tiny ports, whose
+  th_timestamp() prints the lap line): the k-th `m-lap-us` line maps to the
+  k-th th_timestamp record (its record is flushed before the line's bytes).
+  If there is none (a line printed another way), the latest record seen.
+* Our firmware (`tp_mark_begin` / `tp_mark_end`; `infer` prints `m-lap-us-T0`,
+  calls tp_mark_begin, runs the N inferences, calls tp_mark_end, then prints
+  `m-lap-us-T1`):
+  - T0, the `m-lap-us` line right after an `m-infer-start-N` line, maps to the
+    next unused tp_mark_begin record (waited for: it comes just after T0);
+  - T1, the next `m-lap-us` line after a T0, maps to the first tp_mark_end
+    record after that tp_mark_begin;
+  - any other `m-lap-us` line (the boot banner's, `timestamp%`) maps to the
+    latest marker record seen so far, or 0 if there is none yet.  The plugin
+    reports no running total while the emulator runs, so `timestamp%` repeats
+    the last window's end until the next `infer`.
+* Firmware with neither: lines pass through unchanged (a note says so).
+
+So T1 - T0 = round(end / f) - round(begin / f) is within 1 us of the exact
+window (end - begin) / f, and the official runner's throughput N / (T1 - T0)
+matches tinyperf's own figure for the ELF.  Counts include the firmware's
+UART polling while idle (it busy-waits), so absolute values are not host time;
+after an emulator restart they start again from 0, like a board reset.  Values
+are never wrapped at 32 bits (the runner parses them as Python ints).
+
+Pacing (`pace=True`)
+--------------------
+A real board takes emulated time to answer; QEMU usually answers faster.  With
+pacing a reply's lines are held so that, within one reply (the lines up to its
+`m-ready`), the host time between the first line that maps to a count and every
+later line is at least the emulated time between their counts: T1 reaches the
+client no earlier than (T0's release) + (T1 - T0) emulated us, and the rest of
+the reply after it.  Pacing is per reply, not against one clock since serve
+start, because the idle UART polling loop runs at a different speed from the
+board (about 0.3x real time on cortex-m4): slack gained while a client idles
+would otherwise let the next `infer` answer early.  Warmup runs before T0 are
+not bracketed by markers and are not paced.
+
+Emulator restarts
+-----------------
+If the emulator ends (killed, crashed, firmware exited), it is restarted and a
+note goes to stderr.  The new boot banner is swallowed (a board that resets
+does not shift the client's replies).  The command in progress when it ended
+gets `e-[...]` and `m-ready`, so the client's reply is complete; commands that
+had not started are sent again to the new emulator (each at most twice), as is
+a partly typed command.  The new firmware's state is fresh (load input again).
+While no client has the pty open, the board's output is dropped, as a real
+board's bytes are when no one has its port open.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import select
+import sys
+import termios
+import threading
+import time
+import tty
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platforms import Platform
+from sim import Emulator, RunOptions, open_emulator
+from sim.elf import FirmwareImage
+from sim.errors import EmulatorError, FirmwareTimeout, SimError
+
+TIMESTAMP_MARKER = "th_timestamp"
+WINDOW_BEGIN, WINDOW_END = "tp_mark_begin", "tp_mark_end"
+
+BOOT_TIMEOUT_S = 10.0  # boot banner up to m-ready
+MARKER_WAIT_S = 5.0  # a marker record that must follow a line
+READ_POLL_S = 0.2  # the reader's line timeout (checks for stop in between)
+CLIENT_POLL_S = 0.1
+CLIENT_STALL_S = 5.0  # a client that reads nothing this long loses the rest of a line
+MAX_RESTARTS = 5  # restarts within RESTART_WINDOW_S before serve gives up
+RESTART_WINDOW_S = 30.0
+MAX_ATTEMPTS = 2  # emulators a command is sent to before it is answered with an error
+
+LAP = re.compile(r"m-lap-us-(\d+)")
+INFER_START = "m-infer-start"
+READY = "m-ready"
+LOST_REPLY = ("e-[tinyperf serve: the emulator ended and was restarted; command lost]", READY)
+
+
+def identity(instructions: int) -> int:
+    return instructions
+
+
+class LapMapper:
+    """Maps `m-lap-us` lines to marker counts (see the module docstring)."""
+
+    def __init__(self, emulator: Emulator, marker_wait: float = MARKER_WAIT_S):
+        self.emulator = emulator
+        self.marker_wait = marker_wait
+        marks = emulator.markers
+        if TIMESTAMP_MARKER in marks:
+            self.kind = "timestamp"
+        elif WINDOW_BEGIN in marks and WINDOW_END in marks:
+            self.kind = "window"
+        else:
+            self.kind = None
+        self._begin = marks.get(WINDOW_BEGIN)
+        self._end = marks.get(WINDOW_END)
+        self._stamp = marks.get(TIMESTAMP_MARKER)
+        self._used = 0  # records before this index are consumed
+        self._open_window = False  # a T0 was mapped; the next lap line is T1
+        self._previous = ""
+
+    def count(self, line: str, stop: threading.Event | None = None) -> int | None:
+        """The count a line maps to (None: not a lap line, or no markers)."""
+        previous, self._previous = self._previous, line
+        if self.kind is None or not LAP.search(line):
+            return None
+        if self.kind == "timestamp":
+            found = self._next(self._stamp, wait=min(1.0, self.marker_wait), stop=stop)
+        elif self._open_window:
+            self._open_window = False
+            found = self._next(self._end, wait=self.marker_wait, stop=stop)
+        elif previous.startswith(INFER_START):
+            found = self._next(self._begin, wait=self.marker_wait, stop=stop)
+            self._open_window = found is not None
+        else:
+            found = None
+        return found if found is not None else self._latest()
+
+    def _next(self, address: int, wait: float, stop: threading.Event | None) -> int | None:
+        """Count of the first unused record at address (waiting up to `wait` s); marks it used."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                records = self.emulator.counters().markers
+            except SimError:
+                return None
+            for i in range(self._used, len(records)):
+                if records[i][0] == address:
+                    self._used = i + 1
+                    return records[i][1]
+            if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
+                return None
+            if self.emulator.exit_code is not None:
+                return None
+            time.sleep(0.001)
+
+    def _latest(self) -> int:
+        try:
+            records = self.emulator.counters().markers
+        except SimError:
+            return 0
+        return records[-1][1] if records else 0
+
+
+def rewrite_lap(line: str, count: int, clock_mhz: float, cycles_for: Callable[[int], int]) -> str:
+    """`m-lap-us-N` with N the emulated microseconds of `count` instructions."""
+    us = board_us(count, clock_mhz, cycles_for)
+    return LAP.sub(f"m-lap-us-{round(us)}", line, count=1)
+
+
+def board_us(count: int, clock_mhz: float, cycles_for: Callable[[int], int]) -> float:
+    return cycles_for(count) / clock_mhz
+
+
+class Pacer:
+    """Release times for reply lines: within a reply, the host time since the
+    first counted line is at least the emulated time since its count."""
+
+    def __init__(self, clock_mhz: float, cycles_for: Callable[[int], int], enabled: bool):
+        self.clock_mhz = clock_mhz
+        self.cycles_for = cycles_for
+        self.enabled = enabled
+        self._anchor: tuple[float, float] | None = None  # (host monotonic s, board us)
+
+    def hold_until(self, count: int | None, now: float) -> float:
+        """Monotonic time before which a line with this count must not go out."""
+        if not self.enabled or count is None:
+            return now
+        us = board_us(count, self.clock_mhz, self.cycles_for)
+        if self._anchor is None:
+            self._anchor = (now, us)
+            return now
+        host0, us0 = self._anchor
+        return max(now, host0 + max(0.0, us - us0) / 1e6)
+
+    def end_reply(self) -> None:
+        self._anchor = None
+
+
+@dataclass
+class _Command:
+    text: bytes
+    attempts: int  # emulators it was written to
+    started: bool = False  # a reply line has gone out for it
+
+
+@dataclass
+class _Restarts:
+    times: deque = field(default_factory=deque)
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        while self.times and now - self.times[0] > RESTART_WINDOW_S:
+            self.times.popleft()
+        self.times.append(now)
+        return len(self.times) <= MAX_RESTARTS
+
+
+class ServeError(SimError):
+    """serve cannot go on (the pty, the link, or an emulator that keeps dying)."""
+
+
+def timestamp_markers(firmware: FirmwareImage) -> tuple[str, ...]:
+    """The marker symbols serve runs with: th_timestamp if present, else our window markers."""
+    if firmware.address(TIMESTAMP_MARKER) is not None:
+        return (TIMESTAMP_MARKER,)
+    if firmware.address(WINDOW_BEGIN) is not None and firmware.address(WINDOW_END) is not None:
+        return (WINDOW_BEGIN, WINDOW_END)
+    return ()
+
+
+class Server:
+    """One emulated board behind one pseudo-terminal."""
+
+    def __init__(self, platform: Platform, firmware: FirmwareImage, *, pace: bool = True,
+                 link: Path | None = None, icount: bool = False,
+                 cycles_for: Callable[[int], int] = identity, backend: str = "qemu",
+                 note: Callable[[str], None] | None = None):
+        self.platform = platform
+        self.firmware = firmware
+        self.link = Path(link) if link else None
+        self.cycles_for = cycles_for
+        self.backend = backend
+        self.options = RunOptions(markers=timestamp_markers(firmware), icount=icount)
+        self.note = note or (lambda text: print(f"tinyperf: {text}", file=sys.stderr, flush=True))
+        self.pacer = Pacer(platform.clock_mhz, cycles_for, pace)
+        self.path: str | None = None
+        self.restarts = 0
+        self._emulator: Emulator | None = None
+        self._mapper: LapMapper | None = None
+        self._master: int | None = None
+        self._lock = threading.Lock()
+        self._outstanding: deque[_Command] = deque()
+        self._partial = bytearray()
+        self._stop = threading.Event()
+        self._fatal: BaseException | None = None
+        self._reader: threading.Thread | None = None
+        self._restart_budget = _Restarts()
+        self._link_made = False
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> str:
+        """Boot the emulator, open the pty (and the link); the pty's path."""
+        self._emulator, self._mapper = self._boot()
+        if self._mapper.kind is None:
+            self.note("warning: the firmware has neither th_timestamp nor tp_mark_begin/tp_mark_end; "
+                      "m-lap-us lines are passed on unchanged (host time) and replies are not paced")
+        master, slave = os.openpty()
+        try:
+            tty.setraw(slave)
+            attrs = termios.tcgetattr(slave)
+            attrs[3] &= ~termios.ECHO
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            self.path = os.ttyname(slave)
+        finally:
+            os.close(slave)  # a client's open is then the only one: no client -> HUP on the master
+        os.set_blocking(master, False)
+        self._master = master
+        if self.link:
+            self._make_link()
+        self._reader = threading.Thread(target=self._pump, name="serve-reader", daemon=True)
+        self._reader.start()
+        return self.path
+
+    def serve_forever(self) -> None:
+        """Bridge client input to the emulator until request_stop() or Ctrl-C."""
+        poller = select.poll()
+        poller.register(self._master, select.POLLIN)
+        while not self._stop.is_set():
+            if self._fatal is not None:
+                raise self._fatal
+            events = poller.poll(CLIENT_POLL_S * 1000)
+            if not events:
+                continue
+            mask = events[0][1]
+            data = b""
+            if mask & select.POLLIN:
+                try:
+                    data = os.read(self._master, 4096)
+                except BlockingIOError:
+                    continue
+                except OSError as err:
+                    if err.errno != errno.EIO:
+                        raise
+            if data:
+                self._to_dut(data)
+            elif mask & (select.POLLHUP | select.POLLERR) or not data:
+                time.sleep(CLIENT_POLL_S / 2)  # no client has the pty open
+        if self._fatal is not None:
+            raise self._fatal
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stop the emulator, close the pty, remove the link.  Idempotent."""
+        self._stop.set()
+        with self._lock:
+            emulator, self._emulator = self._emulator, None
+        if emulator is not None:
+            emulator.stop()
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(timeout=5)
+        if self._link_made and self.link is not None:
+            try:
+                if self.link.is_symlink() and os.readlink(self.link) == self.path:
+                    self.link.unlink()
+            except OSError:
+                pass
+            self._link_made = False
+        if self._master is not None:
+            os.close(self._master)
+            self._master = None
+
+    def __enter__(self) -> "Server":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- pieces ----------------------------------------------------------
+    def _make_link(self) -> None:
+        link = self.link
+        if link.is_symlink():
+            link.unlink()  # a stale link from an earlier serve
+        elif link.exists():
+            raise ServeError(f"--link {link}: exists and is not a symlink; remove it or choose another path")
+        try:
+            link.symlink_to(self.path)
+        except OSError as err:
+            raise ServeError(f"--link {link}: cannot create the symlink ({err.strerror})") from None
+        self._link_made = True
+
+    def _boot(self) -> tuple[Emulator, LapMapper]:
+        """A started emulator whose boot banner (up to m-ready) has been read."""
+        emulator = open_emulator(self.platform, self.firmware, self.options, backend=self.backend)
+        emulator.start()
+        try:
+            mapper = LapMapper(emulator)
+            deadline = time.monotonic() + BOOT_TIMEOUT_S
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise FirmwareTimeout(f"the firmware printed no m-ready within {BOOT_TIMEOUT_S:g} s of boot")
+                line = emulator.read_line(left)
+                mapper.count(line)  # keeps the record bookkeeping in step
+                if READY in line:
+                    return emulator, mapper
+        except BaseException:
+            emulator.stop()
+            raise
+
+    def _to_dut(self, data: bytes) -> None:
+        """Client bytes: to the emulator, and into the command bookkeeping."""
+        with self._lock:
+            emulator = self._emulator
+            delivered = False
+            if emulator is not None:
+                try:
+                    emulator.write(data)
+                    delivered = True
+                except SimError:
+                    pass  # it has ended; the reader restarts it and resends
+            for byte in data:
+                self._partial.append(byte)
+                if byte == ord("%"):
+                    self._outstanding.append(_Command(bytes(self._partial), 1 if delivered else 0))
+                    self._partial.clear()
+
+    def _pump(self) -> None:
+        """Reader thread: emulator lines -> mapped, paced -> client; restarts."""
+        try:
+            while not self._stop.is_set():
+                emulator, mapper = self._emulator, self._mapper
+                if emulator is None:
+                    return
+                try:
+                    line = emulator.read_line(READ_POLL_S)
+                except FirmwareTimeout:
+                    continue
+                except SimError as err:
+                    if self._stop.is_set():
+                        return
+                    self._restart(str(err))
+                    continue
+                self._forward(line, mapper.count(line, self._stop))
+        except BaseException as err:  # surfaces in serve_forever
+            if not self._stop.is_set():
+                self._fatal = err
+
+    def _forward(self, line: str, count: int | None) -> None:
+        if count is not None:
+            line = rewrite_lap(line, count, self.platform.clock_mhz, self.cycles_for)
+        release = self.pacer.hold_until(count, time.monotonic())
+        delay = release - time.monotonic()
+        if delay > 0 and self._stop.wait(delay):
+            return
+        with self._lock:
+            if self._outstanding:
+                self._outstanding[0].started = True
+            if READY in line:
+                if self._outstanding:
+                    self._outstanding.popleft()
+                self.pacer.end_reply()
+        self._to_client(line)
+
+    def _restart(self, why: str) -> None:
+        if not self._restart_budget.allow():
+            raise ServeError(f"the emulator ended {MAX_RESTARTS + 1} times within {RESTART_WINDOW_S:g} s "
+                             f"(last: {why}); giving up")
+        self.note(f"serve: the emulator ended ({why}); restarting it")
+        with self._lock:
+            old, self._emulator = self._emulator, None
+        if old is not None:
+            old.stop()
+        self.pacer.end_reply()
+        try:
+            emulator, mapper = self._boot()
+        except SimError as err:
+            raise ServeError(f"restarting the emulator failed: {err}") from None
+        lost: list[_Command] = []
+        with self._lock:
+            if self._stop.is_set():
+                emulator.stop()
+                return
+            if self._outstanding and (self._outstanding[0].started
+                                      or self._outstanding[0].attempts >= MAX_ATTEMPTS):
+                lost.append(self._outstanding.popleft())
+            resent = len(self._outstanding)
+            resend = b"".join(c.text for c in self._outstanding) + bytes(self._partial)
+            for command in self._outstanding:
+                command.attempts += 1
+            self._emulator, self._mapper = emulator, mapper
+            if resend:
+                try:
+                    emulator.write(resend)
+                except SimError:
+                    pass  # ended again: the reader sees it
+        self.restarts += 1
+        for _ in lost:
+            for text in LOST_REPLY:
+                self._to_client(text)
+        done = [f"{len(lost)} command in progress answered with an error"] if lost else []
+        done += [f"{resent} pending command(s) sent again"] if resent else []
+        self.note(f"serve: emulator restarted (restart {self.restarts}); the board state is fresh "
+                  f"(load the input again){''.join('; ' + d for d in done)}")
+
+    def _to_client(self, line: str) -> None:
+        """One line to the client; dropped when no client has the pty open."""
+        master = self._master
+        if master is None:
+            return
+        data = (line + "\r\n").encode("latin-1")
+        poller = select.poll()
+        poller.register(master, select.POLLOUT)
+        stalled_since = time.monotonic()
+        while data and not self._stop.is_set():
+            events = poller.poll(CLIENT_POLL_S * 1000)
+            mask = events[0][1] if events else 0
+            if mask & select.POLLHUP:
+                return  # no client: a real board's bytes would be lost too
+            if not mask & select.POLLOUT:
+                if time.monotonic() - stalled_since > CLIENT_STALL_S:
+                    return
+                continue
+            try:
+                written = os.write(master, data)
+            except BlockingIOError:
+                continue
+            except OSError as err:
+                if err.errno == errno.EIO:
+                    return
+                raise
+            data = data[written:]
+            stalled_since = time.monotonic()
+
+
+def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) -> Path:
+    """BENCH (a prebuilt image name) or an ELF path -> the ELF path."""
+    import difflib
+
+    from firmware_bins import prebuilt
+
+    path = Path(target)
+    if target in benches:
+        found = prebuilt(platform.name, target)
+        if found is None:
+            raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
+                             f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)")
+        return found
+    if path.exists() or "/" in target or target.endswith(".elf"):
+        if not path.is_file():
+            raise ServeError(f"{target}: no such ELF file")
+        return path
+    close = difflib.get_close_matches(target, benches, n=1, cutoff=0.4)
+    hint = f"did you mean '{close[0]}'?" if close else "give a benchmark or an ELF path"
+    raise ServeError(f"unknown benchmark '{target}': {hint} (known: {', '.join(benches)})")
