@@ -241,6 +241,96 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     console.print(table)
 
 
+@cli.command("profile")
+@click.argument("target", metavar="BENCH|ELF")
+@click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
+@click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Inferences in the measured window (per-inference counts are deterministic; "
+                   "pass the official N, e.g. 70 for kws, to mirror 'tinyperf run').")
+@click.option("--warmups", type=click.IntRange(min=0), default=1, show_default=True, help="Inferences before the window.")
+@click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Seeded default inputs whose raw outputs are digested for 'tinyperf compare'.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
+@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
+@click.option("--json", "as_json", is_flag=True, help="Print profile.json to stdout instead of the tables.")
+def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
+                seed: int, out_dir: Path | None, top: int, as_json: bool) -> None:
+    """Where the perf window's instructions and cycles go: per layer and per function.
+
+    Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
+    collapsed stacks, cycles) and results.json into the output folder."""
+    from harness import profile as prof
+
+    platform = _platform(platform_name)
+    try:
+        elf, bench = prof.resolve_target(target, platform)
+    except prof.ProfileError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+    with console.status(f"profiling {target} on {platform.name}"):
+        result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
+    out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
+    prof.write_profile(result, out)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    if result.layers is not None:
+        console.print(prof.layer_table(result))
+    console.print(prof.function_table(result, top))
+    err_console.print(f"tinyperf: {prof.summary_line(result)}", highlight=False)
+    for note in result.notes:
+        err_console.print(f"tinyperf: note: {note}", highlight=False)
+    err_console.print(f"profile: {out}", highlight=False)
+
+
+@cli.command("compare")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--platform", "-p", "platform_name", help="Platform for ELF sides (default: a folder's, else the default).")
+@click.option("--max-regression", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Fail when B's cycles per inference exceed A's by more than this many percent.")
+@click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Inferences in the window when profiling ELFs.")
+@click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Seeded inputs whose raw outputs are compared when profiling ELFs.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Functions shown when there are no layers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int,
+                output_samples: int, seed: int, junit_file: Path | None, top: int, as_json: bool) -> None:
+    """Compare two builds: per-layer (or per-function) instruction and cycle deltas, and outputs.
+
+    A and B are result folders ('tinyperf profile' or 'tinyperf run'), ELFs of one benchmark, or a
+    benchmark name (its prebuilt ELF).  Exits 1 when cycles grow more than --max-regression
+    percent or any output differs."""
+    from harness import compare as cmp
+    from harness.report import atomic_write
+
+    if platform_name is not None:
+        _platform(platform_name)
+    try:
+        with console.status("comparing"):
+            side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
+        result = cmp.compare_sides(side_a, side_b, max_regression)
+    except cmp.CompareError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+    except cmp.ProfileError as err:
+        raise CliError(str(err), EXIT_USAGE if "no such ELF" in str(err) or "unknown benchmark" in str(err) else 1) from None
+    if junit_file is not None:
+        atomic_write(junit_file, cmp.junit_xml(result))
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        console.print(cmp.comparison_table(result, top))
+        for line in cmp.summary_lines(result):
+            console.print(line, highlight=False)
+    if not result.passed:
+        raise CliError("compare failed: " + "; ".join(result.failures))
+
+
 @cli.command("serve")
 @click.argument("target", metavar="BENCH|ELF")
 @click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
@@ -264,6 +354,7 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
     except ServeError as err:
         raise CliError(str(err), EXIT_USAGE) from None
     server = Server(platform, FirmwareImage(elf), pace=pace, link=link, icount=icount)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         path = server.start()
         click.echo(path)

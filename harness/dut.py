@@ -11,6 +11,8 @@ DutError carrying the tail of the transcript.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
 INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
 DB_CHUNK_BYTES = 31  # the official runner's db chunk (62 hex digits)
 TRANSCRIPT_TAIL_LINES = 8
+FILE_LOAD_SYMBOL = "bsp_read_file"  # firmware with `db file PATH`
 
 RESULTS = re.compile(r"m-results-\[(?P<values>[^\]]*)\]")
 LAP = re.compile(r"m-lap-us-(?P<us>\d+)")
@@ -77,6 +80,7 @@ class Dut:
         self._tail: list[str] = []
         self.markers = window_markers(emulator.firmware)
         self._markers_seen = 0
+        self._inputs_dir: Path | None = None
 
     # -- transcript ------------------------------------------------------
     def _log(self, direction: str, text: str) -> None:
@@ -134,10 +138,19 @@ class Dut:
                 return match["model"]
         raise self._error("profile reply has no m-model line")
 
-    def load(self, data: bytes, chunk: int = DB_CHUNK_BYTES, pipelined: bool = True) -> None:
-        """`db load N` then `db <hex>` chunks.  Pipelined, all chunks are written
-        before the replies are read (the UART is lossless, the firmware serial);
-        otherwise each waits for its m-ready like the official runner."""
+    @property
+    def loads_files(self) -> bool:
+        """Whether the firmware has our `db file PATH` extension (semihosting)."""
+        return self.emulator.firmware.address(FILE_LOAD_SYMBOL) is not None
+
+    def load(self, data: bytes, chunk: int = DB_CHUNK_BYTES, pipelined: bool = True, via: str = "auto") -> None:
+        """Send one input file.  via="uart": `db load N` then `db <hex>` chunks,
+        as the official runner does (pipelined: all chunks written before the
+        replies are read; the UART is lossless, the firmware serial).  via="file":
+        our `db file PATH` extension.  "auto": file when the firmware has it."""
+        if via == "file" or (via == "auto" and self.loads_files):
+            self._load_file(data)
+            return
         self.send(f"db load {len(data)}")
         commands = [f"db {data[i:i + chunk].hex()}" for i in range(0, len(data), chunk)]
         if not pipelined:
@@ -148,6 +161,17 @@ class Dut:
         for command in commands:
             self._log(">", command + "%")
             self._reply(command, LINE_TIMEOUT_S)
+
+    def _load_file(self, data: bytes) -> None:
+        if self._inputs_dir is None:
+            self._inputs_dir = Path(tempfile.mkdtemp(prefix="tpin-", dir="/tmp"))  # short: 80-char commands
+        path = self._inputs_dir / "input.bin"
+        path.write_bytes(data)
+        self.send(f"db file {path}")
+
+    def close(self) -> None:
+        if self._inputs_dir is not None:
+            shutil.rmtree(self._inputs_dir, ignore_errors=True)
 
     def infer(self, iterations: int = 1, warmup: int = 0, timeout: float | None = None) -> InferResult:
         """`infer N W`: results, the DUT's timestamps and the exact instruction
@@ -202,13 +226,14 @@ class open_dut:
 
     def __enter__(self) -> Dut:
         self.emulator.start()
+        self.dut = Dut(self.emulator, self.transcript)
         try:
-            dut = Dut(self.emulator, self.transcript)
-            dut.boot()
-            return dut
+            self.dut.boot()
+            return self.dut
         except BaseException:
-            self.emulator.stop()
+            self.__exit__()
             raise
 
     def __exit__(self, *exc: object) -> None:
         self.emulator.stop()
+        self.dut.close()

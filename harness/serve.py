@@ -76,7 +76,6 @@ import os
 import re
 import select
 import sys
-import termios
 import threading
 import time
 import tty
@@ -280,10 +279,7 @@ class Server:
                       "m-lap-us lines are passed on unchanged (host time) and replies are not paced")
         master, slave = os.openpty()
         try:
-            tty.setraw(slave)
-            attrs = termios.tcgetattr(slave)
-            attrs[3] &= ~termios.ECHO
-            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            tty.setraw(slave)  # no echo, no line editing, no CR/LF translation; kept while the master is open
             self.path = os.ttyname(slave)
         finally:
             os.close(slave)  # a client's open is then the only one: no client -> HUP on the master

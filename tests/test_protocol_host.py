@@ -5,6 +5,7 @@ keyed by the sources) against the fake model in tests/support/fake_model,
 whose "inference" copies the first output-size input values to the output.
 That makes the loaded input visible through `outputs%` and `results%`.
 """
+import os
 import concurrent.futures
 import hashlib
 import math
@@ -58,7 +59,7 @@ def _build(name, out_dir):
     bench, extra = VARIANTS[name]
     target = out_dir / f"bench-{name}"
     if not target.exists():
-        tmp = out_dir / f".bench-{name}.tmp"
+        tmp = out_dir / f".bench-{name}.{os.getpid()}.tmp"  # parallel workers build side by side
         cmd = ["cc", *HOST_FLAGS, f"-DTP_BENCH_{bench}",
                f'-DTP_BENCH_NAME="{bench}"', *extra,
                f"-I{FW / 'bsp'}", f"-I{FW / 'protocol'}", f"-I{FAKE_MODEL}",

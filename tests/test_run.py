@@ -60,7 +60,7 @@ def test_run_folder_contents(tmp_path):
     frame = pd.read_csv(run_dir / "samples.csv")
     assert list(frame["name"]) == [f"normal_id_01_00000000_hist_librosa.bin#{i:03d}" for i in range(4)]
     assert frame["bit_exact"].all()
-    assert "> db load 2560%" in (run_dir / "transcript.log").read_text()
+    assert "> db file /tmp/" in (run_dir / "transcript.log").read_text()
 
 
 def test_jobs_4_equals_jobs_1(tmp_path):

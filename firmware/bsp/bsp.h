@@ -15,11 +15,16 @@ void bsp_init(void);
  * or -1 when the input has ended, e.g. EOF on a host build). */
 void bsp_putc(char c);
 int bsp_getc(void);
-void bsp_puts(const char *s);
+void bsp_puts(const char *s); /* writes s as is: no newline added */
 
 /* Free-running microsecond clock (wraps at 2^32), read without interrupts so
  * that instruction counts do not depend on host time. */
 uint32_t bsp_time_us(void);
+
+/* Reads a whole host file into buf (semihosting on the emulated boards, stdio
+ * on the host): its size in bytes, -1 if it cannot be read, -2 if it holds
+ * more than capacity bytes (then buf is left untouched). */
+int32_t bsp_read_file(const char *path, uint8_t *buf, uint32_t capacity);
 
 /* End the program with an exit code (semihosting SYS_EXIT_EXTENDED on the
  * emulated boards, exit() on the host). */

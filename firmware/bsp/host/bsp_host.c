@@ -39,6 +39,21 @@ uint32_t bsp_time_us(void)
     return (uint32_t)us;            /* wraps at 2^32 like the board timers */
 }
 
+int32_t bsp_read_file(const char *path, uint8_t *buf, uint32_t capacity)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    int32_t result = size < 0 ? -1 : (unsigned long)size > capacity ? -2 : (int32_t)size;
+    if (result > 0 && (fseek(f, 0, SEEK_SET) != 0 || fread(buf, 1, (size_t)size, f) != (size_t)size))
+        result = -1;
+    fclose(f);
+    return result;
+}
+
 void bsp_exit(int code)
 {
     fflush(stdout);

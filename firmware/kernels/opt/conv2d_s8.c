@@ -181,15 +181,19 @@ static inline void dot_2x2(const uint32_t *c, const int8_t *f0, const int8_t *f1
     *p11 = a11;
 }
 
-/* Output channels for the two pixels in conv_col. */
-static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias,
-                      int32_t K, int8_t *outA, int8_t *outB)
+#define OUT8(v) (full ? tp_sat8(v) : tp_clamp8((v), lo, hi))
+
+/* Output channels for the two pixels in conv_col; full: the activation
+ * range is all of int8. */
+static inline __attribute__((always_inline)) void
+gemm_pair_impl(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias,
+               int32_t K, int8_t *outA, int8_t *outB, const int full)
 {
     const int32_t out_c = p->out_c;
     const int32_t G = K >> 2;
     const int32_t T = K & 3;
     const int16_t *tail = (const int16_t *)(conv_col + 4 * G);
-    const int32_t ooff = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t lo = p->act_min, hi = p->act_max;
     int32_t oc = 0;
 
     for (; oc + 1 < out_c; oc += 2) {
@@ -211,16 +215,16 @@ static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, cons
             a11 += xb * f1[t];
         }
         const tp_rq_t *q0 = &conv_rq[oc], *q1 = &conv_rq[oc + 1];
-        if (q0->fast && q1->fast) {
-            outA[oc] = tp_out8(tp_rq_fast(a00, q0), ooff, lo, hi);
-            outB[oc] = tp_out8(tp_rq_fast(a01, q0), ooff, lo, hi);
-            outA[oc + 1] = tp_out8(tp_rq_fast(a10, q1), ooff, lo, hi);
-            outB[oc + 1] = tp_out8(tp_rq_fast(a11, q1), ooff, lo, hi);
+        if ((q0->tier & q1->tier) == 2) {
+            outA[oc] = OUT8(tp_rq2(a00, q0));
+            outB[oc] = OUT8(tp_rq2(a01, q0));
+            outA[oc + 1] = OUT8(tp_rq2(a10, q1));
+            outB[oc + 1] = OUT8(tp_rq2(a11, q1));
         } else {
-            outA[oc] = tp_out8(tp_rq(a00, q0), ooff, lo, hi);
-            outB[oc] = tp_out8(tp_rq(a01, q0), ooff, lo, hi);
-            outA[oc + 1] = tp_out8(tp_rq(a10, q1), ooff, lo, hi);
-            outB[oc + 1] = tp_out8(tp_rq(a11, q1), ooff, lo, hi);
+            outA[oc] = OUT8(tp_rq(a00, q0));
+            outB[oc] = OUT8(tp_rq(a01, q0));
+            outA[oc + 1] = OUT8(tp_rq(a10, q1));
+            outB[oc + 1] = OUT8(tp_rq(a11, q1));
         }
     }
     if (oc < out_c) {
@@ -242,8 +246,18 @@ static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, cons
             a00 += tail[t] * f0[t];
             a01 += tail[4 + t] * f0[t];
         }
-        outA[oc] = tp_out8(tp_rq(a00, &conv_rq[oc]), ooff, lo, hi);
-        outB[oc] = tp_out8(tp_rq(a01, &conv_rq[oc]), ooff, lo, hi);
+        outA[oc] = OUT8(tp_rq(a00, &conv_rq[oc]));
+        outB[oc] = OUT8(tp_rq(a01, &conv_rq[oc]));
+    }
+}
+
+static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias,
+                      int32_t K, int8_t *outA, int8_t *outB)
+{
+    if (p->act_min <= -128 && p->act_max >= 127) {
+        gemm_pair_impl(p, filter, bias, K, outA, outB, 1);
+    } else {
+        gemm_pair_impl(p, filter, bias, K, outA, outB, 0);
     }
 }
 
@@ -258,7 +272,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     const uint32_t bound = tp_dot_bound(K, p->input_offset, 0);
     for (int32_t oc = 0; oc < p->out_c; ++oc) {
         tp_rq_prepare(&conv_rq[oc], p->out_mult[oc], p->out_shift[oc],
-                      tp_add_bound(bound, bias ? bias[oc] : 0));
+                      tp_add_bound(bound, bias ? bias[oc] : 0), p->output_offset);
     }
     const uint32_t off2 = tp_dup16(p->input_offset);
     const int32_t npix = p->out_h * p->out_w;

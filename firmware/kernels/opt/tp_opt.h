@@ -125,56 +125,93 @@ static inline uint32_t tp_dup16(int32_t v)
     return ((uint32_t)v & 0xFFFFu) | ((uint32_t)v << 16);
 }
 
-/* Per-channel requantisation constants. */
+/* Per-channel requantisation constants, output offset included. */
 typedef struct {
     int32_t mult;
-    int32_t lsh1;   /* left shift + 1 (the doubling of SMMULR) */
+    int32_t rnd;    /* tier 2: 2^(e-1) + output_offset * 2^e; tier 1: 2^(e-1) */
     int32_t e;      /* right shift */
-    int32_t rnd;    /* 2^(e-1) */
+    int32_t lsh1;   /* left shift + 1 (the doubling of SMMULR) */
+    int32_t tier;   /* 2: fast, offset folded; 1: fast; 0: exact reference */
     int32_t shift;  /* original shift, for the exact path */
-    int32_t fast;   /* 1: fast form is exact for every reachable accumulator */
+    int32_t ooff;   /* output offset, for tiers 1 and 0 */
 } tp_rq_t;
 
-/* max_abs: bound on |accumulator| (bias included) the kernel can produce. */
-static inline void tp_rq_prepare(tp_rq_t *q, int32_t mult, int32_t shift, uint32_t max_abs)
+/* max_abs: bound on |accumulator| (bias included) the kernel can produce.
+ *
+ * Tier 1 needs |acc << (lsh + 1)| < 2^31, i.e. max_abs < 2^(30 - lsh); then
+ * |o| <= (max_abs << lsh) + 1 < 2^30 and o + 2^(e-1) cannot overflow. Tier 2
+ * adds output_offset * 2^e before the shift (the shift is a floor division,
+ * so a multiple of 2^e passes through exactly); it needs that sum to fit
+ * too. A zero multiplier gives o = 0, where e = 0 is fine as well. */
+static inline void tp_rq_prepare(tp_rq_t *q, int32_t mult, int32_t shift, uint32_t max_abs,
+                                 int32_t ooff)
 {
     const int32_t lsh = shift > 0 ? (shift > 31 ? 31 : shift) : 0;
     const int32_t e = shift > 0 ? 0 : -shift;
     q->mult = mult;
-    q->lsh1 = lsh + 1;
     q->e = e;
-    q->rnd = e >= 1 ? (int32_t)(1u << (e - 1 > 30 ? 30 : e - 1)) : 0;
+    q->lsh1 = lsh + 1;
     q->shift = shift;
-    if (mult == 0) {
-        /* SRDHM(x, 0) = 0 and 0 rounds to 0: the fast form gives 0 too
-         * as long as the shifts are in range. */
-        q->fast = e <= 31 && lsh <= 29;
+    q->ooff = ooff;
+    q->tier = 0;
+    q->rnd = 0;
+    if (e > 31 || lsh > 29 || (mult != 0 && e == 0)) {
         return;
     }
-    /* |acc << (lsh + 1)| < 2^31 needs max_abs < 2^(30 - lsh). */
-    q->fast = e >= 1 && e <= 31 && lsh <= 29 && (uint64_t)max_abs < ((uint64_t)1 << (30 - lsh));
+    const int64_t half = e >= 1 ? ((int64_t)1 << (e - 1)) : 0;
+    int64_t omax = 0;
+    if (mult != 0) {
+        if ((uint64_t)max_abs >= ((uint64_t)1 << (30 - lsh))) {
+            return;
+        }
+        omax = ((int64_t)max_abs << lsh) + 1;
+    }
+    q->tier = 1;
+    q->rnd = (int32_t)half;
+    const int64_t folded = half + (int64_t)ooff * ((int64_t)1 << e);
+    const int64_t aoff = (int64_t)(ooff < 0 ? -ooff : ooff) * ((int64_t)1 << e);
+    if (omax + half + aoff + 1 < ((int64_t)1 << 31)) {
+        q->tier = 2;
+        q->rnd = (int32_t)folded;
+    }
 }
 
-static inline int32_t tp_rq_fast(int32_t acc, const tp_rq_t *q)
+/* Tier 2: requantised value with the output offset added. */
+static inline int32_t tp_rq2(int32_t acc, const tp_rq_t *q)
 {
     int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
     return (o + q->rnd + (o >> 31)) >> q->e;
 }
 
+/* Any tier: requantised value with the output offset added. */
 static inline int32_t tp_rq(int32_t acc, const tp_rq_t *q)
 {
-    if (q->fast) {
-        return tp_rq_fast(acc, q);
+    if (q->tier == 2) {
+        return tp_rq2(acc, q);
     }
-    return tp_requantize(acc, q->mult, q->shift);
+    if (q->tier == 1) {
+        int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
+        return ((o + q->rnd + (o >> 31)) >> q->e) + q->ooff;
+    }
+    return tp_requantize(acc, q->mult, q->shift) + q->ooff;
 }
 
-static inline int8_t tp_out8(int32_t v, int32_t off, int32_t lo, int32_t hi)
+/* Clamp to [lo, hi] (a sub-range of int8). */
+static inline int8_t tp_clamp8(int32_t v, int32_t lo, int32_t hi)
 {
-    v += off;
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;
+}
+
+/* Clamp to the whole int8 range. */
+static inline int8_t tp_sat8(int32_t v)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    return (int8_t)__ssat(v, 8);
+#else
+    return (int8_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
+#endif
 }
 
 /* Bound on |sum of n products (x + in_off) * (w + w_off)|. */

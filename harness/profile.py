@@ -1,0 +1,667 @@
+"""`tinyperf profile`: where the measured window's instructions and cycles go.
+
+One emulator runs the official perf loop (`infer N W` on one default input)
+with per-block counting on and one extra marker at the entry of every layer
+function (`layer_NN_<op>`, one non-inlined function per layer in the code
+modelc generates, called in order from model_invoke).  The plugin records the
+running instruction count and a snapshot of the block counts at each marker
+hit, so consecutive marker hits cut the window into exact segments:
+
+    tp_mark_begin | layer_00 | layer_01 | ... | layer_12 | layer_00 | ... | tp_mark_end
+
+A snapshot is written when the marker's block has already been counted, so
+the block sets of two consecutive snapshots differ by "everything after the
+first marker's block, up to and including the second marker's block".  Each
+segment moves one execution of those edge blocks back where it belongs
+(`segments`), which makes a segment's blocks sum to exactly the instruction
+count between its two markers, and the segments sum to the window count.
+
+Attribution:
+- per function: a block belongs to the sized STT_FUNC symbol containing its
+  start address (pyelftools); blocks inside no symbol go to `<unknown>`.
+- per layer: a layer segment's blocks go to that layer, except the blocks of
+  the glue around the layers (the functions that run in the window before the
+  first layer starts, i.e. tp_mark_begin, the infer loop, model_invoke), which
+  go to `<outside layers>`.  Kernels called from a layer function therefore
+  count for the layer that called them, without call stacks.
+- cycles: the core's cycle model gives every block a cost per execution over
+  the whole window (sim.cycles.block_cycles); segments and functions sum those
+  costs, so they add up to the window's cycle estimate.
+
+Layer facts (op, output shape, MACs) come from the model.json modelc writes:
+the one next to the ELF in its build folder, or, for prebuilt ELFs and ELFs
+without one, regenerated from the benchmark's .tflite into the cache with
+`python -m modelc` (deterministic and cached).  Either file is accepted only
+if every `layer_*` symbol of the ELF is one of its layers; otherwise the
+layers are described from their symbol names alone (op, no shapes/MACs).
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
+
+from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.datasets import default_inputs
+from harness.dut import Dut, DutError, window_markers
+from platforms import Platform
+from sim import RunOptions, open_emulator
+from sim.cache import REPO_ROOT, cache_dir
+from sim.cycles import cycle_model
+from sim.elf import FirmwareImage
+from sim.errors import SimError
+
+PROFILE_SCHEMA = "tinyperf-profile"
+PROFILE_VERSION = 1
+UNKNOWN = "<unknown>"
+OUTSIDE = "<outside layers>"
+LAYER_SYMBOL = re.compile(r"^layer_(?P<index>\d+)_(?P<kernel>\w+)$")
+MAX_PLUGIN_MARKERS = 64  # MAX_MARKERS in sim/plugin/counter.c
+DEFAULT_ITERATIONS = 3  # per-inference counts are deterministic; N only repeats them
+DEFAULT_WARMUPS = 1
+DEFAULT_OUTPUT_SAMPLES = 3
+INFER_TIMEOUT_S = 600.0
+
+Block = tuple[int, int]  # (vaddr, n_insns)
+
+
+class ProfileError(SimError):
+    """The firmware cannot be profiled (no markers, unknown model, ...)."""
+
+
+# ---- functions ------------------------------------------------------------------------------
+
+
+class FunctionMap:
+    """Sized function symbols of an ELF, for address -> function lookups."""
+
+    def __init__(self, path: str | Path):
+        spans: dict[int, tuple[int, str]] = {}
+        with Path(path).open("rb") as stream:
+            table = ELFFile(stream).get_section_by_name(".symtab")
+            for sym in table.iter_symbols() if table is not None else ():
+                if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and sym.name:
+                    start = sym["st_value"] & ~1
+                    # Two names for one address (aliases): keep the global one.
+                    if start not in spans or sym["st_info"]["bind"] == "STB_GLOBAL":
+                        spans[start] = (start + sym["st_size"], sym.name)
+        self._starts = sorted(spans)
+        self._spans = [spans[s] for s in self._starts]
+        self.starts_by_name = {name: start for start, (_end, name) in zip(self._starts, self._spans)}
+
+    def name(self, addr: int) -> str:
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self._spans[i][0]:
+            return self._spans[i][1]
+        return UNKNOWN
+
+
+# ---- layers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    index: int
+    symbol: str
+    op: str
+    output_shape: list[int] | None
+    macs: int | None
+
+
+def layer_symbols(image: FirmwareImage) -> dict[str, int]:
+    """The ELF's layer function symbols -> entry address."""
+    return {name: sym.addr for name, sym in image.symbols.items() if LAYER_SYMBOL.match(name)}
+
+
+def _modelc_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "firmware" / "modelc").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def regenerate_model_json(bench: Benchmark) -> Path:
+    """model.json for a benchmark's model, generated by modelc into the cache (once)."""
+    if not (REPO_ROOT / "firmware" / "modelc").is_dir():
+        raise ProfileError("modelc not found: describing layers needs a tinyperf checkout")
+    model_sha = hashlib.sha256(bench.model_path.read_bytes()).hexdigest()[:12]
+    out = cache_dir("profile-models", f"{bench.name}-{model_sha}-{_modelc_hash()}")
+    target = out / "model.json"
+    if target.is_file():
+        return target
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "firmware"))
+    result = subprocess.run([sys.executable, "-m", "modelc", str(bench.model_path), "--out", str(out)],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0 or not target.is_file():
+        first = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ProfileError(f"regenerating the layer table of {bench.model_file} failed: {first}")
+    return target
+
+
+def _layers_from_json(path: Path) -> list[Layer]:
+    doc = json.loads(path.read_text())
+    return [Layer(int(entry["index"]), entry["symbol"], entry["op"], list(entry["output_shape"]),
+                  int(entry["macs"])) for entry in doc["layers"]]
+
+
+def model_layers(image: FirmwareImage, bench: Benchmark | None) -> tuple[list[Layer] | None, str]:
+    """The firmware's layers and where their description came from (None: no layer symbols)."""
+    symbols = layer_symbols(image)
+    if not symbols:
+        return None, "no layer_NN_* symbols"
+    candidates: list[tuple[str, Callable[[], Path]]] = [
+        ("model.json in the ELF's build folder", lambda: image.path.parent / "model" / "model.json")]
+    if bench is not None:
+        candidates.append((f"model.json regenerated from {bench.model_file} by modelc",
+                           lambda: regenerate_model_json(bench)))
+    for source, locate in candidates:
+        try:
+            path = locate()
+            if not path.is_file():
+                continue
+            layers = _layers_from_json(path)
+        except (ProfileError, OSError, ValueError, KeyError):
+            continue
+        if set(symbols) <= {layer.symbol for layer in layers}:
+            return layers, source
+    layers = []
+    for name in sorted(symbols, key=lambda n: int(LAYER_SYMBOL.match(n)["index"])):
+        match = LAYER_SYMBOL.match(name)
+        layers.append(Layer(int(match["index"]), name, match["kernel"], None, None))
+    return layers, "layer symbol names (no model.json matches this ELF: no shapes or MACs)"
+
+
+# ---- segments -------------------------------------------------------------------------------
+
+
+@dataclass
+class Segment:
+    marker: int  # address of the marker hit that opens the segment
+    instructions: int  # exact, from the marker counts
+    blocks: dict[Block, int]  # executions inside the segment
+
+    @property
+    def block_instructions(self) -> int:
+        return sum(n * execs for (_v, n), execs in self.blocks.items())
+
+
+def _entered(addr: int, before: dict[Block, int], after: dict[Block, int]) -> Block | None:
+    """The block that starts at marker `addr` and ran between two snapshots (the marker's own block)."""
+    grown = [key for key, execs in after.items() if key[0] == addr and execs > before.get(key, 0)]
+    return max(grown, key=lambda k: after[k] - before.get(k, 0)) if grown else None
+
+
+def segments(hits: list[tuple[int, int, dict[Block, int]]], first: int, last: int) -> tuple[list[Segment], list[str]]:
+    """Cut the marker hits first..last into segments (see the module docstring).
+
+    hits: (marker address, instruction count before it, cumulative block snapshot) in hit order.
+    Returns the segments and notes about inexact edges."""
+    notes: list[str] = []
+    edges: list[Block | None] = []
+    for k in range(first, last + 1):
+        before = hits[k - 1][2] if k > 0 else {}
+        edge = _entered(hits[k][0], before, hits[k][2])
+        if edge is None:
+            notes.append(f"marker 0x{hits[k][0]:x} is not at a block start: its segment edges are "
+                         "approximate by up to one block")
+        edges.append(edge)
+    out: list[Segment] = []
+    for k in range(first, last):
+        (addr, count, before), (_a, next_count, after) = hits[k], hits[k + 1]
+        blocks = {key: execs - before.get(key, 0) for key, execs in after.items() if execs > before.get(key, 0)}
+        own, following = edges[k - first], edges[k + 1 - first]
+        if own is not None:
+            blocks[own] = blocks.get(own, 0) + 1
+        if following is not None:
+            blocks[following] -= 1
+            if blocks[following] == 0:
+                del blocks[following]
+        out.append(Segment(addr, next_count - count, blocks))
+    return out, notes
+
+
+def window_hits(markers: list[tuple[int, int]], snapshots: list[tuple[int, dict]],
+                begin: int, end: int) -> tuple[list[tuple[int, int, dict]], int, int]:
+    """The hits and the (first, last) indices of the last measurement window."""
+    if len(markers) != len(snapshots):
+        raise ProfileError(f"counter log has {len(markers)} marker hits but {len(snapshots)} block snapshots")
+    hits = [(addr, count, snap) for (addr, count), (_s, snap) in zip(markers, snapshots)]
+    last = next((i for i in range(len(hits) - 1, -1, -1) if hits[i][0] == end), None)
+    first = next((i for i in range(last - 1, -1, -1) if hits[i][0] == begin), None) if last else None
+    if last is None or first is None:
+        raise ProfileError("no complete measurement window in the counter log")
+    return hits, first, last
+
+
+# ---- the profile ----------------------------------------------------------------------------
+
+
+@dataclass
+class Profile:
+    """Figures are per inference (window totals / iterations) unless named window_*."""
+
+    benchmark: str | None
+    platform: str
+    firmware: str
+    firmware_sha256: str
+    cycle_model: str
+    iterations: int
+    warmups: int
+    window_instructions: int  # exact: the plugin's count between the window markers
+    window_cycles: int  # the cycle model's estimate of the window
+    instructions: float  # per inference
+    cycles: float
+    macs: int | None
+    clock_mhz: float
+    layers: list[dict] | None  # per layer: index symbol op output_shape macs instructions cycles share cycles_per_mac
+    outside_layers: dict | None  # instructions, cycles, share of the glue around the layers
+    functions: list[dict]  # name instructions cycles share entries, most cycles first
+    stacks: dict[str, float]  # collapsed stack -> cycles per inference
+    stacks_instructions: dict[str, float]
+    outputs: list[dict] | None  # per seeded input: name, sha256, raw (hex), results
+    layer_source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.cycles / (self.clock_mhz * 1e3)
+
+    def to_dict(self) -> dict:
+        return {"schema": PROFILE_SCHEMA, "version": PROFILE_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Profile:
+        if data.get("schema") != PROFILE_SCHEMA or data.get("version") != PROFILE_VERSION:
+            raise ProfileError(f"not a tinyperf profile version {PROFILE_VERSION} "
+                               f"(schema {data.get('schema')!r} version {data.get('version')!r})")
+        body = {k: v for k, v in data.items() if k not in ("schema", "version")}
+        return cls(**body)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _per(value: float, iterations: int) -> float:
+    per = value / iterations
+    return int(per) if float(per).is_integer() else per
+
+
+def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | None, layers: list[Layer] | None,
+                  layer_source: str, hits, first: int, last: int, iterations: int, warmups: int,
+                  marker_count: int | None) -> Profile:
+    """Attribute the window's blocks (hits[first]..hits[last]) to layers and functions."""
+    segs, notes = segments(hits, first, last)
+    functions = FunctionMap(image.path)
+    symbols = layer_symbols(image) if layers else {}
+    layer_at: dict[int, str] = {}
+    for name, addr in sorted(symbols.items()):
+        layer_at[addr] = f"{layer_at[addr]}|{name}" if addr in layer_at else name
+
+    window: dict[Block, int] = defaultdict(int)
+    for seg in segs:
+        for key, execs in seg.blocks.items():
+            window[key] += execs
+    window_instructions = sum(seg.instructions for seg in segs)
+    block_sum = sum(n * e for (_v, n), e in window.items())
+    if block_sum != window_instructions:
+        notes.append(f"block counts sum to {block_sum} instructions, the markers to {window_instructions}")
+    if marker_count is not None and marker_count != window_instructions:
+        notes.append(f"the DUT's window count {marker_count} differs from the profile's {window_instructions}")
+
+    model = cycle_model(image, platform)
+    rows = model.block_cycles([(v, n, e) for (v, n), e in window.items()])
+    cost = {(r.vaddr, r.n_insns): r.cycles_per_exec for r in rows}
+    window_cycles_f = sum(cost[key] * execs for key, execs in window.items())
+
+    # Glue: functions that run in the window outside every layer segment.
+    glue = {"model_invoke"}
+    for seg in segs:
+        if seg.marker not in layer_at:
+            glue.update(functions.name(v) for (v, _n) in seg.blocks)
+
+    per_layer: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    per_function: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+    stacks: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for seg in segs:
+        layer = layer_at.get(seg.marker)
+        for (vaddr, n), execs in seg.blocks.items():
+            func = functions.name(vaddr)
+            insns, cycles = n * execs, cost[(vaddr, n)] * execs
+            slot = per_function[func]
+            slot[0] += insns
+            slot[1] += cycles
+            if functions.starts_by_name.get(func) == vaddr:
+                slot[2] += execs
+            if layer is not None and func not in glue:
+                per_layer[layer][0] += insns
+                per_layer[layer][1] += cycles
+                stack = f"model_invoke;{layer}" + ("" if func == layer else f";{func}")
+            else:
+                per_layer[OUTSIDE][0] += insns
+                per_layer[OUTSIDE][1] += cycles
+                stack = func
+            stacks[stack][0] += insns
+            stacks[stack][1] += cycles
+
+    def share(cycles: float) -> float:
+        return cycles / window_cycles_f if window_cycles_f else 0.0
+
+    layer_rows = None
+    outside = None
+    if layers:
+        layer_rows = []
+        for layer in sorted(layers, key=lambda item: item.index):
+            insns, cycles = per_layer.get(layer.symbol, (0, 0.0))
+            cyc = cycles / iterations
+            layer_rows.append({
+                "index": layer.index, "symbol": layer.symbol, "op": layer.op, "output_shape": layer.output_shape,
+                "macs": layer.macs, "instructions": _per(insns, iterations), "cycles": round(cyc, 1),
+                "share": round(share(cycles), 6),
+                "cycles_per_mac": round(cyc / layer.macs, 4) if layer.macs else None,
+                "has_code": layer.symbol in symbols,
+            })
+        insns, cycles = per_layer.get(OUTSIDE, (0, 0.0))
+        outside = {"instructions": _per(insns, iterations), "cycles": round(cycles / iterations, 1),
+                   "share": round(share(cycles), 6)}
+        missing = [row["symbol"] for row in layer_rows if not row["has_code"]]
+        if missing:
+            notes.append(f"no code in the ELF for {', '.join(missing)} (the compiler removed the call): 0 instructions")
+    function_rows = [
+        {"name": name, "instructions": _per(insns, iterations), "cycles": round(cycles / iterations, 1),
+         "share": round(share(cycles), 6), "entries": _per(entries, iterations)}
+        for name, (insns, cycles, entries) in sorted(per_function.items(), key=lambda kv: -kv[1][1])
+    ]
+    return Profile(
+        benchmark=bench.name if bench else None, platform=platform.name, firmware=str(image.path),
+        firmware_sha256=_sha256(image.path), cycle_model=model.name, iterations=iterations, warmups=warmups,
+        window_instructions=window_instructions, window_cycles=int(round(window_cycles_f)),
+        instructions=_per(window_instructions, iterations), cycles=round(window_cycles_f / iterations, 1),
+        macs=bench.macs if bench else None, clock_mhz=platform.clock_mhz, layers=layer_rows,
+        outside_layers=outside, functions=function_rows,
+        stacks={k: round(v[1] / iterations, 1) for k, v in stacks.items()},
+        stacks_instructions={k: _per(v[0], iterations) for k, v in stacks.items()},
+        outputs=None, layer_source=layer_source, notes=notes,
+    )
+
+
+# ---- running --------------------------------------------------------------------------------
+
+
+def identify(dut: Dut, bench: Benchmark | None, image: FirmwareImage) -> Benchmark:
+    try:
+        model = dut.profile()
+    except DutError as err:
+        if bench is not None:
+            return bench
+        raise ProfileError(f"{image.path}: the firmware does not report its model ({err}): "
+                           "profile a benchmark name instead") from None
+    try:
+        found = get_benchmark(model)
+    except UnknownBenchmarkError:
+        raise ProfileError(f"{image.path} reports model '{model}', which is not an MLPerf Tiny benchmark "
+                           "tinyperf knows") from None
+    if bench is not None and found.name != bench.name:
+        raise ProfileError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+    return found
+
+
+def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[dict] | None:
+    """Raw outputs of `count` seeded default inputs (None if the firmware has no outputs% command)."""
+    rows = []
+    for sample in default_inputs(bench, count, seed):
+        dut.load(sample.data)
+        result = dut.infer(1, 0, timeout=INFER_TIMEOUT_S)
+        try:
+            raw = dut.outputs()
+        except DutError:
+            return None
+        rows.append({"name": sample.name, "sha256": hashlib.sha256(raw).hexdigest(), "raw": raw.hex(),
+                     "results": result.results})
+    return rows
+
+
+def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench: Benchmark | None = None,
+                iterations: int = DEFAULT_ITERATIONS, warmups: int = DEFAULT_WARMUPS,
+                output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0, transcript=None) -> Profile:
+    """Profile one perf window of `firmware` on `platform` (and digest a few seeded outputs)."""
+    image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
+    pair = window_markers(image)
+    if pair is None:
+        raise ProfileError(f"{image.path} has no measurement markers (tp_mark_begin/tp_mark_end or th_timestamp)")
+    layers_by_name = layer_symbols(image)
+    marker_names = sorted(set(pair))
+    notes = []
+    if len(set(layers_by_name.values())) + len(marker_names) > MAX_PLUGIN_MARKERS:
+        notes.append(f"{len(layers_by_name)} layers exceed the plugin's {MAX_PLUGIN_MARKERS} markers: "
+                     "per-function profile only")
+        layers_by_name = {}
+    options = RunOptions(markers=tuple(marker_names + sorted(layers_by_name)), profile=True)
+    emulator = open_emulator(platform, image, options)
+    emulator.start()
+    try:
+        dut = Dut(emulator, transcript)
+        dut.boot()
+        bench = identify(dut, bench, image)
+        dut.load(default_inputs(bench, 1, seed)[0].data)
+        result = dut.infer(iterations, warmups, timeout=INFER_TIMEOUT_S)
+        log = emulator.counters()
+        n_hits = len(log.markers)
+        markers, snapshots = list(log.markers[:n_hits]), list(log.snapshots[:n_hits])
+        outputs = output_digests(dut, bench, output_samples, seed) if output_samples else []
+    finally:
+        emulator.stop()
+    begin, end = (image.address(name) for name in pair)
+    hits, first, last = window_hits(markers, snapshots, begin, end)
+    layers, source = model_layers(image, bench) if layers_by_name else (None, "no per-layer markers")
+    if not layers_by_name and layer_symbols(image):
+        source = "too many layers for per-layer markers"
+    profile = build_profile(image, platform, bench, layers, source, hits, first, last, iterations, warmups,
+                            result.instructions)
+    profile.outputs = outputs
+    profile.notes = notes + profile.notes
+    return profile
+
+
+def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | None]:
+    """BENCH (prebuilt, or built from source when there is none) or an ELF path."""
+    from firmware_bins import prebuilt
+    from harness.build import BENCHES, build_image
+
+    if target in BENCHES:
+        bench = get_benchmark(target)
+        return prebuilt(platform.name, target) or build_image(platform, "bench", target), bench
+    path = Path(target)
+    if path.is_file():
+        return path, None
+    if path.exists() or "/" in target or target.endswith(".elf"):
+        raise ProfileError(f"{target}: no such ELF file")
+    try:
+        get_benchmark(target)
+    except UnknownBenchmarkError as err:
+        raise ProfileError(f"{err}; or pass an ELF path") from None
+    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path")
+
+
+# ---- output files ---------------------------------------------------------------------------
+
+
+def _shape(shape: list[int] | None) -> str:
+    return "x".join(str(d) for d in shape) if shape else "-"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def layers_frame(profile: Profile):
+    import pandas as pd
+
+    rows = [dict(row, output_shape=_shape(row["output_shape"])) for row in profile.layers or []]
+    if profile.outside_layers is not None:
+        rows.append({"index": None, "symbol": OUTSIDE, "op": None, "output_shape": None, "macs": None,
+                     **profile.outside_layers, "cycles_per_mac": None, "has_code": True})
+    frame = pd.DataFrame(rows, columns=["index", "symbol", "op", "output_shape", "macs", "instructions", "cycles",
+                                        "share", "cycles_per_mac", "has_code"])
+    return frame.astype({"index": "Int64", "macs": "Int64"})
+
+
+def functions_frame(profile: Profile):
+    import pandas as pd
+
+    return pd.DataFrame(profile.functions, columns=["name", "instructions", "cycles", "share", "entries"])
+
+
+def collapsed(stacks: dict[str, float]) -> str:
+    """Flame-graph collapsed stacks (`frame;frame count`), integer counts, most first."""
+    lines = [f"{stack.replace(' ', '_')} {int(round(value))}" for stack, value in
+             sorted(stacks.items(), key=lambda kv: -kv[1]) if round(value) > 0]
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(profile: Profile, top: int = 25) -> bytes:
+    """PNG: cycles per inference by layer (our firmware) or by function (the top ones)."""
+    from matplotlib.figure import Figure
+
+    if profile.layers:
+        labels = [row["symbol"] for row in profile.layers if row["has_code"]]
+        values = [row["cycles"] for row in profile.layers if row["has_code"]]
+        if profile.outside_layers and profile.outside_layers["cycles"]:
+            labels.append(OUTSIDE)
+            values.append(profile.outside_layers["cycles"])
+        title = "cycles per layer"
+    else:
+        rows = profile.functions[:top]
+        labels, values = [row["name"] for row in rows], [row["cycles"] for row in rows]
+        title = f"cycles per function (top {len(rows)})"
+    fig = Figure(figsize=(9, max(3.0, 0.3 * len(labels) + 1.2)))
+    ax = fig.add_subplot()
+    ax.barh(range(len(labels)), values, color="tab:blue")
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"cycles per inference ({profile.cycle_model})")
+    ax.set_title(f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: {title}")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def result_entry(profile: Profile):
+    """The results.json entry of a profile folder (mode "profile"), so `compare` and report readers find totals."""
+    from harness.report import BenchmarkResult
+
+    return BenchmarkResult(
+        benchmark=profile.benchmark or Path(profile.firmware).stem, platform=profile.platform, mode="profile",
+        clock_mhz=profile.clock_mhz, macs=profile.macs or 0,
+        instructions_per_inference=round(profile.instructions), cycles_per_inference=round(profile.cycles),
+        latency_ms=round(profile.latency_ms, 4),
+        perf={"iterations": profile.iterations, "warmups": profile.warmups,
+              "instructions_per_inference": profile.instructions, "cycles_per_inference": profile.cycles,
+              "cpi": round(profile.cycles / profile.instructions, 4) if profile.instructions else None,
+              "cycle_model": profile.cycle_model, "latency_ms": profile.latency_ms, "dut_lap_us": None},
+    )
+
+
+def write_profile(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
+    """profile.json, layers.csv (our firmware), functions.csv, profile.png, stacks.folded
+    (cycles), stacks-instructions.folded and results.json into out_dir, each atomically."""
+    from harness.report import atomic_write, write_results_json
+
+    out = Path(out_dir)
+    files = {
+        "profile": atomic_write(out / "profile.json", json.dumps(profile.to_dict(), indent=1) + "\n"),
+        "functions": atomic_write(out / "functions.csv", functions_frame(profile).to_csv(index=False)),
+        "chart": atomic_write(out / "profile.png", bar_chart(profile)),
+        "stacks": atomic_write(out / "stacks.folded", collapsed(profile.stacks)),
+        "stacks_instructions": atomic_write(out / "stacks-instructions.folded", collapsed(profile.stacks_instructions)),
+        "results": write_results_json(out / "results.json", [result_entry(profile)]),
+    }
+    if profile.layers is not None:
+        files["layers"] = atomic_write(out / "layers.csv", layers_frame(profile).to_csv(index=False))
+    return files
+
+
+def default_out_dir(results: Path, profile_name: str, platform: Platform) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = results / f"{stamp}-{profile_name}-{platform.name}-profile"
+    path, suffix = base, 1
+    while path.exists():
+        suffix += 1
+        path = Path(f"{base}-{suffix}")
+    return path
+
+
+def load_profile(folder: str | Path) -> Profile:
+    path = Path(folder) / "profile.json"
+    try:
+        return Profile.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as err:
+        raise ProfileError(f"{path}: cannot read the profile ({err})") from None
+
+
+# ---- terminal ---------------------------------------------------------------------------------
+
+
+def layer_table(profile: Profile):
+    from rich.table import Table
+
+    table = Table(title=f"{profile.benchmark} on {profile.platform}: per layer, per inference "
+                        f"({profile.iterations} iterations, {profile.cycle_model})")
+    for col, justify in (("#", "right"), ("layer", "left"), ("op", "left"), ("output", "left"), ("MACs", "right"),
+                         ("instructions", "right"), ("cycles", "right"), ("share", "right"),
+                         ("cycles/MAC", "right")):
+        table.add_column(col, justify=justify)
+    for row in profile.layers or []:
+        table.add_row(str(row["index"]), row["symbol"] + ("" if row["has_code"] else " (no code)"), row["op"],
+                      _shape(row["output_shape"]), _num(row["macs"]), _num(row["instructions"]),
+                      _num(row["cycles"]), f"{100 * row['share']:.1f} %", _num(row["cycles_per_mac"], 2))
+    if profile.outside_layers is not None:
+        o = profile.outside_layers
+        table.add_row("", OUTSIDE, "", "", "", _num(o["instructions"]), _num(o["cycles"]),
+                      f"{100 * o['share']:.1f} %", "")
+    cpm = profile.cycles / profile.macs if profile.macs else None
+    table.add_section()
+    table.add_row("", "total", "", "", _num(profile.macs), _num(profile.instructions), _num(profile.cycles),
+                  "100.0 %", _num(cpm, 2), style="bold")
+    return table
+
+
+def function_table(profile: Profile, top: int = 15):
+    from rich.table import Table
+
+    rows = profile.functions[:top]
+    hidden = len(profile.functions) - len(rows)
+    table = Table(title=f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: "
+                        f"top {len(rows)} functions, per inference"
+                        + (f" ({hidden} more in functions.csv)" if hidden > 0 else ""))
+    for col, justify in (("function", "left"), ("instructions", "right"), ("cycles", "right"),
+                         ("share", "right"), ("entries", "right")):
+        table.add_column(col, justify=justify)
+    for row in rows:
+        table.add_row(row["name"], _num(row["instructions"]), _num(row["cycles"]), f"{100 * row['share']:.1f} %",
+                      _num(row["entries"], 0 if float(row["entries"]).is_integer() else 1))
+    return table
+
+
+def summary_line(profile: Profile) -> str:
+    return (f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: "
+            f"{profile.instructions:,.0f} instructions, {profile.cycles:,.0f} cycles per inference "
+            f"(CPI {profile.cycles / profile.instructions:.3f}, {profile.latency_ms:.3f} ms at "
+            f"{profile.clock_mhz:g} MHz); window of {profile.iterations} inferences: "
+            f"{profile.window_instructions:,} instructions, {profile.window_cycles:,} cycles; "
+            f"layers from {profile.layer_source}")
