@@ -290,8 +290,8 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.option("--platform", "-p", "platform_name", help="Platform for ELF sides (default: a folder's, else the default).")
 @click.option("--max-regression", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Fail when B's cycles per inference exceed A's by more than this many percent.")
-@click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Inferences in the window when profiling ELFs.")
+@click.option("--iterations", "-n", type=click.IntRange(min=1),
+              help="Inferences in the window when profiling ELFs (default: a profile folder's, else 3).")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded inputs whose raw outputs are compared when profiling ELFs.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
@@ -299,7 +299,7 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int,
+def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int | None,
                 output_samples: int, seed: int, junit_file: Path | None, top: int, as_json: bool) -> None:
     """Compare two builds: per-layer (or per-function) instruction and cycle deltas, and outputs.
 
@@ -353,7 +353,10 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         elf = resolve_firmware(target, platform, BENCHES)
     except ServeError as err:
         raise CliError(str(err), EXIT_USAGE) from None
-    server = Server(platform, FirmwareImage(elf), pace=pace, link=link, icount=icount)
+    firmware = FirmwareImage(elf)
+    cpi = _serve_cpi(platform, firmware, icount)
+    server = Server(platform, firmware, pace=pace, link=link, icount=icount,
+                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         path = server.start()
@@ -368,6 +371,22 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.close()
+
+
+def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:
+    """The CPI of the firmware's official perf window, measured once before
+    serving, so lap times are cycles at the platform clock as in `tinyperf run`
+    (None for firmware that is not an MLPerf Tiny benchmark: then CPI 1)."""
+    from harness.runner import RunError, measure_perf
+
+    try:
+        perf = measure_perf(None, platform, firmware, icount=icount)
+    except (RunError, SimError) as err:
+        click.echo(f"tinyperf: no cycle calibration ({err}); lap times use 1 cycle per instruction", err=True)
+        return None
+    click.echo(f"tinyperf: {perf.cycle_model}: CPI {perf.cpi:.4f} on the perf window; lap times are cycles "
+               f"at {platform.clock_mhz:g} MHz", err=True)
+    return perf.cpi
 
 
 def _terminate(signum, frame) -> None:

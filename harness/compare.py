@@ -49,6 +49,7 @@ class Side:
     outputs: dict[str, str] | None = None  # input name -> raw output (hex)
     results: dict[str, list[float]] | None = None  # input name -> printed m-results values
     firmware_sha256: str | None = None
+    iterations: int | None = None  # inferences in the measured window
 
 
 def side_from_profile(profile: Profile, label: str, kind: str) -> Side:
@@ -56,7 +57,7 @@ def side_from_profile(profile: Profile, label: str, kind: str) -> Side:
                 profile.cycles, profile.layers, profile.outside_layers, profile.functions,
                 {o["name"]: o["raw"] for o in profile.outputs} if profile.outputs else None,
                 {o["name"]: o["results"] for o in profile.outputs} if profile.outputs else None,
-                profile.firmware_sha256)
+                profile.firmware_sha256, profile.iterations)
 
 
 def load_folder(folder: Path) -> Side:
@@ -84,19 +85,25 @@ def load_folder(folder: Path) -> Side:
     if samples.is_file():
         records = [SampleRecord(**json.loads(line)) for line in samples.read_text().splitlines() if line.strip()]
         outputs = {rec.name: rec.dut for rec in records if not rec.error and rec.dut}
-    return Side(str(folder), "run", r.benchmark, r.platform, (r.perf or {}).get("cycle_model"),
-                r.instructions_per_inference, r.cycles_per_inference, results=outputs or None)
+    perf = r.perf or {}
+    return Side(str(folder), "run", r.benchmark, r.platform, perf.get("cycle_model"),
+                r.instructions_per_inference, r.cycles_per_inference, results=outputs or None,
+                iterations=perf.get("iterations"))
 
 
 def _is_folder(target: str) -> bool:
     return Path(target).is_dir()
 
 
-def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: int = DEFAULT_ITERATIONS,
+def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: int | None = None,
                   output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0,
                   warmups: int = DEFAULT_WARMUPS) -> tuple[Side, Side]:
-    """Load the folders, profile the ELFs (both at once, on the same inputs)."""
+    """Load the folders, profile the ELFs (both at once, on the same inputs).  ELFs run as many
+    inferences per window as a folder's profile did (the window's fixed overhead is spread over
+    them), else `iterations` (default DEFAULT_ITERATIONS)."""
     folders = {t: load_folder(Path(t)) for t in (a, b) if _is_folder(t)}
+    if iterations is None:
+        iterations = next((s.iterations for s in folders.values() if s.iterations), DEFAULT_ITERATIONS)
     if platform_name is not None:
         platform = get_platform(platform_name)
     elif folders:
@@ -255,6 +262,9 @@ def compare_sides(a: Side, b: Side, max_regression: float = DEFAULT_MAX_REGRESSI
     notes = []
     if a.cycle_model and b.cycle_model and a.cycle_model != b.cycle_model:
         notes.append(f"cycle models differ ({a.cycle_model} vs {b.cycle_model}): cycle deltas mix model changes in")
+    if a.iterations and b.iterations and a.iterations != b.iterations:
+        notes.append(f"windows of {a.iterations} and {b.iterations} inferences: per-inference figures differ by "
+                     "the window's fixed overhead shared out (a few instructions)")
     if a.layers and b.layers:
         level, rows = "layer", _layer_rows(a, b)
     elif a.functions and b.functions:

@@ -662,6 +662,6 @@ def summary_line(profile: Profile) -> str:
     return (f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: "
             f"{profile.instructions:,.0f} instructions, {profile.cycles:,.0f} cycles per inference "
             f"(CPI {profile.cycles / profile.instructions:.3f}, {profile.latency_ms:.3f} ms at "
-            f"{profile.clock_mhz:g} MHz); window of {profile.iterations} inferences: "
+            f"{profile.clock_mhz:g} MHz); window ({profile.iterations} inferences): "
             f"{profile.window_instructions:,} instructions, {profile.window_cycles:,} cycles; "
             f"layers from {profile.layer_source}")

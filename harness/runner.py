@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import Benchmark
-from harness.datasets import Sample
+from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.datasets import Sample, default_inputs
 from harness.dut import DutError, InferResult, open_dut
 from harness.metrics import evaluate
 from harness.reference import HostReference, score
@@ -75,6 +75,14 @@ class BenchRun:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
+def benchmark_of(dut, firmware: FirmwareImage) -> Benchmark:
+    model = dut.profile()
+    try:
+        return get_benchmark(model)
+    except UnknownBenchmarkError:
+        raise RunError(f"{firmware.path} reports model '{model}', not an MLPerf Tiny benchmark") from None
+
+
 def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
     model = dut.profile()
     if model != bench.id:
@@ -83,21 +91,31 @@ def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
 
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
-    bench = run.bench
-    with open_dut(run.platform, run.firmware, transcript, icount=run.icount, profile=True) as dut:
-        check_model(dut, bench, run.firmware)
-        dut.load(run.samples[0].data)
+    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount)
+
+
+def measure_perf(bench: Benchmark | None, platform: Platform, firmware: FirmwareImage, sample: Sample | None = None,
+                 transcript=None, icount: bool = False) -> PerfResult:
+    """`infer N W` as the official runner's performance mode does, with exact
+    instructions and modelled cycles.  Without a benchmark, the one the firmware
+    reports; without a sample, the benchmark's first default input."""
+    with open_dut(platform, firmware, transcript, icount=icount, profile=True) as dut:
+        if bench is None:
+            bench = benchmark_of(dut, firmware)
+        else:
+            check_model(dut, bench, firmware)
+        dut.load((sample or default_inputs(bench, 1)[0]).data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
     cycles = cpi = model = None
     if per is not None and result.blocks:
-        estimate = estimate_cycles(run.firmware, run.platform, result.blocks)
+        estimate = estimate_cycles(firmware, platform, result.blocks)
         cpi, model = estimate.cpi, estimate.model
         cycles = per * cpi  # exact instructions at the window's modelled CPI
     return PerfResult(
         iterations=bench.perf_iterations, warmups=bench.perf_warmups,
         instructions_per_inference=per, cycles_per_inference=cycles, cpi=cpi, cycle_model=model,
-        latency_ms=cycles / (run.platform.clock_mhz * 1e3) if cycles is not None else None,
+        latency_ms=cycles / (platform.clock_mhz * 1e3) if cycles is not None else None,
         dut_lap_us=result.lap_us[1] - result.lap_us[0],
     )
 

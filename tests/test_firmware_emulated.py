@@ -84,3 +84,18 @@ def test_rebuild_from_clean_tree_gives_the_same_bytes(platform, bench, tmp_path)
     subprocess.run(["arm-none-eabi-objcopy", "--strip-debug", str(elf), str(stripped)], check=True)
     entry = next(e for e in manifest() if (e["platform"], e["benchmark"]) == (platform, bench))
     assert hashlib.sha256(stripped.read_bytes()).hexdigest() == entry["elf_sha256"]
+
+
+@pytest.mark.parametrize("bench", BENCHES)
+def test_repeated_inferences_reuse_an_intact_input(bench):
+    """`infer N` runs the model N times on one loaded input: the arena must
+    not overwrite the input, so the last of N runs equals a single run."""
+    from harness.dut import open_dut
+
+    sample = default_inputs(bench, 2, SEED)[-1]
+    with open_dut("cortex-m4", prebuilt("cortex-m4", bench)) as dut:
+        dut.load(sample.data)
+        dut.infer(1, 0)
+        once = dut.outputs()
+        dut.infer(3, 2)
+        assert dut.outputs() == once

@@ -142,32 +142,46 @@ def direct_window(bench: str, data: bytes, iterations: int, warmups: int) -> int
         return dut.infer(iterations, warmups).instructions
 
 
+def run_perf_cycles(bench: str) -> float:
+    """Cycles per inference as `tinyperf run --mode perf` reports them (first default input)."""
+    from harness.benchmarks import get_benchmark
+    from harness.runner import measure_perf
+    from platforms import get_platform
+    from sim.elf import FirmwareImage
+
+    perf = measure_perf(get_benchmark(bench), get_platform(PLATFORM), FirmwareImage(prebuilt(PLATFORM, bench)))
+    return perf.cycles_per_inference
+
+
 # -- end to end ---------------------------------------------------------------
 @needs_qemu
 def test_official_runner_sequence_matches_direct_throughput(tmp_path):
+    from harness.datasets import default_inputs
+
     clock_mhz = get_platform(PLATFORM).clock_mhz
+    first_input = default_inputs("kws", 1)[0].data  # what `tinyperf run` perf mode and serve's calibration use
     with ThreadPoolExecutor(1) as pool:
-        direct = pool.submit(direct_window, "kws", KWS_INPUT, 70, 10)
+        direct = pool.submit(run_perf_cycles, "kws")
         with Served("kws", "--platform", PLATFORM, "--no-pace", "--link", str(tmp_path / "port")) as served:
             assert os.readlink(tmp_path / "port") == served.path
             port = runner_port(str(tmp_path / "port"))
             replies = [command(port, "name"), command(port, "profile")]
             assert replies[0][0].startswith("m-name-dut-")
             assert "m-model-[kws01]" in replies[1]
-            load(port, KWS_INPUT)
+            load(port, first_input)
             infer = command(port, "infer 70 10", line_timeout=30)
             replies.append(infer)
             port.close()
-        instructions = direct.result()
+        cycles_per_inference = direct.result()
     for reply in replies:
         assert reply[-1] == "m-ready" and not any(line.startswith("e-") for line in reply), reply
     assert [line for line in infer if not line.startswith(("m-lap-us-", "m-results-"))] == [
         "m-warmup-start-10", "m-warmup-done", "m-infer-start-70", "m-infer-done", "m-ready"]
     t0, t1 = laps(infer)
-    exact_us = instructions / clock_mhz
-    assert abs((t1 - t0) - exact_us) <= 1, (t0, t1, instructions)
+    exact_us = 70 * cycles_per_inference / clock_mhz
+    assert abs((t1 - t0) - exact_us) <= 1, (t0, t1, cycles_per_inference)
     runner_throughput = 70 / ((t1 - t0) / 1e6)
-    tinyperf_throughput = clock_mhz * 1e6 / (instructions / 70)
+    tinyperf_throughput = clock_mhz * 1e6 / cycles_per_inference
     assert runner_throughput == pytest.approx(tinyperf_throughput, rel=1 / exact_us + 1e-12)
     assert "Traceback" not in served.err_text()
 

@@ -2,13 +2,15 @@
  * Optimized for the Armv7E-M / Armv8-M DSP extension (depth multiplier 1).
  *
  * Channels are contiguous in both input and filter, so four channels are
- * processed together and SMLAD pairs two taps of one channel: per call the
- * filter is rearranged once into 16-bit (tap 2j, tap 2j+1) pairs, and per
- * pixel the input words of two taps are sign-extended with the offset added
- * (SXTAB16) and interleaved with PKHBT / PKHTB into the same pairs. A padded
- * tap reads a row of input zero points, which becomes 0 after the offset,
- * exactly like the reference that skips it. An odd last tap is paired with
- * a zero weight. Accumulation is exact int32. */
+ * processed together: per call the
+ * filter is rearranged once into 16-bit lanes, (c0, c2) and (c1, c3) per
+ * tap, the order SXTB16 / SXTB16 ROR #8 give the input bytes, and SMLABB /
+ * SMLATT accumulate each lane. The input offset enters once per channel as
+ * input_offset * (sum of its weights), folded into the bias. A padded tap
+ * reads a row of input zero points, so its x * w is exactly cancelled by
+ * its share of that correction: the sum equals the reference's, which skips
+ * the tap. An odd tap count gets one more such tap with zero weights.
+ * Accumulation is exact int32 (mod 2^32, like the reference). */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
@@ -23,50 +25,78 @@
 
 #define DW_CMAX 512        /* channels */
 #define DW_TMAX 32         /* taps (k_h * k_w) */
-#define DW_WMAX 4096       /* words of paired weights: ceil(taps / 2) * channels */
+#define DW_WMAX 8192       /* words of weights: 2 per (group of 4 channels, tap) */
 
 static tp_rq_t dw_rq[DW_CMAX];
 static uint32_t dw_w[DW_WMAX];
 static int8_t dw_zp_row[DW_CMAX];
+static int32_t dw_bias[DW_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
 
-void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
-                            const int8_t *input, const int8_t *filter,
-                            const int32_t *bias, int8_t *output)
+/* Accumulates x * w over taps t = 0 .. 2n-1 of channels c0 .. c0+3:
+ * taps[t] + c0 are the four input bytes, w two words per tap:
+ * (w[t][c0], w[t][c0+2]) and (w[t][c0+1], w[t][c0+3]) as 16-bit lanes. */
+static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_t c0, int32_t n,
+                            int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3)
+{
+    int32_t a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t x, e, we, wo;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr     %[x], [%[tp]], #4\n\t"
+        "ldr     %[x], [%[x], %[c0]]\n\t"
+        "ldrd    %[we], %[wo], [%[w]], #8\n\t"
+        "sxtb16  %[e], %[x]\n\t"
+        "sxtb16  %[x], %[x], ror #8\n\t"
+        "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
+        "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
+        "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
+        "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+        "ldr     %[x], [%[tp]], #4\n\t"
+        "ldr     %[x], [%[x], %[c0]]\n\t"
+        "ldrd    %[we], %[wo], [%[w]], #8\n\t"
+        "sxtb16  %[e], %[x]\n\t"
+        "sxtb16  %[x], %[x], ror #8\n\t"
+        "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
+        "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
+        "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
+        "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+        "subs    %[n], %[n], #1\n\t"
+        "bne     1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+          [tp] "+r"(taps), [w] "+r"(w), [n] "+r"(n),
+          [x] "=&r"(x), [e] "=&r"(e), [we] "=&r"(we), [wo] "=&r"(wo)
+        : [c0] "r"(c0)
+        : "cc", "memory");
+#else
+    for (int32_t t = 0; t < 2 * n; ++t) {
+        const uint32_t x = tp_ld32(taps[t] + c0);
+        const uint32_t e = tp_sxtb16(x), o = tp_sxtb16_ror8(x);
+        const uint32_t we = w[0], wo = w[1];
+        w += 2;
+        a0 += tp_lo(e) * tp_lo(we);
+        a2 += tp_hi(e) * tp_hi(we);
+        a1 += tp_lo(o) * tp_lo(wo);
+        a3 += tp_hi(o) * tp_hi(wo);
+    }
+#endif
+    *p0 = a0;
+    *p1 = a1;
+    *p2 = a2;
+    *p3 = a3;
+}
+
+#define OUT8(v) (full ? tp_sat8(v) : tp_clamp8((v), lo, hi))
+
+static inline __attribute__((always_inline)) void
+dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int8_t *filter,
+        const int32_t *bias, int8_t *output, const int full)
 {
     const int32_t C = p->out_c;
     const int32_t T = p->k_h * p->k_w;
-    const int32_t P = (T + 1) >> 1;          /* tap pairs */
+    const int32_t T2 = (T + 1) & ~1;         /* taps rounded up to even */
     const int32_t G = C >> 2;                /* groups of four channels */
-    if (p->depth_multiplier != 1 || C > DW_CMAX || T > DW_TMAX || T <= 0
-        || (int32_t)G * P * 4 > DW_WMAX) {
-        tp_depthwise_conv2d_s8_ref(p, input, filter, bias, output);
-        return;
-    }
-
-    const uint32_t bound = tp_dot_bound(T, p->input_offset, 0);
-    for (int32_t c = 0; c < C; ++c) {
-        tp_rq_prepare(&dw_rq[c], p->out_mult[c], p->out_shift[c],
-                      tp_add_bound(bound, bias ? bias[c] : 0));
-        dw_zp_row[c] = (int8_t)(-p->input_offset);
-    }
-    /* Paired weights: for group g, pair j: channels 4g+0, 4g+2, 4g+1, 4g+3. */
-    {
-        static const uint8_t lane_ch[4] = {0, 2, 1, 3};
-        uint32_t *w = dw_w;
-        for (int32_t g = 0; g < G; ++g) {
-            for (int32_t j = 0; j < P; ++j) {
-                for (int32_t l = 0; l < 4; ++l) {
-                    const int32_t c = 4 * g + lane_ch[l];
-                    const int32_t lo = filter[(size_t)(2 * j) * C + c];
-                    const int32_t hi = 2 * j + 1 < T ? filter[(size_t)(2 * j + 1) * C + c] : 0;
-                    *w++ = ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
-                }
-            }
-        }
-    }
-
-    const uint32_t off2 = tp_dup16(p->input_offset);
-    const int32_t ooff = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t in_w = p->in_w, in_h = p->in_h;
     const int8_t *taps[DW_TMAX + 1];
 
@@ -93,34 +123,21 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
                 const uint32_t *w = dw_w;
                 for (int32_t g = 0; g < G; ++g) {
                     const int32_t c0 = 4 * g;
-                    int32_t a0 = bias ? bias[c0] : 0;
-                    int32_t a1 = bias ? bias[c0 + 1] : 0;
-                    int32_t a2 = bias ? bias[c0 + 2] : 0;
-                    int32_t a3 = bias ? bias[c0 + 3] : 0;
-                    const int8_t *const *tp = taps;
-                    for (int32_t j = 0; j < P; ++j) {
-                        const uint32_t xa = tp_ld32(tp[0] + c0);
-                        const uint32_t xb = tp_ld32(tp[1] + c0);
-                        tp += 2;
-                        const uint32_t ea = tp_sxtab16(off2, xa), eb = tp_sxtab16(off2, xb);
-                        const uint32_t oa = tp_sxtab16_ror8(off2, xa), ob = tp_sxtab16_ror8(off2, xb);
-                        a0 = tp_smlad(tp_pkhbt(ea, eb), w[0], a0);
-                        a2 = tp_smlad(tp_pkhtb(eb, ea), w[1], a2);
-                        a1 = tp_smlad(tp_pkhbt(oa, ob), w[2], a1);
-                        a3 = tp_smlad(tp_pkhtb(ob, oa), w[3], a3);
-                        w += 4;
-                    }
+                    int32_t a0 = dw_bias[c0], a1 = dw_bias[c0 + 1];
+                    int32_t a2 = dw_bias[c0 + 2], a3 = dw_bias[c0 + 3];
+                    dw_group(taps, w, c0, T2 >> 1, &a0, &a1, &a2, &a3);
+                    w += 2 * T2;
                     const tp_rq_t *q = &dw_rq[c0];
-                    if (q[0].fast && q[1].fast && q[2].fast && q[3].fast) {
-                        output[c0] = tp_out8(tp_rq_fast(a0, &q[0]), ooff, lo, hi);
-                        output[c0 + 1] = tp_out8(tp_rq_fast(a1, &q[1]), ooff, lo, hi);
-                        output[c0 + 2] = tp_out8(tp_rq_fast(a2, &q[2]), ooff, lo, hi);
-                        output[c0 + 3] = tp_out8(tp_rq_fast(a3, &q[3]), ooff, lo, hi);
+                    if ((q[0].tier & q[1].tier & q[2].tier & q[3].tier) == 2) {
+                        output[c0] = OUT8(tp_rq2(a0, &q[0]));
+                        output[c0 + 1] = OUT8(tp_rq2(a1, &q[1]));
+                        output[c0 + 2] = OUT8(tp_rq2(a2, &q[2]));
+                        output[c0 + 3] = OUT8(tp_rq2(a3, &q[3]));
                     } else {
-                        output[c0] = tp_out8(tp_rq(a0, &q[0]), ooff, lo, hi);
-                        output[c0 + 1] = tp_out8(tp_rq(a1, &q[1]), ooff, lo, hi);
-                        output[c0 + 2] = tp_out8(tp_rq(a2, &q[2]), ooff, lo, hi);
-                        output[c0 + 3] = tp_out8(tp_rq(a3, &q[3]), ooff, lo, hi);
+                        output[c0] = OUT8(tp_rq(a0, &q[0]));
+                        output[c0 + 1] = OUT8(tp_rq(a1, &q[1]));
+                        output[c0 + 2] = OUT8(tp_rq(a2, &q[2]));
+                        output[c0 + 3] = OUT8(tp_rq(a3, &q[3]));
                     }
                 }
                 for (int32_t c = 4 * G; c < C; ++c) {
@@ -128,11 +145,61 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
                     for (int32_t t = 0; t < T; ++t) {
                         acc += ((int32_t)taps[t][c] + p->input_offset) * (int32_t)filter[(size_t)t * C + c];
                     }
-                    output[c] = tp_out8(tp_rq(acc, &dw_rq[c]), ooff, lo, hi);
+                    output[c] = OUT8(tp_rq(acc, &dw_rq[c]));
                 }
                 output += C;
             }
         }
+    }
+}
+
+void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
+                            const int8_t *input, const int8_t *filter,
+                            const int32_t *bias, int8_t *output)
+{
+    const int32_t C = p->out_c;
+    const int32_t T = p->k_h * p->k_w;
+    const int32_t T2 = (T + 1) & ~1;
+    const int32_t G = C >> 2;
+    if (p->depth_multiplier != 1 || C > DW_CMAX || T > DW_TMAX || T <= 0
+        || (int32_t)G * T2 * 2 > DW_WMAX) {
+        tp_depthwise_conv2d_s8_ref(p, input, filter, bias, output);
+        return;
+    }
+    const uint32_t bound = tp_dot_bound(T, p->input_offset, 0);
+    for (int32_t c = 0; c < C; ++c) {
+        tp_rq_prepare(&dw_rq[c], p->out_mult[c], p->out_shift[c],
+                      tp_add_bound(bound, bias ? bias[c] : 0), p->output_offset);
+        dw_zp_row[c] = (int8_t)(-p->input_offset);
+        /* The input offset of every tap, padded ones included: a padded tap
+         * reads the zero point zp = -input_offset, and zp * w cancels. */
+        uint32_t wsum = 0;
+        for (int32_t t = 0; t < T; ++t) {
+            wsum += (uint32_t)(int32_t)filter[(size_t)t * C + c];
+        }
+        dw_bias[c] = (int32_t)((uint32_t)(bias ? bias[c] : 0) + (uint32_t)p->input_offset * wsum);
+    }
+    /* Weights per group of four channels, per tap: (c0, c2), (c1, c3). */
+    {
+        uint32_t *w = dw_w;
+        for (int32_t g = 0; g < G; ++g) {
+            const int8_t *f = filter + 4 * g;
+            for (int32_t t = 0; t < T2; ++t, f += C) {
+                if (t < T) {
+                    w[0] = ((uint32_t)f[0] & 0xFFFFu) | ((uint32_t)f[2] << 16);
+                    w[1] = ((uint32_t)f[1] & 0xFFFFu) | ((uint32_t)f[3] << 16);
+                } else {
+                    w[0] = 0;
+                    w[1] = 0;
+                }
+                w += 2;
+            }
+        }
+    }
+    if (p->act_min <= -128 && p->act_max >= 127) {
+        dw_impl(p, input, filter, bias, output, 1);
+    } else {
+        dw_impl(p, input, filter, bias, output, 0);
     }
 }
 
