@@ -22,7 +22,7 @@ from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import SimError
-from sim.plugin import block_delta, windows
+from sim.plugin import window_blocks, windows
 
 # Our firmware brackets measured work with these; third-party EEMBC firmware
 # has th_timestamp, whose consecutive calls then delimit the windows.
@@ -194,12 +194,11 @@ class Dut:
         raise self._error("outputs reply has no m-outputs line (is this tinyperf firmware?)")
 
     def _window_blocks(self) -> list[tuple[int, int, int]] | None:
-        """Per-block executions between the last begin and end marker snapshots
-        (the marker functions' own blocks sit at the edges: a few instructions)."""
-        snapshots = self.emulator.counters().snapshots
-        if not self.markers or len(snapshots) < 2:
+        """Exact per-block executions of the last window (when profiling)."""
+        if not self.markers:
             return None
-        return block_delta(snapshots[-2][1], snapshots[-1][1])
+        begin, end = (self.emulator.markers.get(m) for m in self.markers)
+        return window_blocks(self.emulator.counters(), begin, end)
 
     def _window_count(self) -> int | None:
         if not self.markers:

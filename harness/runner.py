@@ -111,7 +111,7 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
     if per is not None and result.blocks:
         estimate = estimate_cycles(firmware, platform, result.blocks)
         cpi, model = estimate.cpi, estimate.model
-        cycles = per * cpi  # exact instructions at the window's modelled CPI
+        cycles = estimate.cycles / result.iterations
     return PerfResult(
         iterations=bench.perf_iterations, warmups=bench.perf_warmups,
         instructions_per_inference=per, cycles_per_inference=cycles, cpi=cpi, cycle_model=model,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.cache import cache_dir
-from sim.errors import PluginError, ToolMissingError
+from sim.errors import PluginError, SimError, ToolMissingError
 
 SOURCE_DIR = Path(__file__).resolve().parent / "plugin"
 SOURCES = ("counter.c", "qemu_plugin_api.h")
@@ -101,10 +101,84 @@ class CounterLog:
             self.complete = True
 
 
-def block_delta(before: dict[tuple[int, int], int], after: dict[tuple[int, int], int]) -> list[tuple[int, int, int]]:
-    """Blocks executed between two snapshots, as (vaddr, insns, executions)."""
-    return [(vaddr, n, execs - before.get((vaddr, n), 0))
-            for (vaddr, n), execs in sorted(after.items()) if execs > before.get((vaddr, n), 0)]
+Block = tuple[int, int]  # (vaddr, n_insns)
+
+
+class PluginRecordError(SimError):
+    """The counter records do not hold what was asked of them."""
+
+
+@dataclass
+class Segment:
+    marker: int  # address of the marker hit that opens the segment
+    instructions: int  # exact, from the marker counts
+    blocks: dict[Block, int]  # executions inside the segment
+
+    @property
+    def block_instructions(self) -> int:
+        return sum(n * execs for (_v, n), execs in self.blocks.items())
+
+
+def _entered(addr: int, before: dict[Block, int], after: dict[Block, int]) -> Block | None:
+    """The block that starts at marker `addr` and ran between two snapshots (the marker's own block)."""
+    grown = [key for key, execs in after.items() if key[0] == addr and execs > before.get(key, 0)]
+    return max(grown, key=lambda k: after[k] - before.get(k, 0)) if grown else None
+
+
+def segments(hits: list[tuple[int, int, dict[Block, int]]], first: int, last: int) -> tuple[list[Segment], list[str]]:
+    """Cut the marker hits first..last into segments (see the module docstring).
+
+    hits: (marker address, instruction count before it, cumulative block snapshot) in hit order.
+    Returns the segments and notes about inexact edges."""
+    notes: list[str] = []
+    edges: list[Block | None] = []
+    for k in range(first, last + 1):
+        before = hits[k - 1][2] if k > 0 else {}
+        edge = _entered(hits[k][0], before, hits[k][2])
+        if edge is None:
+            notes.append(f"marker 0x{hits[k][0]:x} is not at a block start: its segment edges are "
+                         "approximate by up to one block")
+        edges.append(edge)
+    out: list[Segment] = []
+    for k in range(first, last):
+        (addr, count, before), (_a, next_count, after) = hits[k], hits[k + 1]
+        blocks = {key: execs - before.get(key, 0) for key, execs in after.items() if execs > before.get(key, 0)}
+        own, following = edges[k - first], edges[k + 1 - first]
+        if own is not None:
+            blocks[own] = blocks.get(own, 0) + 1
+        if following is not None:
+            blocks[following] -= 1
+            if blocks[following] == 0:
+                del blocks[following]
+        out.append(Segment(addr, next_count - count, blocks))
+    return out, notes
+
+
+def window_hits(markers: list[tuple[int, int]], snapshots: list[tuple[int, dict]],
+                begin: int, end: int) -> tuple[list[tuple[int, int, dict]], int, int]:
+    """The hits and the (first, last) indices of the last measurement window."""
+    if len(markers) != len(snapshots):
+        raise PluginRecordError(f"counter log has {len(markers)} marker hits but {len(snapshots)} block snapshots")
+    hits = [(addr, count, snap) for (addr, count), (_s, snap) in zip(markers, snapshots)]
+    last = next((i for i in range(len(hits) - 1, -1, -1) if hits[i][0] == end), None)
+    first = next((i for i in range(last - 1, -1, -1) if hits[i][0] == begin), None) if last else None
+    if last is None or first is None:
+        raise PluginRecordError("no complete measurement window in the counter log")
+    return hits, first, last
+
+
+def window_blocks(log: CounterLog, begin: int, end: int) -> list[tuple[int, int, int]] | None:
+    """Exact per-block executions of the last begin..end window (with profile=on),
+    as (vaddr, insns, executions); None when the log has no such window."""
+    try:
+        hits, first, last = window_hits(log.markers, log.snapshots, begin, end)
+    except PluginRecordError:
+        return None
+    total: dict[Block, int] = {}
+    for segment in segments(hits, first, last)[0]:
+        for key, execs in segment.blocks.items():
+            total[key] = total.get(key, 0) + execs
+    return [(vaddr, n, execs) for (vaddr, n), execs in sorted(total.items()) if execs]
 
 
 def windows(markers: list[tuple[int, int]], begin: int, end: int) -> list[int]:

@@ -156,3 +156,29 @@ def test_dut_that_does_not_speak_the_protocol(tmp_path):
                     "--results", str(tmp_path / "r"), timeout=60)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "no m-ready after reset" in proc.stderr and "transcript tail: < selftest-ready" in proc.stderr
+
+
+def test_emulator_dying_mid_run_fails_one_sample_and_the_run_goes_on(tmp_path):
+    """A DUT that dies mid-run: that sample is marked failed with its transcript
+    tail, a fresh emulator takes the rest, and the run exits non-zero."""
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "ic", "-n", "8", "--mode", "verify",
+                             "--jobs", "1", "--results", str(results), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        logs = list(results.glob("*/samples.jsonl"))
+        if logs and len(logs[0].read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    killed = subprocess.run(["pkill", "-9", "-P", str(proc.pid), "-f", "qemu-system-arm"])
+    assert killed.returncode == 0
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in err
+    result = json.loads(out)["results"][0]
+    assert result["failed_samples"] == 1 and result["verify"]["samples"] == 8
+    assert result["verify"]["bit_exact"] == 7
+    frame = pd.read_csv(next(results.iterdir()) / "samples.csv")
+    failed = frame[frame["error"].notna()]
+    assert len(failed) == 1 and "transcript tail" in failed["error"].iloc[0]
+    assert "1 samples failed" in err or "not bit-exact" in err
