@@ -1,7 +1,8 @@
 """Prebuilt firmware images, so users need no cross compiler.
 
-Layout: firmware_bins/<platform>/<image>.elf, described by manifest.json
-(written by `tinyperf build --prebuilt`)."""
+Layout: firmware_bins/<platform>/<image>.elf with the reference kernels and
+<image>-opt.elf with the optimized ones, described by manifest.json (written
+by `tinyperf build --prebuilt`)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,15 @@ BINS_DIR = Path(__file__).resolve().parent
 MANIFEST = BINS_DIR / "manifest.json"
 
 
-def prebuilt(platform: str, image: str) -> Path | None:
-    path = BINS_DIR / platform / f"{image}.elf"
+KERNEL_SETS = ("ref", "opt")
+
+
+def image_file(image: str, kernels: str = "ref") -> str:
+    return f"{image}.elf" if kernels == "ref" else f"{image}-{kernels}.elf"
+
+
+def prebuilt(platform: str, image: str, kernels: str = "ref") -> Path | None:
+    path = BINS_DIR / platform / image_file(image, kernels)
     return path if path.is_file() else None
 
 

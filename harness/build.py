@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from firmware_bins import BINS_DIR, MANIFEST
+from firmware_bins import BINS_DIR, MANIFEST, image_file
 from platforms import Platform
 from sim.cache import REPO_ROOT, cache_dir
 from sim.elf import FirmwareImage
@@ -115,10 +115,10 @@ def publish_prebuilt(images: list[BuiltImage]) -> None:
     symbol table stays, for profiles) and rewrite manifest.json."""
     entries = []
     for image in images:
-        target = BINS_DIR / image.platform / f"{image.benchmark}.elf"
+        target = BINS_DIR / image.platform / image_file(image.benchmark, image.kernels)
         target.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["arm-none-eabi-objcopy", "--strip-debug", image.elf, str(target)], check=True)
         entry = asdict(image) | {"elf": str(target.relative_to(BINS_DIR)), "elf_sha256": _sha256(target)}
         entries.append(entry)
-    entries.sort(key=lambda e: (e["platform"], e["benchmark"]))
+    entries.sort(key=lambda e: (e["platform"], e["benchmark"], e["kernels"]))
     MANIFEST.write_text(json.dumps(entries, indent=1) + "\n")

@@ -74,9 +74,11 @@ def platforms_cmd(as_json: bool) -> None:
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bytes to send to the UART (default: stdin when it is not a terminal).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
+@click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
+              help="Emulator: QEMU, or Renode (optional, installed separately).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming output.")
 def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: Path | None, icount: bool,
-             as_json: bool) -> None:
+             backend: str, as_json: bool) -> None:
     """Run any firmware ELF until it exits (semihosting) or times out; print its counts.
 
     Exits with the firmware's exit code, 124 on timeout."""
@@ -95,7 +97,7 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
-    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream)
+    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream, backend=backend)
     if as_json:
         _print_json(result.to_dict())
     else:
@@ -151,6 +153,8 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy"]),
               help="Repeatable; default: perf + verify.")
 @click.option("--elf", type=click.Path(path_type=Path), help="Your firmware ELF instead of the prebuilt one (one benchmark).")
+@click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
+              help="Which prebuilt kernel set to run.")
 @click.option("--dataset-path", type=click.Path(path_type=Path),
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
@@ -161,9 +165,11 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), help="Continue an interrupted run folder.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed sample.")
 @click.option("--icount", is_flag=True, help="Deterministic time (QEMU -icount), for firmware that takes timer interrupts.")
+@click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
+              help="Emulator: QEMU, or Renode (optional, installed separately).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
-def run_cmd(benches, platform_name, modes, elf, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
-            icount, as_json) -> None:
+def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
+            icount, backend, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import results_document, summary_table
@@ -171,6 +177,9 @@ def run_cmd(benches, platform_name, modes, elf, dataset_path, samples, seed, job
 
     quiet = as_json or not sys.stderr.isatty()
     progress_console = Console(stderr=True)
+    if backend == "renode":
+        from sim.renode import renode_binary
+        renode_binary()  # a missing Renode fails here, before any run folder is made
     runs = []
     if resume_dir:
         run, _ = rc.run_from_spec(resume_dir)
@@ -185,9 +194,10 @@ def run_cmd(benches, platform_name, modes, elf, dataset_path, samples, seed, job
             raise CliError(f"dataset folder {dataset_path} does not exist: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         for bench in chosen:
-            firmware = rc.firmware_for(bench, platform, elf)
+            firmware = rc.firmware_for(bench, platform, elf, kernels)
             run = BenchRun(bench, platform, firmware, tuple(modes or ("perf", "verify")),
-                           rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount)
+                           rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount,
+                           backend=backend)
             runs.append((run, dataset_path, seed, samples))
         prepared = []
         for run, dataset, seed_, count in runs:
@@ -214,7 +224,8 @@ def run_cmd(benches, platform_name, modes, elf, dataset_path, samples, seed, job
 @click.option("--platform", "-p", "platform_names", multiple=True, help="Platforms (repeatable; default: all).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Folder for the ELFs (<out>/<kernels>/<platform>/<bench>/<bench>.elf).")
-@click.option("--kernels", type=click.Choice(["ref"]), default="ref", show_default=True, help="Kernel set.")
+@click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
+              help="Kernel set: portable C, or DSP-optimized (M4/M7/M33/M55; portable on M0+/M3).")
 @click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
 @click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
 @click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
@@ -229,14 +240,17 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     boards = [_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
-        images = build_set(boards, names, None if prebuilt else out_dir.resolve(), kernels, jobs)
-    if prebuilt:
-        publish_prebuilt(images)
+        if prebuilt:  # both kernel sets; the self-test firmware has no kernels
+            images = build_set(boards, names, None, "ref", jobs)
+            images += build_set(boards, [n for n in names if n != "selftest"], None, "opt", jobs)
+            publish_prebuilt(images)
+        else:
+            images = build_set(boards, names, out_dir.resolve(), kernels, jobs)
     table = Table(title="built firmware")
-    for col in ("benchmark", "platform", "flash B", "RAM B", "arena B", "ELF"):
+    for col in ("benchmark", "platform", "kernels", "flash B", "RAM B", "arena B", "ELF"):
         table.add_column(col)
     for image in images:
-        table.add_row(image.benchmark, image.platform, str(image.flash_bytes), str(image.ram_bytes),
+        table.add_row(image.benchmark, image.platform, image.kernels, str(image.flash_bytes), str(image.ram_bytes),
                       str(image.arena_bytes or "-"), image.elf)
     console.print(table)
 

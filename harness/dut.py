@@ -32,6 +32,7 @@ TIMESTAMP_MARKER = "th_timestamp"
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
 INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
 DB_CHUNK_BYTES = 31  # the official runner's db chunk (62 hex digits)
+COMMAND_CHARS = 80  # the firmware's command buffer
 TRANSCRIPT_TAIL_LINES = 8
 FILE_LOAD_SYMBOL = "bsp_read_file"  # firmware with `db file PATH`
 
@@ -140,8 +141,10 @@ class Dut:
 
     @property
     def loads_files(self) -> bool:
-        """Whether the firmware has our `db file PATH` extension (semihosting)."""
-        return self.emulator.firmware.address(FILE_LOAD_SYMBOL) is not None
+        """Whether the firmware has our `db file PATH` extension (semihosting) and
+        the emulator serves semihosting file reads (Renode does not)."""
+        return (self.emulator.firmware.address(FILE_LOAD_SYMBOL) is not None
+                and getattr(self.emulator, "supports_semihosting_files", True))
 
     def load(self, data: bytes, chunk: int = DB_CHUNK_BYTES, pipelined: bool = True, via: str = "auto") -> None:
         """Send one input file.  via="uart": `db load N` then `db <hex>` chunks,
@@ -167,7 +170,11 @@ class Dut:
             self._inputs_dir = Path(tempfile.mkdtemp(prefix="tpin-", dir="/tmp"))  # short: 80-char commands
         path = self._inputs_dir / "input.bin"
         path.write_bytes(data)
-        self.send(f"db file {path}")
+        command = f"db file {path}"
+        if len(command) > COMMAND_CHARS:
+            raise self._error(f"input path {path} too long for an {COMMAND_CHARS}-character command: "
+                              "the firmware cannot take it")
+        self.send(command)
 
     def close(self) -> None:
         if self._inputs_dir is not None:

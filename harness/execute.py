@@ -35,12 +35,13 @@ class ExecResult:
 
 
 def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"", timeout: float = 60.0,
-            icount: bool = False, on_output: Callable[[bytes], None] | None = None) -> ExecResult:
+            icount: bool = False, on_output: Callable[[bytes], None] | None = None,
+            backend: str = "qemu") -> ExecResult:
     markers = window_markers(firmware)
     options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=True)
     start = time.monotonic()
     error = None
-    with open_emulator(platform, firmware, options, on_output=on_output) as dut:
+    with open_emulator(platform, firmware, options, backend=backend, on_output=on_output) as dut:
         if input_bytes:
             dut.write(input_bytes)
         try:

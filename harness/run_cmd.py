@@ -20,6 +20,7 @@ from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samp
 from platforms import Platform, get_platform
 from sim.elf import FirmwareImage
 from sim.qemu import stop_all
+from sim.renode import stop_all as stop_all_renode
 
 DEFAULT_SAMPLES = 10
 
@@ -47,10 +48,10 @@ def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
         raise RunError(str(err)) from None
 
 
-def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None) -> FirmwareImage:
+def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
     if elf is not None:
         return FirmwareImage(elf)
-    path = prebuilt(platform.name, bench.name) or build_image(platform, "bench", bench.name)
+    path = prebuilt(platform.name, bench.name, kernels) or build_image(platform, "bench", bench.name, kernels=kernels)
     return FirmwareImage(path)
 
 
@@ -98,6 +99,7 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
                 records = run_samples(run, log, transcript)
     except BaseException:
         stop_all()
+        stop_all_renode()
         records = log.records()
         _write(run, perf, records)
         raise
@@ -118,7 +120,7 @@ def _write(run: BenchRun, perf, records) -> BenchmarkResult:
 def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -> dict:
     return {"benchmark": run.bench.name, "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
             "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
-            "jobs": run.jobs, "icount": run.icount}
+            "jobs": run.jobs, "icount": run.icount, "backend": run.backend}
 
 
 def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
@@ -127,7 +129,7 @@ def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     dataset = Path(spec["dataset"]) if spec["dataset"] else None
     run = BenchRun(bench, get_platform(spec["platform"]), FirmwareImage(spec["firmware"]), tuple(spec["modes"]),
                    inputs_for(bench, dataset, spec["samples"], spec["seed"]), run_dir, spec["jobs"],
-                   icount=spec["icount"])
+                   icount=spec["icount"], backend=spec.get("backend", "qemu"))
     return run, spec
 
 

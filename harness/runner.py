@@ -71,6 +71,7 @@ class BenchRun:
     jobs: int = 1
     fail_fast: bool = False
     icount: bool = False
+    backend: str = "qemu"  # emulator backend (sim.BACKENDS)
     on_sample: Callable[[], None] = lambda: None  # progress
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -91,15 +92,15 @@ def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
 
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
-    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount)
+    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount, run.backend)
 
 
 def measure_perf(bench: Benchmark | None, platform: Platform, firmware: FirmwareImage, sample: Sample | None = None,
-                 transcript=None, icount: bool = False) -> PerfResult:
+                 transcript=None, icount: bool = False, backend: str = "qemu") -> PerfResult:
     """`infer N W` as the official runner's performance mode does, with exact
     instructions and modelled cycles.  Without a benchmark, the one the firmware
     reports; without a sample, the benchmark's first default input."""
-    with open_dut(platform, firmware, transcript, icount=icount, profile=True) as dut:
+    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True) as dut:
         if bench is None:
             bench = benchmark_of(dut, firmware)
         else:
@@ -148,7 +149,7 @@ def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, resul
     reference = HostReference(run.bench) if verify else None
     pending = list(shard)
     while pending and not run.stop.is_set():
-        with open_dut(run.platform, run.firmware, transcript, icount=run.icount) as dut:
+        with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
             check_model(dut, run.bench, run.firmware)
             while pending and not run.stop.is_set():
                 index, sample = pending.pop(0)

@@ -15,8 +15,9 @@ from sim.backend import Emulator, RunOptions
 from sim.elf import FirmwareImage
 from sim.errors import SimError
 from sim.qemu import QemuEmulator
+from sim.renode import RenodeEmulator
 
-BACKENDS: dict[str, type[Emulator]] = {"qemu": QemuEmulator}
+BACKENDS: dict[str, type[Emulator]] = {"qemu": QemuEmulator, "renode": RenodeEmulator}
 
 __all__ = ["BACKENDS", "Emulator", "FirmwareImage", "RunOptions", "SimError", "open_emulator"]
 

@@ -1,6 +1,10 @@
 """Our `db file PATH` extension loads exactly what the official hex path loads."""
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from conftest import needs_toolchain
@@ -25,7 +29,8 @@ def test_file_and_uart_loading_agree(bench):
             assert outputs[0] == outputs[1]
 
 
-def test_db_file_errors_change_nothing(tmp_path):
+def test_db_file_errors_change_nothing():
+    tmp_path = Path(tempfile.mkdtemp(prefix="tp-", dir="/tmp"))  # short: commands hold 80 characters
     big = tmp_path / "big.bin"
     big.write_bytes(bytes(491))
     with open_dut("cortex-m4", prebuilt("cortex-m4", "kws")) as dut:
@@ -38,3 +43,4 @@ def test_db_file_errors_change_nothing(tmp_path):
         with pytest.raises(DutError, match=r"e-\[Command 'db file' requires a path\]"):
             dut.send("db file")
         assert dut.send("db print") == before
+    shutil.rmtree(tmp_path)

@@ -65,8 +65,9 @@ def test_real_kws_sample_predicts_class_5(tmp_path):
 
 def test_manifest_describes_every_prebuilt_elf():
     entries = manifest()
-    assert {(e["platform"], e["benchmark"]) for e in entries} == {
-        (p, b) for p in ALL_PLATFORMS for b in (*BENCHES, "selftest")}
+    assert {(e["platform"], e["benchmark"], e["kernels"]) for e in entries} == {
+        (p, b, k) for p in ALL_PLATFORMS for b in BENCHES for k in ("ref", "opt")} | {
+        (p, "selftest", "ref") for p in ALL_PLATFORMS}
     for entry in entries:
         elf = BINS_DIR / entry["elf"]
         assert hashlib.sha256(elf.read_bytes()).hexdigest() == entry["elf_sha256"]
@@ -82,7 +83,7 @@ def test_rebuild_from_clean_tree_gives_the_same_bytes(platform, bench, tmp_path)
     elf = build_image(get_platform(platform), "bench", bench, outdir=tmp_path / "build")
     stripped = tmp_path / "stripped.elf"
     subprocess.run(["arm-none-eabi-objcopy", "--strip-debug", str(elf), str(stripped)], check=True)
-    entry = next(e for e in manifest() if (e["platform"], e["benchmark"]) == (platform, bench))
+    entry = next(e for e in manifest() if (e["platform"], e["benchmark"], e["kernels"]) == (platform, bench, "ref"))
     assert hashlib.sha256(stripped.read_bytes()).hexdigest() == entry["elf_sha256"]
 
 

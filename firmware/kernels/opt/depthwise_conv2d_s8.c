@@ -23,9 +23,9 @@
 #include "../depthwise_conv2d_s8.c"
 #undef tp_depthwise_conv2d_s8
 
-#define DW_CMAX 512        /* channels */
+#define DW_CMAX 256        /* channels */
 #define DW_TMAX 32         /* taps (k_h * k_w) */
-#define DW_WMAX 8192       /* words of weights: 2 per (group of 4 channels, tap) */
+#define DW_WMAX 2048       /* words of weights: 2 per (group of 4 channels, tap) */
 
 static tp_rq_t dw_rq[DW_CMAX];
 static uint32_t dw_w[DW_WMAX];

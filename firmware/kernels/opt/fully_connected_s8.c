@@ -18,7 +18,7 @@
 #include "../fully_connected_s8.c"
 #undef tp_fully_connected_s8
 
-#define FC_DMAX 4096       /* accumulation depth */
+#define FC_DMAX 2048       /* accumulation depth */
 
 static uint32_t fc_in[FC_DMAX / 2 + 4];
 
