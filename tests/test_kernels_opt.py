@@ -151,15 +151,15 @@ extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
     return table
 
 
-def _build_raw(platform, model_dir: Path, build_dir: Path) -> Path:
+def _build_raw(platform, model_dir: Path, build_dir: Path, kernels: str = "opt") -> Path:
     cmd = ["make", "-s", "-C", str(FIRMWARE), "APP=bench", "BENCH=raw", f"PLATFORM={platform}",
-           f"BUILD={build_dir}", f"PYTHON={sys.executable}", "KERNELS=opt", f"MODEL_DIR={model_dir}"]
+           f"BUILD={build_dir}", f"PYTHON={sys.executable}", f"KERNELS={kernels}", f"MODEL_DIR={model_dir}"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, f"raw firmware build failed:\n{r.stderr[-3000:]}{r.stdout[-2000:]}"
     return build_dir / "raw.elf"
 
 
-def _run_cases(platform, kinds, tmp_path):
+def _run_cases(platform, kinds, tmp_path, kernels: str = "opt"):
     cases, descs = [], []
     for kind, count in kinds.items():
         for index in range(count):
@@ -170,7 +170,7 @@ def _run_cases(platform, kinds, tmp_path):
         cases.append((model, _inputs(input_size(model), seed=5)[:1]))
         descs.append(name)
     table = _multi_model(cases, tmp_path / "model")
-    elf = _build_raw(platform, tmp_path / "model", tmp_path / "build")
+    elf = _build_raw(platform, tmp_path / "model", tmp_path / "build", kernels)
 
     from harness.dut import OUTPUTS, open_dut
 
@@ -200,6 +200,14 @@ def _run_cases(platform, kinds, tmp_path):
 @pytest.mark.heavy
 def test_single_ops_in_emulation_m4(tmp_path):
     _run_cases("cortex-m4", KINDS, tmp_path)
+
+
+@needs_toolchain
+@pytest.mark.heavy
+@pytest.mark.parametrize("platform", ["cortex-m4", "cortex-m0plus"])
+def test_reference_kernels_single_ops_in_emulation(platform, tmp_path):
+    """The portable reference set, compiled for the target (ARMv6-M included), on the same cases."""
+    _run_cases(platform, KINDS, tmp_path, kernels="ref")
 
 
 @needs_toolchain
