@@ -18,11 +18,11 @@ sides ran produced a different output.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
                              ProfileError, load_profile, resolve_target, run_profile)
 from platforms import get_platform
@@ -346,33 +346,17 @@ def summary_lines(c: Comparison) -> list[str]:
 def junit_xml(c: Comparison) -> str:
     """Two testcases (cycle regression, output identity) with the delta table as system-out."""
     classname = f"tinyperf.compare.{c.a.benchmark}.{c.a.platform}"
-    suite = ET.Element("testsuite", name="tinyperf.compare")
-    counts = {"tests": 0, "failures": 0, "skipped": 0}
-
-    def case(name: str, kind: str, message: str) -> None:
-        element = ET.SubElement(suite, "testcase", classname=classname, name=name)
-        counts["tests"] += 1
-        if kind != "pass":
-            counts["failures" if kind == "failure" else "skipped"] += 1
-            ET.SubElement(element, kind, message=message).text = message
-
     growth = "unknown" if c.growth_pct is None else f"{c.growth_pct:+.2f} %"
     if c.growth_pct is None:
-        case(f"{c.metric}-regression", "skipped", "no per-inference figures on one side")
+        regression = JUnitCase(classname, f"{c.metric}-regression", "skipped", "no per-inference figures on one side")
     else:
-        case(f"{c.metric}-regression", "failure" if c.regression else "pass",
-             f"{c.metric} per inference {growth} (limit +{c.max_regression:g} %)")
+        regression = JUnitCase(classname, f"{c.metric}-regression", "failure" if c.regression else "pass",
+                               f"{c.metric} per inference {growth} (limit +{c.max_regression:g} %)")
     if c.outputs_status == "not compared":
-        case("outputs-identical", "skipped", "no inputs both sides ran")
+        outputs = JUnitCase(classname, "outputs-identical", "skipped", "no inputs both sides ran")
     else:
-        case("outputs-identical", "failure" if c.outputs_status == "changed" else "pass",
-             "; ".join(f for f in c.failures if f.startswith("outputs")) or "identical")
+        outputs = JUnitCase(classname, "outputs-identical", "failure" if c.outputs_status == "changed" else "pass",
+                            "; ".join(f for f in c.failures if f.startswith("outputs")) or "identical")
     out = [f"{r.name}: instructions {_n(r.a_instructions)} -> {_n(r.b_instructions)}, cycles {_n(r.a_cycles)} -> "
            f"{_n(r.b_cycles)}" + ("" if r.cycles_pct is None else f" ({r.cycles_pct:+.2f} %)") for r in c.rows]
-    ET.SubElement(suite, "system-out").text = "\n".join(summary_lines(c) + [""] + out)
-    for key, value in counts.items():
-        suite.set(key, str(value))
-    root = ET.Element("testsuites", name="tinyperf", tests=str(counts["tests"]), failures=str(counts["failures"]))
-    root.append(suite)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return junit_document("tinyperf.compare", [regression, outputs], "\n".join(summary_lines(c) + [""] + out))

@@ -292,25 +292,40 @@ def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
 # ---- JUnit -------------------------------------------------------------------------
 
 
-def junit_xml(results: Sequence[BenchmarkResult]) -> str:
-    """One testcase per benchmark x platform x check (bit-exact, quality target)."""
-    suite = ET.Element("testsuite", name="tinyperf")
-    counts = {"tests": 0, "failures": 0, "skipped": 0}
-    for r in results:
-        for check, outcome in (("bit-exact", _bit_exact_outcome(r.verify)),
-                               ("quality-target", _quality_outcome(r.accuracy))):
-            case = ET.SubElement(suite, "testcase", classname=f"tinyperf.{r.benchmark}.{r.platform}", name=check)
-            counts["tests"] += 1
-            kind, message = outcome
-            if kind != "pass":
-                counts["failures" if kind == "failure" else "skipped"] += 1
-                ET.SubElement(case, kind, message=message).text = message
+@dataclass(frozen=True)
+class JUnitCase:
+    classname: str
+    name: str
+    kind: str  # "pass", "failure" or "skipped"
+    message: str
+
+
+def junit_document(suite_name: str, cases: Sequence[JUnitCase], system_out: str | None = None) -> str:
+    """A JUnit XML document with one test suite (the format CI servers read)."""
+    suite = ET.Element("testsuite", name=suite_name)
+    counts = {"tests": len(cases), "failures": 0, "skipped": 0}
+    for c in cases:
+        element = ET.SubElement(suite, "testcase", classname=c.classname, name=c.name)
+        if c.kind != "pass":
+            counts["failures" if c.kind == "failure" else "skipped"] += 1
+            ET.SubElement(element, c.kind, message=c.message).text = c.message
+    if system_out is not None:
+        ET.SubElement(suite, "system-out").text = system_out
     for key, value in counts.items():
         suite.set(key, str(value))
     root = ET.Element("testsuites", name="tinyperf", tests=str(counts["tests"]), failures=str(counts["failures"]))
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def junit_xml(results: Sequence[BenchmarkResult]) -> str:
+    """One testcase per benchmark x platform x check (bit-exact, quality target)."""
+    cases = [JUnitCase(f"tinyperf.{r.benchmark}.{r.platform}", check, *outcome)
+             for r in results
+             for check, outcome in (("bit-exact", _bit_exact_outcome(r.verify)),
+                                    ("quality-target", _quality_outcome(r.accuracy)))]
+    return junit_document("tinyperf", cases)
 
 
 def _bit_exact_outcome(verify: Verify | None) -> tuple[str, str]:
