@@ -229,7 +229,7 @@ def write_samples_csv(path: str | Path, records: Iterable[SampleRecord]) -> Path
 
 # ---- summary rows (terminal, markdown) -------------------------------------------
 
-SUMMARY_COLUMNS = ("benchmark", "platform", "instructions", "cycles", "latency ms", "MACs",
+SUMMARY_COLUMNS = ("benchmark", "platform", "instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs",
                    "cycles/MAC", "bit-exact", "top-1 / AUC", "target")
 
 
@@ -255,15 +255,18 @@ def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
         latency = f"{r.latency_ms:,.3f} @ {r.clock_mhz:g} MHz" if r.latency_ms is not None else "-"
         cpm = f"{r.cycles_per_mac:.2f}" if r.cycles_per_mac is not None else "-"
         exact = f"{r.verify.bit_exact}/{r.verify.samples}" if r.verify else "-"
+        rate = f"{1000 / r.latency_ms:,.2f}" if r.latency_ms else "-"
+        # The firmware's own timer per inference: host time unless --icount, shown for comparison only.
+        lap = f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}" if r.perf else "-"
         rows.append([r.benchmark, r.platform, _int(r.instructions_per_inference), _int(r.cycles_per_inference),
-                     latency, _int(r.macs), cpm, exact, *_quality(r.accuracy)])
+                     latency, rate, lap, _int(r.macs), cpm, exact, *_quality(r.accuracy)])
     return rows
 
 
 def summary_table(results: Sequence[BenchmarkResult], title: str = "tinyperf results") -> Table:
     """The terminal summary as a rich Table (print it with a rich Console)."""
     table = Table(title=title)
-    numeric = {"instructions", "cycles", "latency ms", "MACs", "cycles/MAC", "bit-exact"}
+    numeric = {"instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs", "cycles/MAC", "bit-exact"}
     for col in SUMMARY_COLUMNS:
         table.add_column(col, justify="right" if col in numeric else "left")
     for row in summary_rows(results):
