@@ -257,7 +257,8 @@ def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
         exact = f"{r.verify.bit_exact}/{r.verify.samples}" if r.verify else "-"
         rate = f"{1000 / r.latency_ms:,.2f}" if r.latency_ms else "-"
         # The firmware's own timer per inference: host time unless --icount, shown for comparison only.
-        lap = f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}" if r.perf else "-"
+        lap = (f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}"
+               if r.perf and r.perf.get("dut_lap_us") is not None else "-")
         rows.append([r.benchmark, r.platform, _int(r.instructions_per_inference), _int(r.cycles_per_inference),
                      latency, rate, lap, _int(r.macs), cpm, exact, *_quality(r.accuracy)])
     return rows

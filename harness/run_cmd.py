@@ -19,8 +19,7 @@ from harness.report import BenchmarkResult, SampleLog, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, save_run_spec, summarise
 from platforms import Platform, get_platform
 from sim.elf import FirmwareImage
-from sim.qemu import stop_all
-from sim.renode import stop_all as stop_all_renode
+from sim.process import stop_all
 
 DEFAULT_SAMPLES = 10
 
@@ -99,7 +98,6 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
                 records = run_samples(run, log, transcript)
     except BaseException:
         stop_all()
-        stop_all_renode()
         records = log.records()
         _write(run, perf, records)
         raise

@@ -1,16 +1,10 @@
 """The QEMU backend: qemu-system-arm with the counting plugin and a UART socket."""
 from __future__ import annotations
 
-import atexit
-import ctypes
-import os
-import resource
 import shutil
-import signal
 import socket
 import subprocess
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,22 +14,13 @@ from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, PluginError, SimError, ToolMissingError
 from sim.faults import handler_fault, lockup
 from sim.plugin import CounterLog, plugin_path
+from sim.process import STOP_GRACE_S, released, spawn, terminate
 
 QEMU = "qemu-system-arm"
 CONNECT_TIMEOUT_S = 10.0
-STOP_GRACE_S = 2.0
 
 # Lines QEMU prints in normal operation, which are not failures.
 QEMU_NOTES = ("terminating on signal", "info: QEMU waiting for connection")
-
-_live: "weakref.WeakSet[QemuEmulator]" = weakref.WeakSet()
-
-
-@atexit.register
-def stop_all() -> None:
-    """Stop every emulator this process started (Ctrl-C, exit)."""
-    for emulator in list(_live):
-        emulator.stop()
 
 
 def qemu_binary() -> str:
@@ -43,14 +28,6 @@ def qemu_binary() -> str:
     if not found:
         raise ToolMissingError(f"{QEMU} not found: run 'apt-get install qemu-system-arm' (or ci/setup)")
     return found
-
-
-def _child_setup() -> None:
-    """In the child before exec: die with the parent, and never dump core
-    (QEMU aborts on a guest lockup)."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class QemuEmulator(Emulator):
@@ -95,10 +72,7 @@ class QemuEmulator(Emulator):
         self._dir = unique_run_dir()
         cmd = self.command(plugin, self._dir)
         self._log = CounterLog(self._dir / "counts")
-        with (self._dir / "qemu.log").open("wb") as log:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                          start_new_session=True, preexec_fn=_child_setup)
-        _live.add(self)
+        self._proc = spawn(self, cmd, self._dir / "qemu.log")
         try:
             self.uart = UartStream(self._connect(), self.on_output)
         except BaseException:
@@ -190,19 +164,7 @@ class QemuEmulator(Emulator):
         return f"firmware exited with code {code}"
 
     def stop(self) -> None:
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            self._killed = True
-            for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        self._killed |= terminate(self._proc)
         if self.uart is not None:
             self.uart.close()
         if self._log is not None and self._final_log is None:
@@ -211,4 +173,4 @@ class QemuEmulator(Emulator):
             self._read_emulator_log()
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-        _live.discard(self)
+        released(self)

@@ -34,16 +34,11 @@ option); we connect at once, and Renode serves one client at a time.
 """
 from __future__ import annotations
 
-import atexit
-import ctypes
 import os
-import resource
 import shutil
-import signal
 import socket
 import subprocess
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,29 +47,20 @@ from sim.backend import Emulator, RunOptions, UartStream, marker_addresses, uniq
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, SimError, ToolMissingError
 from sim.faults import handler_fault
+from sim.process import released, spawn, terminate
 from sim.plugin import CounterLog
 
 RENODE = "renode"
 RENODE_ENV = "RENODE"
 RENODE_INSTALL_HINT = (
     "Renode not found: install its portable Linux release (renode-<version>.linux-portable.tar.gz "
-    "from https://github.com/renode/renode/releases; Renode is neither in Debian nor on PyPI), unpack it "
+    "from the renode/renode releases on GitHub; Renode is neither in Debian nor on PyPI), unpack it "
     "and set RENODE=/path/to/renode_portable/renode or put that folder on PATH")
 EXIT_SYMBOL = "bsp_exit"  # our firmware's exit function: its first argument is the exit code
 UART_TERMINAL = "tp_uart"
 START_TIMEOUT_S = 30.0  # Renode (a .NET program) takes seconds to start
 STOP_GRACE_S = 3.0
 POLL_S = 0.01
-
-_live: "weakref.WeakSet[RenodeEmulator]" = weakref.WeakSet()
-
-
-@atexit.register
-def stop_all() -> None:
-    """Stop every Renode this process started (Ctrl-C, exit)."""
-    for emulator in list(_live):
-        emulator.stop()
-
 
 def _renode_run_binary() -> str | None:
     """The Renode a `renode-run download` put in its default folder, if any.
@@ -193,13 +179,6 @@ def make_resc(platform: Platform, firmware_path: Path | str, uart_port: int, mip
     return "\n".join(lines)
 
 
-def _child_setup() -> None:
-    """In the child before exec: die with the parent, never dump core."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def _clock_mips(platform: Platform) -> int:
     return max(1, round(platform.clock_mhz))
 
@@ -236,11 +215,7 @@ class RenodeEmulator(Emulator):
         script.write_text(make_resc(self.platform, self.firmware.path, self.port, _clock_mips(self.platform),
                                     self._dir / "counts", self.markers, self.exit_addr))
         self._log = CounterLog(self._dir / "counts")
-        with (self._dir / "renode.log").open("wb") as log:
-            self._proc = subprocess.Popen(self.command(script, binary), stdin=subprocess.DEVNULL,
-                                          stdout=log, stderr=log, cwd=self._dir,
-                                          start_new_session=True, preexec_fn=_child_setup)
-        _live.add(self)
+        self._proc = spawn(self, self.command(script, binary), self._dir / "renode.log", cwd=self._dir)
         try:
             self.uart = UartStream(self._connect(), self.on_output)
         except BaseException:
@@ -307,7 +282,7 @@ class RenodeEmulator(Emulator):
         # The firmware has exited: let the UART drain, then end Renode (it does not quit by itself).
         if self.uart:
             self.uart.wait_closed(0.2)
-        self._terminate()
+        terminate(self._proc, STOP_GRACE_S)
         return self._exit
 
     @property
@@ -337,25 +312,8 @@ class RenodeEmulator(Emulator):
             return f"renode was killed by signal {-status}" if status < 0 else f"renode exited with status {status}"
         return ""
 
-    def _terminate(self) -> None:
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(grace)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        if proc.poll() is None:
-            proc.wait()
-
     def stop(self) -> None:
-        self._terminate()
+        terminate(self._proc, STOP_GRACE_S)
         if self.uart is not None:
             self.uart.close()
         if self._log is not None and self._final_log is None:
@@ -365,4 +323,4 @@ class RenodeEmulator(Emulator):
             self._read_renode_log()
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-        _live.discard(self)
+        released(self)

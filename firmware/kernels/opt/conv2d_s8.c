@@ -261,6 +261,120 @@ static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, cons
     }
 }
 
+/* ---- Fast path: K % 4 == 0, even out_c, every channel in tier 2. ----
+ * Per channel the bias and requantisation constants sit together, and the
+ * dot product runs two groups (32 MACs) per loop iteration. */
+typedef struct {
+    int32_t bias, mult, rnd, lsh1, e;
+} conv_fq_t;
+
+static conv_fq_t conv_fq[CONV_CMAX];
+
+/* Like dot_2x2, for g >= 1 groups, two per iteration. */
+static inline void dot_2x2_u2(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
+                              int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11)
+{
+    int32_t a00 = *p00, a01 = *p01, a10 = *p10, a11 = *p11;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t w0, w1, t, xa, xb;
+#define TP_DOT_GROUP                                 \
+        "ldr     %[w0], [%[f0]], #4\n\t"            \
+        "ldr     %[w1], [%[f1]], #4\n\t"            \
+        "ldr     %[xa], [%[c]], #4\n\t"             \
+        "ldr     %[xb], [%[c]], #4\n\t"             \
+        "sxtb16  %[t], %[w0]\n\t"                   \
+        "smlad   %[a00], %[xa], %[t], %[a00]\n\t"   \
+        "smlad   %[a01], %[xb], %[t], %[a01]\n\t"   \
+        "sxtb16  %[t], %[w1]\n\t"                   \
+        "smlad   %[a10], %[xa], %[t], %[a10]\n\t"   \
+        "smlad   %[a11], %[xb], %[t], %[a11]\n\t"   \
+        "ldr     %[xa], [%[c]], #4\n\t"             \
+        "ldr     %[xb], [%[c]], #4\n\t"             \
+        "sxtb16  %[w0], %[w0], ror #8\n\t"          \
+        "sxtb16  %[w1], %[w1], ror #8\n\t"          \
+        "smlad   %[a00], %[xa], %[w0], %[a00]\n\t"  \
+        "smlad   %[a01], %[xb], %[w0], %[a01]\n\t"  \
+        "smlad   %[a10], %[xa], %[w1], %[a10]\n\t"  \
+        "smlad   %[a11], %[xb], %[w1], %[a11]\n\t"
+    __asm__ volatile(
+        "lsrs    %[g], %[g], #1\n\t"
+        "bcc     2f\n\t"
+        TP_DOT_GROUP
+        "cmp     %[g], #0\n\t"
+        "beq     3f\n\t"
+        "2:\n\t"
+        TP_DOT_GROUP
+        TP_DOT_GROUP
+        "subs    %[g], %[g], #1\n\t"
+        "bne     2b\n\t"
+        "3:\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+          [c] "+r"(c), [f0] "+r"(f0), [f1] "+r"(f1), [g] "+r"(g),
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t), [xa] "=&r"(xa), [xb] "=&r"(xb)
+        :
+        : "cc", "memory");
+#undef TP_DOT_GROUP
+#else
+    for (; g > 0; --g) {
+        const uint32_t w0 = tp_ld32(f0), w1 = tp_ld32(f1);
+        f0 += 4;
+        f1 += 4;
+        uint32_t t = tp_sxtb16(w0);
+        a00 = tp_smlad(c[0], t, a00);
+        a01 = tp_smlad(c[1], t, a01);
+        t = tp_sxtb16(w1);
+        a10 = tp_smlad(c[0], t, a10);
+        a11 = tp_smlad(c[1], t, a11);
+        t = tp_sxtb16_ror8(w0);
+        a00 = tp_smlad(c[2], t, a00);
+        a01 = tp_smlad(c[3], t, a01);
+        t = tp_sxtb16_ror8(w1);
+        a10 = tp_smlad(c[2], t, a10);
+        a11 = tp_smlad(c[3], t, a11);
+        c += 4;
+    }
+#endif
+    *p00 = a00;
+    *p01 = a01;
+    *p10 = a10;
+    *p11 = a11;
+}
+
+static inline int32_t fq_rq(int32_t acc, const conv_fq_t *q)
+{
+    int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
+    return (o + q->rnd + (o >> 31)) >> q->e;
+}
+
+static inline __attribute__((always_inline)) void
+gemm_fast_impl(const int8_t *filter, int32_t K, int32_t out_c, int8_t *outA, int8_t *outB,
+               int32_t lo, int32_t hi, const int full)
+{
+    const int32_t G = K >> 2;
+    const conv_fq_t *q = conv_fq;
+    const int8_t *f = filter;
+    for (int32_t oc = 0; oc < out_c; oc += 2, q += 2, f += 2 * K) {
+        int32_t a00 = q[0].bias, a01 = a00, a10 = q[1].bias, a11 = a10;
+        dot_2x2_u2(conv_col, f, f + K, G, &a00, &a01, &a10, &a11);
+        outA[oc] = OUT8(fq_rq(a00, &q[0]));
+        outB[oc] = OUT8(fq_rq(a01, &q[0]));
+        outA[oc + 1] = OUT8(fq_rq(a10, &q[1]));
+        outB[oc + 1] = OUT8(fq_rq(a11, &q[1]));
+    }
+}
+
+static void gemm_fast_full(const int8_t *filter, int32_t K, int32_t out_c, int8_t *outA,
+                           int8_t *outB)
+{
+    gemm_fast_impl(filter, K, out_c, outA, outB, -128, 127, 1);
+}
+
+static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8_t *outA,
+                            int8_t *outB, int32_t lo, int32_t hi)
+{
+    gemm_fast_impl(filter, K, out_c, outA, outB, lo, hi, 0);
+}
+
 void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output)
 {
@@ -274,6 +388,17 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         tp_rq_prepare(&conv_rq[oc], p->out_mult[oc], p->out_shift[oc],
                       tp_add_bound(bound, bias ? bias[oc] : 0), p->output_offset);
     }
+    int fast = (K & 3) == 0 && (p->out_c & 1) == 0;
+    for (int32_t oc = 0; oc < p->out_c && fast; ++oc) {
+        const tp_rq_t *q = &conv_rq[oc];
+        fast = q->tier == 2;
+        conv_fq[oc].bias = bias ? bias[oc] : 0;
+        conv_fq[oc].mult = q->mult;
+        conv_fq[oc].rnd = q->rnd;
+        conv_fq[oc].lsh1 = q->lsh1;
+        conv_fq[oc].e = q->e;
+    }
+    const int full = p->act_min <= -128 && p->act_max >= 127;
     const uint32_t off2 = tp_dup16(p->input_offset);
     const int32_t npix = p->out_h * p->out_w;
     const int32_t out_c = p->out_c;
@@ -302,7 +427,13 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                 fill_slot(p, in_b, ay, ax, 1, K, off2);
                 outB = conv_dummy;
             }
-            gemm_pair(p, filter, bias, K, outA, outB);
+            if (!fast) {
+                gemm_pair(p, filter, bias, K, outA, outB);
+            } else if (full) {
+                gemm_fast_full(filter, K, out_c, outA, outB);
+            } else {
+                gemm_fast_clamp(filter, K, out_c, outA, outB, p->act_min, p->act_max);
+            }
         }
     }
 }
