@@ -14,7 +14,6 @@ from rich.table import Table
 from platforms import UnknownPlatformError, catalog, get_platform
 from sim.elf import FirmwareImage
 from sim.errors import SimError
-from harness.runner import RunError  # noqa: F401  (a SimError: one-line errors)
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
 err_console = Console(stderr=True, soft_wrap=True)

@@ -1,25 +1,14 @@
-import os
-import sys
+"""Shared fixtures: firmware builds (cached under .cache/) and tiny assembly ELFs."""
+import shutil
+import subprocess
+from pathlib import Path
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-for p in (ROOT, os.path.join(ROOT, 'firmware')):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+import pytest
 
-
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'heavy: slower tests; run with pytest -n 2')
-
+from harness.build import build_image
+from platforms import catalog, get_platform
 
 # -- firmware builds and emulator fixtures ----------------------------------
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from harness.build import build_image  # noqa: E402
-from platforms import catalog, get_platform  # noqa: E402
 
 ALL_PLATFORMS = list(catalog())
 

@@ -122,6 +122,57 @@ static void fill_slot(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_
     }
 }
 
+static int8_t conv_zp[CONV_KMAX];   /* one input pixel of zero points */
+
+/* n groups of four int8 from each of a and b, into conv_col order. */
+static inline uint32_t *expand_pair(uint32_t *dst, const int8_t *a, const int8_t *b, int32_t n,
+                                    uint32_t off2)
+{
+    for (; n > 0; --n) {
+        const uint32_t wa = tp_ld32(a), wb = tp_ld32(b);
+        a += 4;
+        b += 4;
+        dst[0] = tp_sxtab16(off2, wa);
+        dst[1] = tp_sxtab16(off2, wb);
+        dst[2] = tp_sxtab16_ror8(off2, wa);
+        dst[3] = tp_sxtab16_ror8(off2, wb);
+        dst += 4;
+    }
+    return dst;
+}
+
+/* conv_col for output pixels A (ay, ax) and B (by, bx), in_c % 4 == 0.
+ * A padded tap reads zero points, which become 0 with the offset. */
+static void fill_pair(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t ay, int32_t ax,
+                      int32_t by, int32_t bx, uint32_t off2)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t gpt = in_c >> 2;
+    const int32_t in_w = p->in_w, in_h = p->in_h;
+    uint32_t *dst = conv_col;
+    if (p->k_h == 1 && p->k_w == 1) {
+        const int32_t iya = ay * p->stride_h - p->pad_top, ixa = ax * p->stride_w - p->pad_left;
+        const int32_t iyb = by * p->stride_h - p->pad_top, ixb = bx * p->stride_w - p->pad_left;
+        expand_pair(dst, in_b + ((size_t)iya * in_w + ixa) * in_c,
+                    in_b + ((size_t)iyb * in_w + ixb) * in_c, gpt, off2);
+        return;
+    }
+    const int32_t iya0 = ay * p->stride_h - p->pad_top, ixa0 = ax * p->stride_w - p->pad_left;
+    const int32_t iyb0 = by * p->stride_h - p->pad_top, ixb0 = bx * p->stride_w - p->pad_left;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t iya = iya0 + ky * p->dil_h, iyb = iyb0 + ky * p->dil_h;
+        const int rowa = iya >= 0 && iya < in_h, rowb = iyb >= 0 && iyb < in_h;
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ixa = ixa0 + kx * p->dil_w, ixb = ixb0 + kx * p->dil_w;
+            const int8_t *sa = (rowa && ixa >= 0 && ixa < in_w)
+                                   ? in_b + ((size_t)iya * in_w + ixa) * in_c : conv_zp;
+            const int8_t *sb = (rowb && ixb >= 0 && ixb < in_w)
+                                   ? in_b + ((size_t)iyb * in_w + ixb) * in_c : conv_zp;
+            dst = expand_pair(dst, sa, sb, gpt, off2);
+        }
+    }
+}
+
 /* Two pixels (column buffer c) x two output channels (filter rows f0, f1)
  * over g >= 1 groups of four taps. */
 static inline void dot_2x2(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
@@ -270,6 +321,12 @@ typedef struct {
 
 static conv_fq_t conv_fq[CONV_CMAX];
 
+/* Filter with each row padded by zero weights to a multiple of 4 taps, for
+ * a K % 4 != 0 layer with a gathered receptive field (the padded taps read
+ * stale staging bytes, which the zero weights cancel). */
+#define CONV_WPADMAX 4096
+static int8_t conv_wpad[CONV_WPADMAX];
+
 /* Like dot_2x2, for g >= 1 groups, two per iteration. */
 static inline void dot_2x2_u2(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
                               int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11)
@@ -346,6 +403,14 @@ static inline int32_t fq_rq(int32_t acc, const conv_fq_t *q)
     return (o + q->rnd + (o >> 31)) >> q->e;
 }
 
+static int32_t fq_rq_any(int32_t acc, const conv_fq_t *q)
+{
+    if (q->e < 0) {
+        return tp_requantize(acc, q->mult, q->lsh1) + q->rnd;
+    }
+    return fq_rq(acc, q);
+}
+
 static inline __attribute__((always_inline)) void
 gemm_fast_impl(const int8_t *filter, int32_t K, int32_t out_c, int8_t *outA, int8_t *outB,
                int32_t lo, int32_t hi, const int full)
@@ -356,10 +421,29 @@ gemm_fast_impl(const int8_t *filter, int32_t K, int32_t out_c, int8_t *outA, int
     for (int32_t oc = 0; oc < out_c; oc += 2, q += 2, f += 2 * K) {
         int32_t a00 = q[0].bias, a01 = a00, a10 = q[1].bias, a11 = a10;
         dot_2x2_u2(conv_col, f, f + K, G, &a00, &a01, &a10, &a11);
-        outA[oc] = OUT8(fq_rq(a00, &q[0]));
-        outB[oc] = OUT8(fq_rq(a01, &q[0]));
-        outA[oc + 1] = OUT8(fq_rq(a10, &q[1]));
-        outB[oc + 1] = OUT8(fq_rq(a11, &q[1]));
+        if (__builtin_expect((q[0].e | q[1].e) < 0, 0)) {
+            /* e < 0: exact routine (mult, shift in lsh1, offset in rnd). */
+            outA[oc] = OUT8(fq_rq_any(a00, &q[0]));
+            outB[oc] = OUT8(fq_rq_any(a01, &q[0]));
+            outA[oc + 1] = OUT8(fq_rq_any(a10, &q[1]));
+            outB[oc + 1] = OUT8(fq_rq_any(a11, &q[1]));
+            continue;
+        }
+        /* All constants read before any int8 store (which may alias). */
+        const int32_t m0 = q[0].mult, r0 = q[0].rnd, l0 = q[0].lsh1, e0 = q[0].e;
+        const int32_t m1 = q[1].mult, r1 = q[1].rnd, l1 = q[1].lsh1, e1 = q[1].e;
+        int32_t o00 = tp_smmulr((int32_t)((uint32_t)a00 << l0), m0);
+        int32_t o01 = tp_smmulr((int32_t)((uint32_t)a01 << l0), m0);
+        int32_t o10 = tp_smmulr((int32_t)((uint32_t)a10 << l1), m1);
+        int32_t o11 = tp_smmulr((int32_t)((uint32_t)a11 << l1), m1);
+        o00 = OUT8((o00 + r0 + (o00 >> 31)) >> e0);
+        o01 = OUT8((o01 + r0 + (o01 >> 31)) >> e0);
+        o10 = OUT8((o10 + r1 + (o10 >> 31)) >> e1);
+        o11 = OUT8((o11 + r1 + (o11 >> 31)) >> e1);
+        const uint16_t hA = (uint16_t)((uint8_t)o00 | ((uint32_t)(uint8_t)o10 << 8));
+        const uint16_t hB = (uint16_t)((uint8_t)o01 | ((uint32_t)(uint8_t)o11 << 8));
+        __builtin_memcpy(outA + oc, &hA, 2);
+        __builtin_memcpy(outB + oc, &hB, 2);
     }
 }
 
@@ -388,17 +472,73 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         tp_rq_prepare(&conv_rq[oc], p->out_mult[oc], p->out_shift[oc],
                       tp_add_bound(bound, bias ? bias[oc] : 0), p->output_offset);
     }
-    int fast = (K & 3) == 0 && (p->out_c & 1) == 0;
+    int fast = (p->out_c & 1) == 0;
+    int32_t Kf = K;
+    const int8_t *fw = filter;
+    if ((K & 3) != 0) {
+        const int32_t Kp = (K + 3) & ~3;
+        if (fast && p->k_h * p->k_w > 1 && Kp <= CONV_KMAX && p->out_c * Kp <= CONV_WPADMAX) {
+            for (int32_t oc = 0; oc < p->out_c; ++oc) {
+                for (int32_t k = 0; k < Kp; ++k) {
+                    conv_wpad[oc * Kp + k] = k < K ? filter[(size_t)oc * K + k] : 0;
+                }
+            }
+            Kf = Kp;
+            fw = conv_wpad;
+        } else {
+            fast = 0;
+        }
+    }
     for (int32_t oc = 0; oc < p->out_c && fast; ++oc) {
         const tp_rq_t *q = &conv_rq[oc];
-        fast = q->tier == 2;
         conv_fq[oc].bias = bias ? bias[oc] : 0;
         conv_fq[oc].mult = q->mult;
         conv_fq[oc].rnd = q->rnd;
         conv_fq[oc].lsh1 = q->lsh1;
         conv_fq[oc].e = q->e;
+        if (q->tier == 2) {
+            continue;
+        }
+        /* A channel outside the fast form may still have one output for
+         * every accumulator it can reach (e.g. a bias near +-2^30 that
+         * saturates it): the requantisation is monotone in the accumulator
+         * while x << left_shift cannot wrap, so equal outputs at both ends
+         * of the accumulator range mean a constant, given by the fast form
+         * with mult 0 (o = 0), e 0 and rnd = that output. */
+        {
+            const int32_t xa = p->input_offset >= 0 ? 127 + p->input_offset : 128 - p->input_offset;
+            const int64_t B = (int64_t)K * xa * 128;
+            const int64_t b = bias ? bias[oc] : 0;
+            const int64_t alo = b - B, ahi = b + B;
+            const int32_t sh = p->out_shift[oc];
+            const int32_t ls = sh > 0 ? (sh > 31 ? 31 : sh) : 0;
+            const int64_t lim = ((int64_t)1 << 31) >> ls;
+            if (p->out_mult[oc] >= 0 && alo > -lim && ahi < lim) {
+                const int32_t vlo = tp_clamp(tp_requantize((int32_t)alo, p->out_mult[oc], sh)
+                                                 + p->output_offset, p->act_min, p->act_max);
+                const int32_t vhi = tp_clamp(tp_requantize((int32_t)ahi, p->out_mult[oc], sh)
+                                                 + p->output_offset, p->act_min, p->act_max);
+                if (vlo == vhi) {
+                    conv_fq[oc].mult = 0;
+                    conv_fq[oc].rnd = vlo;
+                    conv_fq[oc].lsh1 = 1;
+                    conv_fq[oc].e = 0;
+                    continue;
+                }
+            }
+        }
+        /* Otherwise the exact routine, for this channel only. */
+        conv_fq[oc].mult = p->out_mult[oc];
+        conv_fq[oc].lsh1 = p->out_shift[oc];
+        conv_fq[oc].rnd = p->output_offset;
+        conv_fq[oc].e = -1;
     }
     const int full = p->act_min <= -128 && p->act_max >= 127;
+    /* Both pixels' fields in one pass when whole taps are whole groups. */
+    const int pairfill = fast && (p->in_c & 3) == 0;
+    if (pairfill) {
+        memset(conv_zp, (int8_t)(-p->input_offset), (size_t)p->in_c);
+    }
     const uint32_t off2 = tp_dup16(p->input_offset);
     const int32_t npix = p->out_h * p->out_w;
     const int32_t out_c = p->out_c;
@@ -409,30 +549,36 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         int32_t oy = 0, ox = 0;
         for (int32_t pix = 0; pix < npix; pix += 2) {
             const int32_t ay = oy, ax = ox;
-            fill_slot(p, in_b, oy, ox, 0, K, off2);
             int8_t *outA = out_b + (size_t)pix * out_c;
             int8_t *outB = outA + out_c;
             if (++ox == p->out_w) {
                 ox = 0;
                 ++oy;
             }
+            int32_t by = oy, bx = ox;
             if (pix + 1 < npix) {
-                fill_slot(p, in_b, oy, ox, 1, K, off2);
                 if (++ox == p->out_w) {
                     ox = 0;
                     ++oy;
                 }
             } else {
                 /* Odd pixel out: compute it twice, keep one copy. */
-                fill_slot(p, in_b, ay, ax, 1, K, off2);
+                by = ay;
+                bx = ax;
                 outB = conv_dummy;
+            }
+            if (pairfill) {
+                fill_pair(p, in_b, ay, ax, by, bx, off2);
+            } else {
+                fill_slot(p, in_b, ay, ax, 0, fast ? Kf : K, off2);
+                fill_slot(p, in_b, by, bx, 1, fast ? Kf : K, off2);
             }
             if (!fast) {
                 gemm_pair(p, filter, bias, K, outA, outB);
             } else if (full) {
-                gemm_fast_full(filter, K, out_c, outA, outB);
+                gemm_fast_full(fw, Kf, out_c, outA, outB);
             } else {
-                gemm_fast_clamp(filter, K, out_c, outA, outB, p->act_min, p->act_max);
+                gemm_fast_clamp(fw, Kf, out_c, outA, outB, p->act_min, p->act_max);
             }
         }
     }

@@ -32,15 +32,69 @@ static uint32_t dw_w[DW_WMAX];
 static int8_t dw_zp_row[DW_CMAX];
 static int32_t dw_bias[DW_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
 
+/* Per channel, for the fast requantisation (as in conv2d_s8.c): the
+ * tier 2 form, a constant output (mult 0, e 0, rnd = output), or e < 0 for
+ * the exact routine (shift in lsh1, offset in rnd). */
+typedef struct {
+    int32_t mult, rnd, lsh1, e;
+} dw_fq_t;
+static dw_fq_t dw_fq[DW_CMAX];
+static uint8_t dw_gexact[DW_CMAX / 4];   /* group has an exact channel */
+
+static int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
+{
+    if (q->e < 0) {
+        return tp_requantize(acc, q->mult, q->lsh1) + q->rnd;
+    }
+    int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
+    return (o + q->rnd + (o >> 31)) >> q->e;
+}
+
 /* Accumulates x * w over taps t = 0 .. 2n-1 of channels c0 .. c0+3:
  * taps[t] + c0 are the four input bytes, w two words per tap:
  * (w[t][c0], w[t][c0+2]) and (w[t][c0+1], w[t][c0+3]) as 16-bit lanes. */
 static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_t c0, int32_t n,
-                            int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3)
+                            int32_t *p0, int32_t *p1_out, int32_t *p2, int32_t *p3)
 {
-    int32_t a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
+    int32_t a0 = *p0, a1 = *p1_out, a2 = *p2, a3 = *p3;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     uint32_t x, e, we, wo;
+    if (n == 5) {
+        /* 3x3 (ten taps with the padding one), fully unrolled; both tap
+         * pointers, then both input words, load back to back. */
+        uint32_t p1;
+        __asm__ volatile(
+            ".rept 5\n\t"
+            "ldr     %[x], [%[tp]], #4\n\t"
+            "ldr     %[p1], [%[tp]], #4\n\t"
+            "ldr     %[x], [%[x], %[c0]]\n\t"
+            "ldr     %[p1], [%[p1], %[c0]]\n\t"
+            "ldrd    %[we], %[wo], [%[w]], #8\n\t"
+            "sxtb16  %[e], %[x]\n\t"
+            "sxtb16  %[x], %[x], ror #8\n\t"
+            "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
+            "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
+            "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
+            "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+            "ldrd    %[we], %[wo], [%[w]], #8\n\t"
+            "sxtb16  %[e], %[p1]\n\t"
+            "sxtb16  %[p1], %[p1], ror #8\n\t"
+            "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
+            "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
+            "smlabb  %[a1], %[p1], %[wo], %[a1]\n\t"
+            "smlatt  %[a3], %[p1], %[wo], %[a3]\n\t"
+            ".endr\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+              [tp] "+r"(taps), [w] "+r"(w),
+              [x] "=&r"(x), [p1] "=&r"(p1), [e] "=&r"(e), [we] "=&r"(we), [wo] "=&r"(wo)
+            : [c0] "r"(c0)
+            : "memory");
+        *p0 = a0;
+        *p1_out = a1;
+        *p2 = a2;
+        *p3 = a3;
+        return;
+    }
     __asm__ volatile(
         "1:\n\t"
         "ldr     %[x], [%[tp]], #4\n\t"
@@ -81,7 +135,7 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
     }
 #endif
     *p0 = a0;
-    *p1 = a1;
+    *p1_out = a1;
     *p2 = a2;
     *p3 = a3;
 }
@@ -127,18 +181,26 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
                     int32_t a2 = dw_bias[c0 + 2], a3 = dw_bias[c0 + 3];
                     dw_group(taps, w, c0, T2 >> 1, &a0, &a1, &a2, &a3);
                     w += 2 * T2;
-                    const tp_rq_t *q = &dw_rq[c0];
-                    if ((q[0].tier & q[1].tier & q[2].tier & q[3].tier) == 2) {
-                        output[c0] = OUT8(tp_rq2(a0, &q[0]));
-                        output[c0 + 1] = OUT8(tp_rq2(a1, &q[1]));
-                        output[c0 + 2] = OUT8(tp_rq2(a2, &q[2]));
-                        output[c0 + 3] = OUT8(tp_rq2(a3, &q[3]));
-                    } else {
-                        output[c0] = OUT8(tp_rq(a0, &q[0]));
-                        output[c0 + 1] = OUT8(tp_rq(a1, &q[1]));
-                        output[c0 + 2] = OUT8(tp_rq(a2, &q[2]));
-                        output[c0 + 3] = OUT8(tp_rq(a3, &q[3]));
+                    const dw_fq_t *q = &dw_fq[c0];
+                    if (__builtin_expect(dw_gexact[g], 0)) {
+                        output[c0] = OUT8(dw_fq_any(a0, &q[0]));
+                        output[c0 + 1] = OUT8(dw_fq_any(a1, &q[1]));
+                        output[c0 + 2] = OUT8(dw_fq_any(a2, &q[2]));
+                        output[c0 + 3] = OUT8(dw_fq_any(a3, &q[3]));
+                        continue;
                     }
+                    /* All constants read before the store (int8 may alias). */
+                    int32_t o0 = tp_smmulr((int32_t)((uint32_t)a0 << q[0].lsh1), q[0].mult);
+                    int32_t o1 = tp_smmulr((int32_t)((uint32_t)a1 << q[1].lsh1), q[1].mult);
+                    int32_t o2 = tp_smmulr((int32_t)((uint32_t)a2 << q[2].lsh1), q[2].mult);
+                    int32_t o3 = tp_smmulr((int32_t)((uint32_t)a3 << q[3].lsh1), q[3].mult);
+                    o0 = OUT8((o0 + q[0].rnd + (o0 >> 31)) >> q[0].e);
+                    o1 = OUT8((o1 + q[1].rnd + (o1 >> 31)) >> q[1].e);
+                    o2 = OUT8((o2 + q[2].rnd + (o2 >> 31)) >> q[2].e);
+                    o3 = OUT8((o3 + q[3].rnd + (o3 >> 31)) >> q[3].e);
+                    const uint32_t word = (uint32_t)(uint8_t)o0 | ((uint32_t)(uint8_t)o1 << 8)
+                                          | ((uint32_t)(uint8_t)o2 << 16) | ((uint32_t)(uint8_t)o3 << 24);
+                    __builtin_memcpy(output + c0, &word, 4);
                 }
                 for (int32_t c = 4 * G; c < C; ++c) {
                     int32_t acc = bias ? bias[c] : 0;
@@ -178,6 +240,45 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
             wsum += (uint32_t)(int32_t)filter[(size_t)t * C + c];
         }
         dw_bias[c] = (int32_t)((uint32_t)(bias ? bias[c] : 0) + (uint32_t)p->input_offset * wsum);
+        const tp_rq_t *q = &dw_rq[c];
+        dw_fq_t *f = &dw_fq[c];
+        if (q->tier == 2) {
+            f->mult = q->mult;
+            f->rnd = q->rnd;
+            f->lsh1 = q->lsh1;
+            f->e = q->e;
+            continue;
+        }
+        /* One output for the whole accumulator range (the requantisation
+         * is monotone while x << left_shift cannot wrap): a constant. */
+        const int32_t xa = p->input_offset >= 0 ? 127 + p->input_offset : 128 - p->input_offset;
+        const int64_t B = (int64_t)T * xa * 128;
+        const int64_t b0 = bias ? bias[c] : 0;
+        const int64_t alo = b0 - B, ahi = b0 + B;
+        const int32_t sh = p->out_shift[c];
+        const int32_t ls = sh > 0 ? (sh > 31 ? 31 : sh) : 0;
+        const int64_t lim = ((int64_t)1 << 31) >> ls;
+        if (p->out_mult[c] >= 0 && alo > -lim && ahi < lim) {
+            const int32_t vlo = tp_clamp(tp_requantize((int32_t)alo, p->out_mult[c], sh)
+                                             + p->output_offset, p->act_min, p->act_max);
+            const int32_t vhi = tp_clamp(tp_requantize((int32_t)ahi, p->out_mult[c], sh)
+                                             + p->output_offset, p->act_min, p->act_max);
+            if (vlo == vhi) {
+                f->mult = 0;
+                f->rnd = vlo;
+                f->lsh1 = 1;
+                f->e = 0;
+                continue;
+            }
+        }
+        f->mult = p->out_mult[c];
+        f->lsh1 = sh;
+        f->rnd = p->output_offset;
+        f->e = -1;
+    }
+    for (int32_t g = 0; g < G; ++g) {
+        dw_gexact[g] = (dw_fq[4 * g].e | dw_fq[4 * g + 1].e | dw_fq[4 * g + 2].e
+                        | dw_fq[4 * g + 3].e) < 0;
     }
     /* Weights per group of four channels, per tap: (c0, c2), (c1, c3). */
     {
