@@ -53,3 +53,26 @@ def test_total_counts_a_straight_line_program(asm_elf):
         with open_emulator("cortex-m4", elf, options) as dut:
             assert dut.wait(10) == 0
             assert dut.counters().total == 6
+
+
+def test_third_party_firmware_measured_between_th_timestamp_calls(asm_elf):
+    """An EEMBC port without our markers: windows run between consecutive
+    th_timestamp calls.  bx lr + 1000 x {subs, bne} + bl = 2002."""
+    from harness.execute import execute
+    from platforms import get_platform
+    from sim.elf import FirmwareImage
+
+    elf = asm_elf("""
+    ldr r0, =1000
+    bl th_timestamp
+1:  subs r0, #1
+    bne 1b
+    bl th_timestamp
+""" + SEMIHOST_EXIT.format(code=0) + """
+    .global th_timestamp
+    .thumb_func
+th_timestamp:
+    bx lr
+""", name="eembc")
+    result = execute(get_platform("cortex-m4"), FirmwareImage(elf), timeout=10)
+    assert result.exit_code == 0 and result.windows == [2002]
