@@ -172,7 +172,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import results_document, summary_table
-    from harness.runner import BenchRun
+    from harness.runner import BenchRun, save_run_spec
 
     quiet = as_json or not sys.stderr.isatty()
     progress_console = Console(stderr=True)
@@ -201,7 +201,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         prepared = []
         for run, dataset, seed_, count in runs:
             run.run_dir = rc.new_run_dir(results_dir, run.bench, platform)
-            rc.save_run_spec(run.run_dir, rc.spec_of(run, dataset, seed_, count))
+            save_run_spec(run.run_dir, rc.spec_of(run, dataset, seed_, count))
             prepared.append(run)
         runs = prepared
     results = []

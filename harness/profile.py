@@ -62,7 +62,7 @@ from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
 from sim.elf import FirmwareImage
 from sim.errors import SimError
-from sim.plugin import Block, Segment, segments, window_hits
+from sim.plugin import Block, segments, window_hits
 
 PROFILE_SCHEMA = "tinyperf-profile"
 PROFILE_VERSION = 1

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -16,7 +15,7 @@ from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.build import build_image
 from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, write_report
-from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, save_run_spec, summarise
+from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from platforms import Platform, get_platform
 from sim.elf import FirmwareImage
 from sim.process import stop_all
@@ -131,12 +130,6 @@ def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     return run, spec
 
 
-def is_failure(result: BenchmarkResult) -> bool:
-    bad_verify = result.verify is not None and not result.verify.passed
-    bad_quality = result.accuracy is not None and not result.accuracy.passed
-    return bad_verify or bad_quality or result.failed_samples > 0
-
-
 def failure_line(results: list[BenchmarkResult]) -> str | None:
     problems = []
     for r in results:
@@ -150,7 +143,3 @@ def failure_line(results: list[BenchmarkResult]) -> str | None:
             problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} "
                             f"{r.accuracy.value} below target {r.accuracy.target}")
     return "; ".join(problems) or None
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()

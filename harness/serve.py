@@ -87,7 +87,7 @@ from pathlib import Path
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
-from sim.errors import EmulatorError, FirmwareTimeout, SimError
+from sim.errors import FirmwareTimeout, SimError
 
 TIMESTAMP_MARKER = "th_timestamp"
 WINDOW_BEGIN, WINDOW_END = "tp_mark_begin", "tp_mark_end"

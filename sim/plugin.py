@@ -141,7 +141,7 @@ def segments(hits: list[tuple[int, int, dict[Block, int]]], first: int, last: in
         edges.append(edge)
     out: list[Segment] = []
     for k in range(first, last):
-        (addr, count, before), (_a, next_count, after) = hits[k], hits[k + 1]
+        (addr, count, before), (_, next_count, after) = hits[k], hits[k + 1]
         blocks = {key: execs - before.get(key, 0) for key, execs in after.items() if execs > before.get(key, 0)}
         own, following = edges[k - first], edges[k + 1 - first]
         if own is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEMIHOST_EXIT, needs_toolchain
+from conftest import needs_toolchain
 
 pytestmark = needs_toolchain
 

@@ -3,7 +3,6 @@ platform, the prebuilt ELFs match their manifest and rebuild to the same bytes."
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 from pathlib import Path
 

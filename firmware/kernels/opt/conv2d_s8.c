@@ -144,12 +144,11 @@ static inline uint32_t *expand_pair(uint32_t *dst, const int8_t *a, const int8_t
 /* conv_col for output pixels A (ay, ax) and B (by, bx), in_c % 4 == 0.
  * A padded tap reads zero points, which become 0 with the offset. */
 static void fill_pair(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t ay, int32_t ax,
-                      int32_t by, int32_t bx, uint32_t off2)
+                      int32_t by, int32_t bx, uint32_t off2, uint32_t *dst)
 {
     const int32_t in_c = p->in_c;
     const int32_t gpt = in_c >> 2;
     const int32_t in_w = p->in_w, in_h = p->in_h;
-    uint32_t *dst = conv_col;
     if (p->k_h == 1 && p->k_w == 1) {
         const int32_t iya = ay * p->stride_h - p->pad_top, ixa = ax * p->stride_w - p->pad_left;
         const int32_t iyb = by * p->stride_h - p->pad_top, ixb = bx * p->stride_w - p->pad_left;
@@ -459,6 +458,142 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
     gemm_fast_impl(filter, K, out_c, outA, outB, lo, hi, 0);
 }
 
+/* ---- Four output channels x two pixels ----
+ * The filter is expanded once per call to 16-bit lanes, four channels
+ * interleaved: per block of four channels and group of four taps the words
+ *     c0(k,k+2) c1(k,k+2) c2(k,k+2) c3(k,k+2) c0(k+1,k+3) ... c3(k+1,k+3)
+ * so the inner loop only loads and multiplies. The column buffer ends on a
+ * 4 KiB boundary, which ends the loop without a counter. */
+#define CONV_WEMAX 24576   /* words of expanded weights: out_c * K / 2 */
+static uint32_t conv_wexp[CONV_WEMAX];
+static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(4096)));
+
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
+{
+    const int32_t G = K >> 2;
+    uint32_t *d = conv_wexp;
+    for (int32_t oc = 0; oc < out_c; oc += 4) {
+        const int8_t *f = filter + (size_t)oc * K;
+        for (int32_t g = 0; g < G; ++g) {
+            for (int32_t j = 0; j < 4; ++j) {
+                const uint32_t w = tp_ld32(f + (size_t)j * K + 4 * g);
+                d[j] = tp_sxtb16(w);
+                d[4 + j] = tp_sxtb16_ror8(w);
+            }
+            d += 8;
+        }
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* acc[0..7] = (c0 A, c0 B, c1 A, c1 B, ..., c3 B) += the dot products over
+ * the groups from c to the 4 KiB boundary. */
+__attribute__((naked, noinline)) static void dot_4x2(const uint32_t *c, const uint32_t *f,
+                                                    int32_t *acc)
+{
+    __asm__ volatile(
+        "push    {r2, r4-r11, lr}\n\t"
+        "ldm     r2, {r2-r9}\n\t"
+        "1:\n\t"
+        "ldr     r10, [r0], #4\n\t"
+        "ldr     r11, [r0], #4\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r2, r10, r12, r2\n\t"
+        "smlad   r3, r11, r12, r3\n\t"
+        "smlad   r4, r10, lr, r4\n\t"
+        "smlad   r5, r11, lr, r5\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r6, r10, r12, r6\n\t"
+        "smlad   r7, r11, r12, r7\n\t"
+        "smlad   r8, r10, lr, r8\n\t"
+        "smlad   r9, r11, lr, r9\n\t"
+        "ldr     r10, [r0], #4\n\t"
+        "ldr     r11, [r0], #4\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r2, r10, r12, r2\n\t"
+        "smlad   r3, r11, r12, r3\n\t"
+        "smlad   r4, r10, lr, r4\n\t"
+        "smlad   r5, r11, lr, r5\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r6, r10, r12, r6\n\t"
+        "smlad   r7, r11, r12, r7\n\t"
+        "smlad   r8, r10, lr, r8\n\t"
+        "smlad   r9, r11, lr, r9\n\t"
+        "lsls    r12, r0, #20\n\t"
+        "bne     1b\n\t"
+        "pop     {r12}\n\t"
+        "stm     r12, {r2-r9}\n\t"
+        "pop     {r4-r11, pc}\n\t");
+}
+#else
+static void dot_4x2(const uint32_t *c, const uint32_t *f, int32_t *acc)
+{
+    const uint32_t *end = conv_col4 + CONV_KMAX;
+    while (c < end) {
+        for (int h = 0; h < 2; ++h) {
+            const uint32_t xa = c[0], xb = c[1];
+            c += 2;
+            for (int j = 0; j < 4; ++j) {
+                acc[2 * j] = tp_smlad(xa, f[j], acc[2 * j]);
+                acc[2 * j + 1] = tp_smlad(xb, f[j], acc[2 * j + 1]);
+            }
+            f += 4;
+        }
+    }
+}
+#endif
+
+static inline __attribute__((always_inline)) void
+gemm4_impl(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi,
+           const int full)
+{
+    const int32_t G = K >> 2;
+    const uint32_t *c0 = conv_col4 + CONV_KMAX - 4 * G;
+    const uint32_t *f = conv_wexp;
+    const conv_fq_t *q = conv_fq;
+    int32_t acc[8];
+    for (int32_t oc = 0; oc < out_c; oc += 4, q += 4, f += 8 * G) {
+        for (int j = 0; j < 4; ++j) {
+            acc[2 * j] = acc[2 * j + 1] = q[j].bias;
+        }
+        dot_4x2(c0, f, acc);
+        if (__builtin_expect((q[0].e | q[1].e | q[2].e | q[3].e) < 0, 0)) {
+            for (int j = 0; j < 4; ++j) {
+                outA[oc + j] = OUT8(fq_rq_any(acc[2 * j], &q[j]));
+                outB[oc + j] = OUT8(fq_rq_any(acc[2 * j + 1], &q[j]));
+            }
+            continue;
+        }
+        uint32_t wA = 0, wB = 0;
+        for (int j = 0; j < 4; ++j) {
+            const int32_t m = q[j].mult, r = q[j].rnd, l = q[j].lsh1, e = q[j].e;
+            int32_t oA = tp_smmulr((int32_t)((uint32_t)acc[2 * j] << l), m);
+            int32_t oB = tp_smmulr((int32_t)((uint32_t)acc[2 * j + 1] << l), m);
+            oA = OUT8((oA + r + (oA >> 31)) >> e);
+            oB = OUT8((oB + r + (oB >> 31)) >> e);
+            wA |= (uint32_t)(uint8_t)oA << (8 * j);
+            wB |= (uint32_t)(uint8_t)oB << (8 * j);
+        }
+        __builtin_memcpy(outA + oc, &wA, 4);
+        __builtin_memcpy(outB + oc, &wB, 4);
+    }
+}
+
+static void gemm4_full(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB)
+{
+    gemm4_impl(K, out_c, outA, outB, -128, 127, 1);
+}
+
+static void gemm4_clamp(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo,
+                        int32_t hi)
+{
+    gemm4_impl(K, out_c, outA, outB, lo, hi, 0);
+}
+
 void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output)
 {
@@ -539,6 +674,12 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     if (pairfill) {
         memset(conv_zp, (int8_t)(-p->input_offset), (size_t)p->in_c);
     }
+    /* Four channels at a time when the expanded filter fits. */
+    const int use4 = pairfill && (p->out_c & 3) == 0 && (int64_t)p->out_c * K / 2 <= CONV_WEMAX;
+    if (use4) {
+        expand_filter4(filter, K, p->out_c);
+    }
+    uint32_t *const fill_dst = use4 ? conv_col4 + CONV_KMAX - K : conv_col;
     const uint32_t off2 = tp_dup16(p->input_offset);
     const int32_t npix = p->out_h * p->out_w;
     const int32_t out_c = p->out_c;
@@ -568,12 +709,18 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                 outB = conv_dummy;
             }
             if (pairfill) {
-                fill_pair(p, in_b, ay, ax, by, bx, off2);
+                fill_pair(p, in_b, ay, ax, by, bx, off2, fill_dst);
             } else {
                 fill_slot(p, in_b, ay, ax, 0, fast ? Kf : K, off2);
                 fill_slot(p, in_b, by, bx, 1, fast ? Kf : K, off2);
             }
-            if (!fast) {
+            if (use4) {
+                if (full) {
+                    gemm4_full(K, out_c, outA, outB);
+                } else {
+                    gemm4_clamp(K, out_c, outA, outB, p->act_min, p->act_max);
+                }
+            } else if (!fast) {
                 gemm_pair(p, filter, bias, K, outA, outB);
             } else if (full) {
                 gemm_fast_full(fw, Kf, out_c, outA, outB);
