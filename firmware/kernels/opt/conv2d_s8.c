@@ -473,13 +473,22 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
     const int32_t G = K >> 2;
     uint32_t *d = conv_wexp;
     for (int32_t oc = 0; oc < out_c; oc += 4) {
-        const int8_t *f = filter + (size_t)oc * K;
+        const int8_t *f0 = filter + (size_t)oc * K;
+        const int8_t *f1 = f0 + K, *f2 = f1 + K, *f3 = f2 + K;
         for (int32_t g = 0; g < G; ++g) {
-            for (int32_t j = 0; j < 4; ++j) {
-                const uint32_t w = tp_ld32(f + (size_t)j * K + 4 * g);
-                d[j] = tp_sxtb16(w);
-                d[4 + j] = tp_sxtb16_ror8(w);
-            }
+            const uint32_t w0 = tp_ld32(f0), w1 = tp_ld32(f1), w2 = tp_ld32(f2), w3 = tp_ld32(f3);
+            f0 += 4;
+            f1 += 4;
+            f2 += 4;
+            f3 += 4;
+            d[0] = tp_sxtb16(w0);
+            d[1] = tp_sxtb16(w1);
+            d[2] = tp_sxtb16(w2);
+            d[3] = tp_sxtb16(w3);
+            d[4] = tp_sxtb16_ror8(w0);
+            d[5] = tp_sxtb16_ror8(w1);
+            d[6] = tp_sxtb16_ror8(w2);
+            d[7] = tp_sxtb16_ror8(w3);
             d += 8;
         }
     }
@@ -557,6 +566,7 @@ gemm4_impl(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int
     const conv_fq_t *q = conv_fq;
     int32_t acc[8];
     for (int32_t oc = 0; oc < out_c; oc += 4, q += 4, f += 8 * G) {
+#pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
             acc[2 * j] = acc[2 * j + 1] = q[j].bias;
         }
@@ -569,6 +579,7 @@ gemm4_impl(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int
             continue;
         }
         uint32_t wA = 0, wB = 0;
+#pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
             const int32_t m = q[j].mult, r = q[j].rnd, l = q[j].lsh1, e = q[j].e;
             int32_t oA = tp_smmulr((int32_t)((uint32_t)acc[2 * j] << l), m);
@@ -675,7 +686,9 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         memset(conv_zp, (int8_t)(-p->input_offset), (size_t)p->in_c);
     }
     /* Four channels at a time when the expanded filter fits. */
-    const int use4 = pairfill && (p->out_c & 3) == 0 && (int64_t)p->out_c * K / 2 <= CONV_WEMAX;
+    /* (the expansion pays for itself from about a dozen output pixels) */
+    const int use4 = pairfill && (p->out_c & 3) == 0 && (int64_t)p->out_c * K / 2 <= CONV_WEMAX
+                     && (int64_t)p->batches * p->out_h * p->out_w >= 16;
     if (use4) {
         expand_filter4(filter, K, p->out_c);
     }
