@@ -12,7 +12,17 @@
  * the filter needs no reordering: per group and output channel one word of
  * weights feeds four SMLADs (two pixels). The last K % 4 taps are kept as
  * plain int16 after the groups. Accumulation is exact int32 as in the
- * reference; only the order of additions differs. */
+ * reference; only the order of additions differs.
+ *
+ * Paths, fastest first (chosen per call in tp_conv2d_s8):
+ *   - four channels x two pixels (dot_4x2) on a filter expanded to 16-bit
+ *     lanes once per call, when every channel requantises in the fast form
+ *     (or is constant, or is flagged for the exact routine), out_c % 4 == 0,
+ *     the expansion fits and there are at least 16 output pixels;
+ *   - two channels x two pixels (dot_2x2_u2) with the same requantisation;
+ *   - the general two x two path (gemm_pair), any tier per channel.
+ * K % 4 != 0 with a gathered receptive field is padded to a multiple of 4
+ * with zero weights (conv_wpad) so the fast paths apply. */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
@@ -57,13 +67,13 @@ static inline void zero_groups(uint32_t *dst, int32_t n)
 /* Fills slot (0 = A, 1 = B) of conv_col with the receptive field of output
  * pixel (oy, ox). */
 static void fill_slot(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
-                      int slot, int32_t K, uint32_t off2)
+                      int slot, int32_t K, uint32_t off2, uint32_t *base)
 {
     const int32_t in_c = p->in_c;
     const int32_t G = K >> 2;
     const int32_t T = K & 3;
-    uint32_t *dst = conv_col + slot;
-    int16_t *tail = (int16_t *)(conv_col + 4 * G) + 4 * slot;
+    uint32_t *dst = base + slot;
+    int16_t *tail = (int16_t *)(base + 4 * G) + 4 * slot;
     const int32_t iy0 = oy * p->stride_h - p->pad_top;
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
 
@@ -503,7 +513,40 @@ __attribute__((naked, noinline)) static void dot_4x2(const uint32_t *c, const ui
     __asm__ volatile(
         "push    {r2, r4-r11, lr}\n\t"
         "ldm     r2, {r2-r9}\n\t"
+        /* two groups per iteration; bit 4 of c is the parity of the
+         * group count (c = 4 KiB boundary - 16 * groups) */
+        "tst     r0, #16\n\t"
+        "bne     2f\n\t"
         "1:\n\t"
+        "ldr     r10, [r0], #4\n\t"
+        "ldr     r11, [r0], #4\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r2, r10, r12, r2\n\t"
+        "smlad   r3, r11, r12, r3\n\t"
+        "smlad   r4, r10, lr, r4\n\t"
+        "smlad   r5, r11, lr, r5\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r6, r10, r12, r6\n\t"
+        "smlad   r7, r11, r12, r7\n\t"
+        "smlad   r8, r10, lr, r8\n\t"
+        "smlad   r9, r11, lr, r9\n\t"
+        "ldr     r10, [r0], #4\n\t"
+        "ldr     r11, [r0], #4\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r2, r10, r12, r2\n\t"
+        "smlad   r3, r11, r12, r3\n\t"
+        "smlad   r4, r10, lr, r4\n\t"
+        "smlad   r5, r11, lr, r5\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "ldr     lr, [r1], #4\n\t"
+        "smlad   r6, r10, r12, r6\n\t"
+        "smlad   r7, r11, r12, r7\n\t"
+        "smlad   r8, r10, lr, r8\n\t"
+        "smlad   r9, r11, lr, r9\n\t"
+        "2:\n\t"
         "ldr     r10, [r0], #4\n\t"
         "ldr     r11, [r0], #4\n\t"
         "ldr     r12, [r1], #4\n\t"
@@ -687,12 +730,12 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     }
     /* Four channels at a time when the expanded filter fits. */
     /* (the expansion pays for itself from about a dozen output pixels) */
-    const int use4 = pairfill && (p->out_c & 3) == 0 && (int64_t)p->out_c * K / 2 <= CONV_WEMAX
+    const int use4 = fast && (p->out_c & 3) == 0 && (int64_t)p->out_c * Kf / 2 <= CONV_WEMAX
                      && (int64_t)p->batches * p->out_h * p->out_w >= 16;
     if (use4) {
-        expand_filter4(filter, K, p->out_c);
+        expand_filter4(fw, Kf, p->out_c);
     }
-    uint32_t *const fill_dst = use4 ? conv_col4 + CONV_KMAX - K : conv_col;
+    uint32_t *const fill_dst = use4 ? conv_col4 + CONV_KMAX - Kf : conv_col;
     const uint32_t off2 = tp_dup16(p->input_offset);
     const int32_t npix = p->out_h * p->out_w;
     const int32_t out_c = p->out_c;
@@ -724,14 +767,14 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             if (pairfill) {
                 fill_pair(p, in_b, ay, ax, by, bx, off2, fill_dst);
             } else {
-                fill_slot(p, in_b, ay, ax, 0, fast ? Kf : K, off2);
-                fill_slot(p, in_b, by, bx, 1, fast ? Kf : K, off2);
+                fill_slot(p, in_b, ay, ax, 0, fast ? Kf : K, off2, fill_dst);
+                fill_slot(p, in_b, by, bx, 1, fast ? Kf : K, off2, fill_dst);
             }
             if (use4) {
                 if (full) {
-                    gemm4_full(K, out_c, outA, outB);
+                    gemm4_full(Kf, out_c, outA, outB);
                 } else {
-                    gemm4_clamp(K, out_c, outA, outB, p->act_min, p->act_max);
+                    gemm4_clamp(Kf, out_c, outA, outB, p->act_min, p->act_max);
                 }
             } else if (!fast) {
                 gemm_pair(p, filter, bias, K, outA, outB);

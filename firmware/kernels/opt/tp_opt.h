@@ -215,10 +215,19 @@ static inline int8_t tp_sat8(int32_t v)
 }
 
 /* Bound on |sum of n products (x + in_off) * (w + w_off)|. */
+/* Largest |v + off| over int8 v: the larger of |127 + off| and |-128 + off|
+ * (128 at off = 0: an int8 of -128 is possible in both inputs and weights). */
+static inline int32_t tp_int8_span(int32_t off)
+{
+    int32_t hi = 127 + off < 0 ? -(127 + off) : 127 + off;
+    int32_t lo = off - 128 < 0 ? 128 - off : off - 128;
+    return hi > lo ? hi : lo;
+}
+
 static inline uint32_t tp_dot_bound(int32_t n, int32_t in_off, int32_t w_off)
 {
-    int32_t xa = in_off >= 0 ? 127 + in_off : 128 - in_off;
-    int32_t wa = w_off >= 0 ? 127 + w_off : 128 - w_off;
+    int32_t xa = tp_int8_span(in_off);
+    int32_t wa = tp_int8_span(w_off);
     uint64_t b = (uint64_t)(uint32_t)n * (uint64_t)xa * (uint64_t)wa;
     return b > 0x7FFFFFFFu ? 0xFFFFFFFFu : (uint32_t)b;
 }
