@@ -116,6 +116,8 @@ class Emulator(ABC):
         self.options = options
         self.on_output = on_output
         self.uart: UartStream | None = None
+        self._log: CounterLog | None = None  # set by start(): the counter records file
+        self._final_log: CounterLog | None = None  # frozen by stop()
 
     # -- lifecycle -------------------------------------------------------
     @abstractmethod
@@ -135,9 +137,18 @@ class Emulator(ABC):
     def exit_code(self) -> int | None:
         """The firmware's exit code once the emulator has ended, else None."""
 
-    @abstractmethod
     def counters(self) -> CounterLog:
         """Instruction counter records read so far."""
+        if self._final_log is not None:
+            return self._final_log
+        if self._log is None:
+            raise EmulatorError("emulator not started")
+        return self._log.poll()
+
+    def _freeze_counters(self) -> None:
+        """Read the last records before stop() removes the run folder."""
+        if self._log is not None and self._final_log is None:
+            self._final_log = self._log.poll()
 
     @abstractmethod
     def diagnose(self) -> str:

@@ -38,8 +38,6 @@ class QemuEmulator(Emulator):
         super().__init__(platform, firmware, options, on_output)
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
-        self._log: CounterLog | None = None
-        self._final_log: CounterLog | None = None
         self._emulator_log = ""
         self._killed = False
         self.markers = marker_addresses(firmware, options.markers)
@@ -136,13 +134,6 @@ class QemuEmulator(Emulator):
             return None
         return self._proc.returncode
 
-    def counters(self) -> CounterLog:
-        if self._final_log is not None:
-            return self._final_log
-        if self._log is None:
-            raise EmulatorError("emulator not started")
-        return self._log.poll()
-
     def diagnose(self) -> str:
         if self._proc is not None and not self._killed:
             try:  # the UART closes a moment before the process is reaped
@@ -167,8 +158,7 @@ class QemuEmulator(Emulator):
         self._killed |= terminate(self._proc)
         if self.uart is not None:
             self.uart.close()
-        if self._log is not None and self._final_log is None:
-            self._final_log = self._log.poll()
+        self._freeze_counters()
         if self._dir is not None:
             self._read_emulator_log()
             shutil.rmtree(self._dir, ignore_errors=True)

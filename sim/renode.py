@@ -194,8 +194,6 @@ class RenodeEmulator(Emulator):
         super().__init__(platform, firmware, options, on_output)
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
-        self._log: CounterLog | None = None
-        self._final_log: CounterLog | None = None
         self._exit: int | None = None
         self._emulator_log = ""
         self.port: int | None = None
@@ -290,13 +288,6 @@ class RenodeEmulator(Emulator):
         """The code our firmware passed to bsp_exit; None until then, and for firmware without it."""
         return self._poll_exit()
 
-    def counters(self) -> CounterLog:
-        if self._final_log is not None:
-            return self._final_log
-        if self._log is None:
-            raise EmulatorError("emulator not started")
-        return self._log.poll()
-
     def diagnose(self) -> str:
         found = handler_fault(self.firmware, self.transcript.decode("latin-1"))
         if found:
@@ -316,9 +307,8 @@ class RenodeEmulator(Emulator):
         terminate(self._proc, STOP_GRACE_S)
         if self.uart is not None:
             self.uart.close()
-        if self._log is not None and self._final_log is None:
-            self._poll_exit()
-            self._final_log = self._log.poll()
+        self._poll_exit()
+        self._freeze_counters()
         if self._dir is not None:
             self._read_renode_log()
             shutil.rmtree(self._dir, ignore_errors=True)

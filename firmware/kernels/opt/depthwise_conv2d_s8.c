@@ -39,7 +39,6 @@ typedef struct {
     int32_t mult, rnd, lsh1, e;
 } dw_fq_t;
 static dw_fq_t dw_fq[DW_CMAX];
-static uint8_t dw_gexact[DW_CMAX / 4];   /* group has an exact channel */
 
 static int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
 {
@@ -49,6 +48,28 @@ static int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
     int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
     return (o + q->rnd + (o >> 31)) >> q->e;
 }
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Fast requantisation of one channel (tier 2 or constant entry), saturated
+ * to int8 and sign-extended. */
+static inline __attribute__((always_inline)) int32_t dw_rq_asm(int32_t a, const dw_fq_t *q)
+{
+    int32_t m, r, l, e;
+    __asm__("ldr     %[m], [%[q]]\n\t"
+            "ldr     %[r], [%[q], #4]\n\t"
+            "ldr     %[l], [%[q], #8]\n\t"
+            "ldr     %[e], [%[q], #12]\n\t"
+            "lsl     %[a], %[a], %[l]\n\t"
+            "smmulr  %[a], %[a], %[m]\n\t"
+            "add     %[r], %[r], %[a]\n\t"
+            "add     %[r], %[r], %[a], asr #31\n\t"
+            "asr     %[a], %[r], %[e]\n\t"
+            "ssat    %[a], #8, %[a]"
+            : [a] "+r"(a), [m] "=&r"(m), [r] "=&r"(r), [l] "=&r"(l), [e] "=&r"(e)
+            : [q] "r"(q), "m"(*q));
+    return a;
+}
+#endif
 
 /* Accumulates x * w over taps t = 0 .. 2n-1 of channels c0 .. c0+3:
  * taps[t] + c0 are the four input bytes, w two words per tap:
@@ -144,7 +165,7 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
 
 static inline __attribute__((always_inline)) void
 dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int8_t *filter,
-        const int32_t *bias, int8_t *output, const int full)
+        const int32_t *bias, int8_t *output, const int full, const int n5, const int ex)
 {
     const int32_t C = p->out_c;
     const int32_t T = p->k_h * p->k_w;
@@ -153,6 +174,10 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t in_w = p->in_w, in_h = p->in_h;
     const int8_t *taps[DW_TMAX + 1];
+    const uint32_t lo4 = ((uint32_t)(uint8_t)lo) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)(uint8_t)hi) * 0x01010101u;
+    (void)lo4;
+    (void)hi4;
 
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * in_h * in_w * C;
@@ -179,16 +204,42 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
                     const int32_t c0 = 4 * g;
                     int32_t a0 = dw_bias[c0], a1 = dw_bias[c0 + 1];
                     int32_t a2 = dw_bias[c0 + 2], a3 = dw_bias[c0 + 3];
-                    dw_group(taps, w, c0, T2 >> 1, &a0, &a1, &a2, &a3);
+                    dw_group(taps, w, c0, n5 ? 5 : T2 >> 1, &a0, &a1, &a2, &a3);
                     w += 2 * T2;
                     const dw_fq_t *q = &dw_fq[c0];
-                    if (__builtin_expect(dw_gexact[g], 0)) {
+                    if (ex) {
                         output[c0] = OUT8(dw_fq_any(a0, &q[0]));
                         output[c0 + 1] = OUT8(dw_fq_any(a1, &q[1]));
                         output[c0 + 2] = OUT8(dw_fq_any(a2, &q[2]));
                         output[c0 + 3] = OUT8(dw_fq_any(a3, &q[3]));
                         continue;
                     }
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+                    {
+                        /* Each channel's four constants load back to back
+                         * (pipelined), then SSAT, BFI packing and, for a
+                         * narrower range, a per-byte clamp (SSUB8 + SEL). */
+                        a0 = dw_rq_asm(a0, &q[0]);
+                        a1 = dw_rq_asm(a1, &q[1]);
+                        a2 = dw_rq_asm(a2, &q[2]);
+                        a3 = dw_rq_asm(a3, &q[3]);
+                        uint32_t word = (uint32_t)a0;
+                        __asm__("bfi %0, %1, #8, #8\n\t"
+                                "bfi %0, %2, #16, #8\n\t"
+                                "bfi %0, %3, #24, #8"
+                                : "+r"(word) : "r"(a1), "r"(a2), "r"(a3));
+                        if (!full) {
+                            uint32_t t;
+                            __asm__ volatile("ssub8 %1, %0, %2\n\t"
+                                             "sel   %0, %0, %2\n\t"
+                                             "ssub8 %1, %3, %0\n\t"
+                                             "sel   %0, %0, %3"
+                                             : "+r"(word), "=&r"(t) : "r"(lo4), "r"(hi4) : "cc");
+                        }
+                        __builtin_memcpy(output + c0, &word, 4);
+                    }
+#else
+                    /* All constants read before the store (int8 may alias). */
                     /* All constants read before the store (int8 may alias). */
                     int32_t o0 = tp_smmulr((int32_t)((uint32_t)a0 << q[0].lsh1), q[0].mult);
                     int32_t o1 = tp_smmulr((int32_t)((uint32_t)a1 << q[1].lsh1), q[1].mult);
@@ -201,6 +252,7 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
                     const uint32_t word = (uint32_t)(uint8_t)o0 | ((uint32_t)(uint8_t)o1 << 8)
                                           | ((uint32_t)(uint8_t)o2 << 16) | ((uint32_t)(uint8_t)o3 << 24);
                     __builtin_memcpy(output + c0, &word, 4);
+#endif
                 }
                 for (int32_t c = 4 * G; c < C; ++c) {
                     int32_t acc = bias ? bias[c] : 0;
@@ -276,9 +328,9 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         f->rnd = p->output_offset;
         f->e = -1;
     }
-    for (int32_t g = 0; g < G; ++g) {
-        dw_gexact[g] = (dw_fq[4 * g].e | dw_fq[4 * g + 1].e | dw_fq[4 * g + 2].e
-                        | dw_fq[4 * g + 3].e) < 0;
+    int ex = 0;
+    for (int32_t c = 0; c < 4 * G; ++c) {
+        ex |= dw_fq[c].e < 0;
     }
     /* Weights per group of four channels, per tap: (c0, c2), (c1, c3). */
     {
@@ -297,10 +349,25 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
             }
         }
     }
-    if (p->act_min <= -128 && p->act_max >= 127) {
-        dw_impl(p, input, filter, bias, output, 1);
+    const int full = p->act_min <= -128 && p->act_max >= 127;
+    if (ex) {
+        if (full) {
+            dw_impl(p, input, filter, bias, output, 1, 0, 1);
+        } else {
+            dw_impl(p, input, filter, bias, output, 0, 0, 1);
+        }
+    } else if (T2 == 10) {
+        if (full) {
+            dw_impl(p, input, filter, bias, output, 1, 1, 0);
+        } else {
+            dw_impl(p, input, filter, bias, output, 0, 1, 0);
+        }
     } else {
-        dw_impl(p, input, filter, bias, output, 0);
+        if (full) {
+            dw_impl(p, input, filter, bias, output, 1, 0, 0);
+        } else {
+            dw_impl(p, input, filter, bias, output, 0, 0, 0);
+        }
     }
 }
 
