@@ -621,6 +621,66 @@ gemm4_impl(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int
             }
             continue;
         }
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        {
+            /* Per channel: its four constants load back to back (pipelined),
+             * both pixels requantise and saturate; BFI packs the bytes and a
+             * narrower range is clamped per byte (SSUB8 + SEL). */
+            int32_t v[8];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                int32_t aA = acc[2 * j], aB = acc[2 * j + 1];
+                int32_t m, r, l, e;
+                __asm__("ldr     %[m], [%[q], #4]\n\t"
+                        "ldr     %[r], [%[q], #8]\n\t"
+                        "ldr     %[l], [%[q], #12]\n\t"
+                        "ldr     %[e], [%[q], #16]\n\t"
+                        "lsl     %[aA], %[aA], %[l]\n\t"
+                        "lsl     %[aB], %[aB], %[l]\n\t"
+                        "smmulr  %[aA], %[aA], %[m]\n\t"
+                        "smmulr  %[aB], %[aB], %[m]\n\t"
+                        "add     %[m], %[r], %[aA]\n\t"
+                        "add     %[m], %[m], %[aA], asr #31\n\t"
+                        "asr     %[aA], %[m], %[e]\n\t"
+                        "ssat    %[aA], #8, %[aA]\n\t"
+                        "add     %[r], %[r], %[aB]\n\t"
+                        "add     %[r], %[r], %[aB], asr #31\n\t"
+                        "asr     %[aB], %[r], %[e]\n\t"
+                        "ssat    %[aB], #8, %[aB]"
+                        : [aA] "+r"(aA), [aB] "+r"(aB), [m] "=&r"(m), [r] "=&r"(r),
+                          [l] "=&r"(l), [e] "=&r"(e)
+                        : [q] "r"(&q[j]), "m"(q[j]));
+                v[2 * j] = aA;
+                v[2 * j + 1] = aB;
+            }
+            uint32_t wA = (uint32_t)v[0], wB = (uint32_t)v[1];
+            __asm__("bfi %0, %2, #8, #8\n\t"
+                    "bfi %1, %3, #8, #8\n\t"
+                    "bfi %0, %4, #16, #8\n\t"
+                    "bfi %1, %5, #16, #8\n\t"
+                    "bfi %0, %6, #24, #8\n\t"
+                    "bfi %1, %7, #24, #8"
+                    : "+&r"(wA), "+&r"(wB)
+                    : "r"(v[2]), "r"(v[3]), "r"(v[4]), "r"(v[5]), "r"(v[6]), "r"(v[7]));
+            if (!full) {
+                const uint32_t lo4 = ((uint32_t)(uint8_t)lo) * 0x01010101u;
+                const uint32_t hi4 = ((uint32_t)(uint8_t)hi) * 0x01010101u;
+                uint32_t t;
+                __asm__ volatile("ssub8 %2, %0, %3\n\t"
+                                 "sel   %0, %0, %3\n\t"
+                                 "ssub8 %2, %4, %0\n\t"
+                                 "sel   %0, %0, %4\n\t"
+                                 "ssub8 %2, %1, %3\n\t"
+                                 "sel   %1, %1, %3\n\t"
+                                 "ssub8 %2, %4, %1\n\t"
+                                 "sel   %1, %1, %4"
+                                 : "+r"(wA), "+r"(wB), "=&r"(t) : "r"(lo4), "r"(hi4) : "cc");
+            }
+            __builtin_memcpy(outA + oc, &wA, 4);
+            __builtin_memcpy(outB + oc, &wB, 4);
+            continue;
+        }
+#endif
         uint32_t wA = 0, wB = 0;
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
