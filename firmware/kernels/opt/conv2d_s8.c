@@ -748,33 +748,16 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         if (q->tier == 2) {
             continue;
         }
-        /* A channel outside the fast form may still have one output for
-         * every accumulator it can reach (e.g. a bias near +-2^30 that
-         * saturates it): the requantisation is monotone in the accumulator
-         * while x << left_shift cannot wrap, so equal outputs at both ends
-         * of the accumulator range mean a constant, given by the fast form
-         * with mult 0 (o = 0), e 0 and rnd = that output. */
-        {
-            const int32_t xa = p->input_offset >= 0 ? 127 + p->input_offset : 128 - p->input_offset;
-            const int64_t B = (int64_t)K * xa * 128;
-            const int64_t b = bias ? bias[oc] : 0;
-            const int64_t alo = b - B, ahi = b + B;
-            const int32_t sh = p->out_shift[oc];
-            const int32_t ls = sh > 0 ? (sh > 31 ? 31 : sh) : 0;
-            const int64_t lim = ((int64_t)1 << 31) >> ls;
-            if (p->out_mult[oc] >= 0 && alo > -lim && ahi < lim) {
-                const int32_t vlo = tp_clamp(tp_requantize((int32_t)alo, p->out_mult[oc], sh)
-                                                 + p->output_offset, p->act_min, p->act_max);
-                const int32_t vhi = tp_clamp(tp_requantize((int32_t)ahi, p->out_mult[oc], sh)
-                                                 + p->output_offset, p->act_min, p->act_max);
-                if (vlo == vhi) {
-                    conv_fq[oc].mult = 0;
-                    conv_fq[oc].rnd = vlo;
-                    conv_fq[oc].lsh1 = 1;
-                    conv_fq[oc].e = 0;
-                    continue;
-                }
-            }
+        /* A channel outside the fast form may still be a constant: then
+         * the fast form with mult 0 (o = 0), e 0 and rnd = that output. */
+        int32_t constant;
+        if (tp_constant_output(K, p->input_offset, bias ? bias[oc] : 0, p->out_mult[oc], p->out_shift[oc],
+                               p->output_offset, p->act_min, p->act_max, &constant)) {
+            conv_fq[oc].mult = 0;
+            conv_fq[oc].rnd = constant;
+            conv_fq[oc].lsh1 = 1;
+            conv_fq[oc].e = 0;
+            continue;
         }
         /* Otherwise the exact routine, for this channel only. */
         conv_fq[oc].mult = p->out_mult[oc];

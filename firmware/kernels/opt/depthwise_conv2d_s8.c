@@ -303,30 +303,18 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
             f->e = q->e;
             continue;
         }
-        /* One output for the whole accumulator range (the requantisation
-         * is monotone while x << left_shift cannot wrap): a constant. */
-        const int32_t xa = p->input_offset >= 0 ? 127 + p->input_offset : 128 - p->input_offset;
-        const int64_t B = (int64_t)T * xa * 128;
-        const int64_t b0 = bias ? bias[c] : 0;
-        const int64_t alo = b0 - B, ahi = b0 + B;
-        const int32_t sh = p->out_shift[c];
-        const int32_t ls = sh > 0 ? (sh > 31 ? 31 : sh) : 0;
-        const int64_t lim = ((int64_t)1 << 31) >> ls;
-        if (p->out_mult[c] >= 0 && alo > -lim && ahi < lim) {
-            const int32_t vlo = tp_clamp(tp_requantize((int32_t)alo, p->out_mult[c], sh)
-                                             + p->output_offset, p->act_min, p->act_max);
-            const int32_t vhi = tp_clamp(tp_requantize((int32_t)ahi, p->out_mult[c], sh)
-                                             + p->output_offset, p->act_min, p->act_max);
-            if (vlo == vhi) {
-                f->mult = 0;
-                f->rnd = vlo;
-                f->lsh1 = 1;
-                f->e = 0;
-                continue;
-            }
+        /* One output for the whole accumulator range: a constant. */
+        int32_t constant;
+        if (tp_constant_output(T, p->input_offset, bias ? bias[c] : 0, p->out_mult[c], p->out_shift[c],
+                               p->output_offset, p->act_min, p->act_max, &constant)) {
+            f->mult = 0;
+            f->rnd = constant;
+            f->lsh1 = 1;
+            f->e = 0;
+            continue;
         }
         f->mult = p->out_mult[c];
-        f->lsh1 = sh;
+        f->lsh1 = p->out_shift[c];
         f->rnd = p->output_offset;
         f->e = -1;
     }

@@ -224,6 +224,28 @@ static inline int32_t tp_int8_span(int32_t off)
     return hi > lo ? hi : lo;
 }
 
+/* Whether a channel gives one output for every accumulator it can reach
+ * (e.g. a bias near +-2^30 that saturates it), and that output.  The
+ * accumulator lies in bias +- taps * span(input offset) * 128 (int8 weights,
+ * zero point 0); the requantisation is monotone in it while x << left_shift
+ * cannot wrap, so equal outputs at both ends of that range mean a constant. */
+static inline int tp_constant_output(int32_t taps, int32_t input_offset, int32_t bias, int32_t mult,
+                                     int32_t shift, int32_t output_offset, int32_t act_min,
+                                     int32_t act_max, int32_t *value)
+{
+    const int64_t reach = (int64_t)taps * tp_int8_span(input_offset) * 128;
+    const int64_t lo = bias - reach, hi = bias + reach;
+    const int32_t left = shift > 0 ? (shift > 31 ? 31 : shift) : 0;
+    const int64_t limit = ((int64_t)1 << 31) >> left;
+    if (mult < 0 || lo <= -limit || hi >= limit) {
+        return 0;
+    }
+    const int32_t vlo = tp_clamp(tp_requantize((int32_t)lo, mult, shift) + output_offset, act_min, act_max);
+    const int32_t vhi = tp_clamp(tp_requantize((int32_t)hi, mult, shift) + output_offset, act_min, act_max);
+    *value = vlo;
+    return vlo == vhi;
+}
+
 static inline uint32_t tp_dot_bound(int32_t n, int32_t in_off, int32_t w_off)
 {
     int32_t xa = tp_int8_span(in_off);
