@@ -233,9 +233,12 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
     from harness.build import BENCHES, build_set, publish_prebuilt
 
-    unknown = [b for b in benches if b not in BENCHES]
-    if unknown:
-        raise CliError(f"unknown benchmark '{unknown[0]}': choose from {', '.join(BENCHES)}", EXIT_USAGE)
+    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
+
+    try:
+        benches = tuple(get_benchmark(b).name for b in benches)
+    except UnknownBenchmarkError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
     boards = [_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):

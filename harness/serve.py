@@ -511,9 +511,8 @@ class Server:
 
 def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) -> Path:
     """BENCH (a prebuilt image name) or an ELF path -> the ELF path."""
-    import difflib
-
     from firmware_bins import prebuilt
+    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
 
     path = Path(target)
     if target in benches:
@@ -526,6 +525,8 @@ def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) 
         if not path.is_file():
             raise ServeError(f"{target}: no such ELF file")
         return path
-    close = difflib.get_close_matches(target, benches, n=1, cutoff=0.4)
-    hint = f"did you mean '{close[0]}'?" if close else "give a benchmark or an ELF path"
-    raise ServeError(f"unknown benchmark '{target}': {hint} (known: {', '.join(benches)})")
+    try:
+        name = get_benchmark(target).name  # also takes ids such as kws01
+    except UnknownBenchmarkError as err:
+        raise ServeError(f"{err}; or give an ELF path") from None
+    return resolve_firmware(name, platform, benches)

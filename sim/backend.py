@@ -145,6 +145,14 @@ class Emulator(ABC):
             raise EmulatorError("emulator not started")
         return self._log.poll()
 
+    def _attach_uart(self, connect: Callable[[], socket.socket]) -> None:
+        """Connect the UART once the emulator runs; on any failure stop it, so nothing is left behind."""
+        try:
+            self.uart = UartStream(connect(), self.on_output)
+        except BaseException:
+            self.stop()
+            raise
+
     def _freeze_counters(self) -> None:
         """Read the last records before stop() removes the run folder."""
         if self._log is not None and self._final_log is None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from platforms import Platform
-from sim.backend import Emulator, RunOptions, UartStream, marker_addresses, unique_run_dir
+from sim.backend import Emulator, RunOptions, marker_addresses, unique_run_dir
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, PluginError, SimError, ToolMissingError
 from sim.faults import handler_fault, lockup
@@ -71,11 +71,7 @@ class QemuEmulator(Emulator):
         cmd = self.command(plugin, self._dir)
         self._log = CounterLog(self._dir / "counts")
         self._proc = spawn(self, cmd, self._dir / "qemu.log")
-        try:
-            self.uart = UartStream(self._connect(), self.on_output)
-        except BaseException:
-            self.stop()
-            raise
+        self._attach_uart(self._connect)
 
     def _connect(self) -> socket.socket:
         path = str(self._dir / "uart")

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from platforms import Platform
-from sim.backend import Emulator, RunOptions, UartStream, marker_addresses, unique_run_dir
+from sim.backend import Emulator, RunOptions, marker_addresses, unique_run_dir
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, SimError, ToolMissingError
 from sim.faults import handler_fault
@@ -214,11 +214,7 @@ class RenodeEmulator(Emulator):
                                     self._dir / "counts", self.markers, self.exit_addr))
         self._log = CounterLog(self._dir / "counts")
         self._proc = spawn(self, self.command(script, binary), self._dir / "renode.log", cwd=self._dir)
-        try:
-            self.uart = UartStream(self._connect(), self.on_output)
-        except BaseException:
-            self.stop()
-            raise
+        self._attach_uart(self._connect)
 
     def _connect(self) -> socket.socket:
         deadline = time.monotonic() + START_TIMEOUT_S
