@@ -224,7 +224,8 @@ def test_single_ops_in_emulation_other_cores(platform, tmp_path):
 HOST_CC = os.environ.get("CC", "cc")
 HOST_CFLAGS = ["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
                "-DTP_OPT_EMULATE"] + os.environ.get("TP_HOST_CFLAGS", "").split()
-HOST_COUNTS = {"conv2d": 100, "depthwise_conv2d": 100, "fully_connected": 80, "add": 60}
+HOST_COUNTS = {"conv2d": 100, "depthwise_conv2d": 100, "fully_connected": 80, "add": 60,
+               "avgpool2d": 60}
 
 
 def _opt_sources():

@@ -455,12 +455,14 @@ def special_cases():
     spec.inputs[1].scale[3] = 3e-12
     spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
     cases.append(('tiny_scales_huge_bias', single_op_model(spec)))
-    # Global average pools of kws (25x5) and ic (8x8).
-    for (h, w_), name in (((25, 5), 'kws_global_avgpool'), ((8, 8), 'ic_global_avgpool')):
+    # Global average pools of kws (25x5) and ic (8x8), and one whose 289-tap
+    # window is too large for the opt kernel's 16-bit lane sums.
+    for (h, w_, c), name in (((25, 5, 64), 'kws_global_avgpool'), ((8, 8, 64), 'ic_global_avgpool'),
+                             ((17, 17, 8), 'large_window_avgpool')):
         sc, zp = 0.05, -128
         cases.append((name, single_op_model(OpSpec(
-            'AVERAGE_POOL_2D', [TensorSpec((1, h, w_, 64), np.int8, sc, zp)],
-            [TensorSpec((1, 1, 1, 64), np.int8, sc, zp)], 'Pool2DOptions',
+            'AVERAGE_POOL_2D', [TensorSpec((1, h, w_, c), np.int8, sc, zp)],
+            [TensorSpec((1, 1, 1, c), np.int8, sc, zp)], 'Pool2DOptions',
             {'Padding': 1, 'StrideW': w_, 'StrideH': h, 'FilterWidth': w_, 'FilterHeight': h,
              'FusedActivationFunction': 0}))))
     return cases
