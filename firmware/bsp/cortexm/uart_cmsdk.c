@@ -18,6 +18,11 @@ void uart_init(void)
 {
     UART_BAUDDIV = 16; /* the smallest divider the UART accepts */
     UART_CTRL = CTRL_TX_EN | CTRL_RX_EN;
+    /* A read of DATA makes QEMU's UART model tell its character backend
+     * that it can take input again. Without it QEMU's main loop only
+     * notices the enabled receiver at its next timeout, and the first byte
+     * the host sends waits about a second; on hardware the read is a no-op. */
+    (void)UART_DATA;
 }
 
 void bsp_putc(char c)
