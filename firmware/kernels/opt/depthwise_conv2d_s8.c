@@ -306,25 +306,41 @@ typedef struct {
     int32_t first, filled;
 } dw_rows_t;
 
+/* n bytes (a multiple of 4, dst word-aligned) of zero points: a few words
+ * each, cheaper inline than a memset call. */
+static inline void dw_fill_zp(int8_t *dst, int32_t n, uint32_t zp4)
+{
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __builtin_memcpy(dst + i, &zp4, 4);
+        __builtin_memcpy(dst + i + 4, &zp4, 4);
+        __builtin_memcpy(dst + i + 8, &zp4, 4);
+        __builtin_memcpy(dst + i + 12, &zp4, 4);
+    }
+    for (; i < n; i += 4) {
+        __builtin_memcpy(dst + i, &zp4, 4);
+    }
+}
+
 static void dw_fill_row(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *in_b, int32_t u,
-                        int8_t *dst, int32_t pw, int zp)
+                        int8_t *dst, int32_t pw, uint32_t zp4)
 {
     const int32_t C = p->out_c;
     const int32_t iy = u - p->pad_top;
     if (iy < 0 || iy >= p->in_h) {
-        memset(dst, zp, (size_t)pw * C);
+        dw_fill_zp(dst, pw * C, zp4);
         return;
     }
     const int32_t j0 = p->pad_left < pw ? p->pad_left : pw;
     const int32_t j1 = p->pad_left + p->in_w < pw ? p->pad_left + p->in_w : pw;
-    memset(dst, zp, (size_t)j0 * C);
+    dw_fill_zp(dst, j0 * C, zp4);
     memcpy(dst + (size_t)j0 * C, in_b + (size_t)iy * p->in_w * C, (size_t)(j1 - j0) * C);
-    memset(dst + (size_t)j1 * C, zp, (size_t)(pw - j1) * C);
+    dw_fill_zp(dst + (size_t)j1 * C, (pw - j1) * C, zp4);
 }
 
 /* Padded rows u0 .. u0 + span - 1, contiguous; returns the first. */
 static const int8_t *dw_window(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *in_b,
-                               dw_rows_t *r, int32_t u0, int32_t span, int zp)
+                               dw_rows_t *r, int32_t u0, int32_t span, uint32_t zp4)
 {
     if (u0 + span > r->first + r->nrows) {
         const int32_t keep = r->first + r->filled - u0;
@@ -335,7 +351,7 @@ static const int8_t *dw_window(const tp_depthwise_conv2d_s8_params_t *p, const i
         r->first = u0;
     }
     while (r->first + r->filled < u0 + span) {
-        dw_fill_row(p, in_b, r->first + r->filled, dw_rows + (size_t)r->filled * r->rb, r->pw, zp);
+        dw_fill_row(p, in_b, r->first + r->filled, dw_rows + (size_t)r->filled * r->rb, r->pw, zp4);
         r->filled++;
     }
     return dw_rows + (size_t)(u0 - r->first) * r->rb;
@@ -413,15 +429,31 @@ dw_pair(const int8_t *b, const uint32_t **ps, uint32_t *w0, uint32_t *w1)
      * back to back (pipelined); (c0, c2) of both outputs, then (c1, c3).
      * The requantisation reuses x0, x1, w, e for mult, rnd, shift, scratch. */
     __asm__ volatile(
+        /* Tap 0, its loads behind the bias loads; the second output's MACs
+         * read the bias before the first output's MACs update it. */
         "ldr     %[a0], [%[s]], #4\n\t"
         "ldr     %[a1], [%[s]], #4\n\t"
         "ldr     %[a2], [%[s]], #4\n\t"
         "ldr     %[a3], [%[s]], #4\n\t"
-        "mov     %[a4], %[a0]\n\t"
-        "mov     %[a5], %[a1]\n\t"
-        "mov     %[a6], %[a2]\n\t"
-        "mov     %[a7], %[a3]\n\t"
-        ".rept 9\n\t"
+        "ldr     %[x0], [%[s]], #4\n\t"
+        "ldr     %[x1], [%[s]], #4\n\t"
+        "ldr     %[x0], [%[b], %[x0]]\n\t"
+        "ldr     %[x1], [%[b], %[x1]]\n\t"
+        "ldr     %[w], [%[s]], #4\n\t"
+        "sxtb16  %[e], %[x1]\n\t"
+        "smlabb  %[a4], %[e], %[w], %[a0]\n\t"
+        "smlatt  %[a6], %[e], %[w], %[a2]\n\t"
+        "sxtb16  %[e], %[x0]\n\t"
+        "smlabb  %[a0], %[e], %[w], %[a0]\n\t"
+        "smlatt  %[a2], %[e], %[w], %[a2]\n\t"
+        "ldr     %[w], [%[s]], #4\n\t"
+        "sxtb16  %[e], %[x1], ror #8\n\t"
+        "smlabb  %[a5], %[e], %[w], %[a1]\n\t"
+        "smlatt  %[a7], %[e], %[w], %[a3]\n\t"
+        "sxtb16  %[e], %[x0], ror #8\n\t"
+        "smlabb  %[a1], %[e], %[w], %[a1]\n\t"
+        "smlatt  %[a3], %[e], %[w], %[a3]\n\t"
+        ".rept 8\n\t"
         "ldr     %[x0], [%[s]], #4\n\t"
         "ldr     %[x1], [%[s]], #4\n\t"
         "ldr     %[x0], [%[b], %[x0]]\n\t"
@@ -562,7 +594,7 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
     const int32_t OW = p->out_w;
     const int32_t step = p->stride_w * C;           /* bytes between two outputs' windows */
     const int32_t span = 2 * p->dil_h + 1;          /* padded rows under a window */
-    const int zp = (uint8_t)(-p->input_offset);
+    const uint32_t zp4 = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
     const uint32_t lo4 = ((uint32_t)(uint8_t)p->act_min) * 0x01010101u;
     const uint32_t hi4 = ((uint32_t)(uint8_t)p->act_max) * 0x01010101u;
 
@@ -571,7 +603,7 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
         dw_rows_t r = {pw, pw * C, DW_RBUF / (pw * C), 0, 0};
         int32_t oy = 0;
         for (; oy + 1 < p->out_h; oy += 2, output += OW * C) {
-            const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span + p->stride_h, zp);
+            const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span + p->stride_h, zp4);
             for (int32_t ox = 0; ox < OW; ++ox, win += step) {
                 const uint32_t *s = dw_w;
                 for (int32_t c0 = 0; c0 < C; c0 += 4, output += 4) {
@@ -587,7 +619,7 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
             }
         }
         if (oy < p->out_h) {
-            const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span, zp);
+            const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span, zp4);
             for (int32_t ox = 0; ox < OW; ++ox, win += step) {
                 const uint32_t *s = dw_w;
                 for (int32_t c0 = 0; c0 < C; c0 += 4, output += 4) {
@@ -602,6 +634,12 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
     }
 }
 
+/* Both 16-bit lanes of v times 2^L (each product fits its lane). */
+static inline uint32_t dw_scale_lanes(uint32_t v, int32_t L)
+{
+    return ((v << L) & 0xFFFFu) | ((v & 0xFFFF0000u) << L);
+}
+
 /* Per group of four channels: the scaled bias; per tap, the tap's offset
  * in the window of output row oy and of oy + 1, and the weights scaled by
  * 2^L as (c0, c2), (c1, c3) lanes; per channel mult, rnd, shift. */
@@ -610,21 +648,22 @@ static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t 
 {
     const int32_t C = p->out_c;
     const int32_t down = p->stride_h * pw * C;      /* window of the next output row */
-    const int32_t k = 1 << L;
+    int32_t off[DW_K * DW_K];
+    for (int32_t t = 0; t < DW_K * DW_K; ++t) {
+        off[t] = ((t / DW_K) * p->dil_h * pw + (t % DW_K) * p->dil_w) * C;
+    }
     uint32_t *s = dw_w;
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
         for (int32_t c = c0; c < c0 + 4; ++c) {
             *s++ = (uint32_t)dw_bias[c] << L;
         }
         const int8_t *f = filter + c0;
-        for (int32_t ky = 0; ky < DW_K; ++ky) {
-            for (int32_t kx = 0; kx < DW_K; ++kx, f += C, s += 4) {
-                const int32_t off = (ky * p->dil_h * pw + kx * p->dil_w) * C;
-                s[0] = (uint32_t)off;
-                s[1] = (uint32_t)(off + down);
-                s[2] = ((uint32_t)(f[0] * k) & 0xFFFFu) | ((uint32_t)(f[2] * k) << 16);
-                s[3] = ((uint32_t)(f[1] * k) & 0xFFFFu) | ((uint32_t)(f[3] * k) << 16);
-            }
+        for (int32_t t = 0; t < DW_K * DW_K; ++t, f += C, s += 4) {
+            s[0] = (uint32_t)off[t];
+            s[1] = (uint32_t)(off[t] + down);
+            const uint32_t w = tp_ld32(f);
+            s[2] = dw_scale_lanes(tp_sxtb16(w), L);
+            s[3] = dw_scale_lanes(tp_sxtb16_ror8(w), L);
         }
         for (int32_t c = c0; c < c0 + 4; ++c, s += 3) {
             s[0] = (uint32_t)dw_fq[c].mult;
@@ -632,6 +671,91 @@ static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t 
             s[2] = (uint32_t)dw_fq[c].e;
         }
     }
+}
+
+/* dw_bias = bias + input_offset * (sum of the channel's weights): the
+ * input offset of every tap, padded ones included (a padded tap reads the
+ * zero point zp = -input_offset, and zp * w cancels). Four channels per
+ * word with SXTAB16: a sum of at most DW_TMAX int8 fits a 16-bit lane. */
+static void dw_fold_bias(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter,
+                         const int32_t *bias, int32_t C, int32_t T)
+{
+    int32_t c = 0;
+    for (; c + 4 <= C; c += 4) {
+        uint32_t se = 0, so = 0;
+        const int8_t *f = filter + c;
+        for (int32_t t = 0; t < T; ++t, f += C) {
+            const uint32_t w = tp_ld32(f);
+            se = tp_sxtab16(se, w);
+            so = tp_sxtab16_ror8(so, w);
+        }
+        const int32_t sum[4] = {(int16_t)(se & 0xFFFFu), (int16_t)(so & 0xFFFFu), (int16_t)(se >> 16),
+                                (int16_t)(so >> 16)};
+        for (int32_t k = 0; k < 4; ++k) {
+            dw_bias[c + k] = (int32_t)((uint32_t)(bias ? bias[c + k] : 0)
+                                       + (uint32_t)p->input_offset * (uint32_t)sum[k]);
+        }
+    }
+    for (; c < C; ++c) {
+        uint32_t wsum = 0;
+        for (int32_t t = 0; t < T; ++t) {
+            wsum += (uint32_t)(int32_t)filter[(size_t)t * C + c];
+        }
+        dw_bias[c] = (int32_t)((uint32_t)(bias ? bias[c] : 0) + (uint32_t)p->input_offset * wsum);
+    }
+}
+
+/* Requantisation entry of channel c (dw_fq, and dw_rq for a channel
+ * outside the groups of four). The usual channel, a positive multiplier
+ * with a right shift e of 1 .. 22 and an accumulator bound under 2^29, is
+ * tier 2 without tp_rq_prepare's 64-bit checks: |o| <= 2^29 + 1,
+ * 2^(e-1) <= 2^21 and |output_offset| * 2^e <= 2^29 keep its sum under
+ * 2^31, and the entry is the one tp_rq_prepare gives. */
+static void dw_prepare_channel(const tp_depthwise_conv2d_s8_params_t *p, int32_t c, int32_t T,
+                               uint32_t bound, int32_t bias_c, int grouped)
+{
+    const int32_t mult = p->out_mult[c], shift = p->out_shift[c];
+    const uint32_t babs = bias_c < 0 ? 0u - (uint32_t)bias_c : (uint32_t)bias_c;
+    const uint32_t room = bound < (1u << 29) ? (1u << 29) - bound : 0;
+    dw_fq_t *f = &dw_fq[c];
+    if (grouped && mult > 0 && shift <= -1 && shift >= -22 && babs < room
+        && p->output_offset >= -128 && p->output_offset <= 128) {
+        f->mult = mult;
+        f->e = -shift;
+        f->rnd = (1 << (f->e - 1)) + p->output_offset * (1 << f->e);
+        f->lsh1 = 1;
+        return;
+    }
+    tp_rq_prepare(&dw_rq[c], mult, shift, tp_add_bound(bound, bias_c), p->output_offset);
+    const tp_rq_t *q = &dw_rq[c];
+    if (q->tier == 2 && q->mult > 0) {
+        f->mult = q->mult;
+        f->rnd = q->rnd;
+        f->lsh1 = q->lsh1;
+        f->e = q->e;
+        return;
+    }
+    /* One output for the whole accumulator range: a constant (a zero
+     * multiplier gives rnd >> e). Stored as mult 0, e 1, rnd 2v + 1,
+     * which both requantisation forms map to v whatever the sign
+     * correction. */
+    int32_t constant;
+    if ((q->tier == 2 && q->mult == 0)
+        || tp_constant_output(T, p->input_offset, bias_c, mult, shift, p->output_offset, p->act_min,
+                              p->act_max, &constant)) {
+        if (q->tier == 2) {
+            constant = tp_clamp(q->rnd >> q->e, -128, 127);
+        }
+        f->mult = 0;
+        f->rnd = 2 * constant + 1;
+        f->lsh1 = 1;
+        f->e = 1;
+        return;
+    }
+    f->mult = mult;
+    f->lsh1 = shift;
+    f->rnd = p->output_offset;
+    f->e = -1;
 }
 
 void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
@@ -647,48 +771,10 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         tp_depthwise_conv2d_s8_ref(p, input, filter, bias, output);
         return;
     }
+    dw_fold_bias(p, filter, bias, C, T);
     const uint32_t bound = tp_dot_bound(T, p->input_offset, 0);
     for (int32_t c = 0; c < C; ++c) {
-        tp_rq_prepare(&dw_rq[c], p->out_mult[c], p->out_shift[c],
-                      tp_add_bound(bound, bias ? bias[c] : 0), p->output_offset);
-        dw_zp_row[c] = (int8_t)(-p->input_offset);
-        /* The input offset of every tap, padded ones included: a padded tap
-         * reads the zero point zp = -input_offset, and zp * w cancels. */
-        uint32_t wsum = 0;
-        for (int32_t t = 0; t < T; ++t) {
-            wsum += (uint32_t)(int32_t)filter[(size_t)t * C + c];
-        }
-        dw_bias[c] = (int32_t)((uint32_t)(bias ? bias[c] : 0) + (uint32_t)p->input_offset * wsum);
-        const tp_rq_t *q = &dw_rq[c];
-        dw_fq_t *f = &dw_fq[c];
-        if (q->tier == 2 && q->mult > 0) {
-            f->mult = q->mult;
-            f->rnd = q->rnd;
-            f->lsh1 = q->lsh1;
-            f->e = q->e;
-            continue;
-        }
-        /* One output for the whole accumulator range: a constant (a zero
-         * multiplier gives rnd >> e). Stored as mult 0, e 1, rnd 2v + 1,
-         * which both requantisation forms map to v whatever the sign
-         * correction. */
-        int32_t constant;
-        if ((q->tier == 2 && q->mult == 0)
-            || tp_constant_output(T, p->input_offset, bias ? bias[c] : 0, p->out_mult[c], p->out_shift[c],
-                                  p->output_offset, p->act_min, p->act_max, &constant)) {
-            if (q->tier == 2) {
-                constant = tp_clamp(q->rnd >> q->e, -128, 127);
-            }
-            f->mult = 0;
-            f->rnd = 2 * constant + 1;
-            f->lsh1 = 1;
-            f->e = 1;
-            continue;
-        }
-        f->mult = p->out_mult[c];
-        f->lsh1 = p->out_shift[c];
-        f->rnd = p->output_offset;
-        f->e = -1;
+        dw_prepare_channel(p, c, T, bound, bias ? bias[c] : 0, c < 4 * G);
     }
     /* Whether some channel needs the exact routine, and the left shift L
      * (lsh1) if all requantised channels share it. */
@@ -712,6 +798,7 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         }
         return;
     }
+    memset(dw_zp_row, (uint8_t)(-p->input_offset), (size_t)C);
     /* Weights per group of four channels, per tap: (c0, c2), (c1, c3). */
     {
         uint32_t *w = dw_w;
