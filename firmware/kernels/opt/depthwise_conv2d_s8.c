@@ -10,7 +10,11 @@
  * reads a row of input zero points, so its x * w is exactly cancelled by
  * its share of that correction: the sum equals the reference's, which skips
  * the tap. An odd tap count gets one more such tap with zero weights.
- * Accumulation is exact int32 (mod 2^32, like the reference). */
+ * Accumulation is exact int32 (mod 2^32, like the reference).
+ *
+ * 3x3 kernels with channels in fours (nearly every depthwise layer) take
+ * a faster path (section "3x3 kernels" below): zero-point-padded copies of the
+ * input rows, two output rows per pass. */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
@@ -34,8 +38,8 @@ static int8_t dw_zp_row[DW_CMAX];
 static int32_t dw_bias[DW_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
 
 /* Per channel, for the fast requantisation (as in conv2d_s8.c): the
- * tier 2 form, a constant output (mult 0, e 0, rnd = output), or e < 0 for
- * the exact routine (shift in lsh1, offset in rnd). */
+ * tier 2 form (mult > 0), a constant output (mult 0, e 1, rnd = 2 * output
+ * + 1), or e < 0 for the exact routine (shift in lsh1, offset in rnd). */
 typedef struct {
     int32_t mult, rnd, lsh1, e;
 } dw_fq_t;
@@ -277,10 +281,12 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
  * every tap of every output sits at a fixed offset from the output's
  * position: no bounds checks, no per-pixel tap table. Each input row is
  * copied about once (the buffer slides down the image, keeping the rows the
- * next window still needs). Per group of four channels the weights stream
- * holds, per tap, the offsets of the tap for two horizontally adjacent
- * outputs and the two weight words; one weight load then serves two
- * outputs, and so does each channel's requantisation constants.
+ * next window still needs). Outputs go in vertical pairs (rows oy, oy + 1;
+ * pairs across rows suit odd widths like kws's 5). Per group of four
+ * channels the stream (dw_w) holds the bias, then per tap the offsets of
+ * the tap in both outputs' windows and the two weight words, then per
+ * channel the requantisation constants: one weight load serves two
+ * outputs, and so does each channel's set of constants.
  *
  * The weights and the bias are scaled by 2^L (L = lsh1, the same for every
  * requantised channel), so the accumulator is already the SMMULR operand;
