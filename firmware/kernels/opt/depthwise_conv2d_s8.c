@@ -299,7 +299,7 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
  * which both forms give the value. */
 
 #define DW_K 3             /* kernel side of this path */
-#define DW_RBUF 6144       /* bytes of padded input rows */
+#define DW_RBUF 8192       /* bytes of padded input rows */
 
 static int8_t dw_rows[DW_RBUF] __attribute__((aligned(4)));
 
