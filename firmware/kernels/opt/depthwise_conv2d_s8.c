@@ -654,9 +654,10 @@ static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t 
 {
     const int32_t C = p->out_c;
     const int32_t down = p->stride_h * pw * C;      /* window of the next output row */
-    int32_t off[DW_K * DW_K];
+    uint32_t off[2 * DW_K * DW_K];      /* per tap: both outputs' offsets */
     for (int32_t t = 0; t < DW_K * DW_K; ++t) {
-        off[t] = ((t / DW_K) * p->dil_h * pw + (t % DW_K) * p->dil_w) * C;
+        off[2 * t] = (uint32_t)(((t / DW_K) * p->dil_h * pw + (t % DW_K) * p->dil_w) * C);
+        off[2 * t + 1] = off[2 * t] + (uint32_t)down;
     }
     uint32_t *s = dw_w;
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
@@ -665,8 +666,8 @@ static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t 
         }
         const int8_t *f = filter + c0;
         for (int32_t t = 0; t < DW_K * DW_K; ++t, f += C, s += 4) {
-            s[0] = (uint32_t)off[t];
-            s[1] = (uint32_t)(off[t] + down);
+            s[0] = off[2 * t];
+            s[1] = off[2 * t + 1];
             const uint32_t w = tp_ld32(f);
             s[2] = dw_scale_lanes(tp_sxtb16(w), L);
             s[3] = dw_scale_lanes(tp_sxtb16_ror8(w), L);
