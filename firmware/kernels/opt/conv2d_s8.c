@@ -504,208 +504,196 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
     }
 }
 
+/* Per block of four channels: each bias twice (pixels A and B), then per
+ * channel the fast-form requantisation constants. A block with a channel
+ * for the exact routine is flagged: its accumulators are kept in acc, and
+ * its outputs are redone in C (offsets used by the asm). */
+typedef struct {
+    int32_t bias[8];    /*   0 */
+    int32_t rq[4][4];   /*  32: mult, rnd, lsh1, e */
+    int32_t exact;      /*  96 */
+    int32_t acc[8];     /* 100 */
+} conv_blk_t;
+
+static conv_blk_t conv_blk[CONV_CMAX / 4];
+
+/* State of one pixel pair's pass over the blocks (offsets used by the asm). */
+typedef struct {
+    const uint32_t *col;     /*  0: column buffer, ends on the 4 KiB boundary */
+    const uint32_t *w;       /*  4: expanded weights of the next block */
+    conv_blk_t *blk;         /*  8: next block */
+    conv_blk_t *end;         /* 12 */
+    int8_t *outA, *outB;     /* 16, 20: next output bytes of pixels A and B */
+    uint32_t lo4, hi4;       /* 24, 28: activation range in every byte */
+} conv_run_t;
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* acc[0..7] = (c0 A, c0 B, c1 A, c1 B, ..., c3 B) += the dot products over
- * the groups from c to the 4 KiB boundary. */
-__attribute__((naked, noinline)) static void dot_4x2(const uint32_t *c, const uint32_t *f,
-                                                    int32_t *acc)
+/* Two groups of four taps for 4 channels x 2 pixels: accumulators r2..r9
+ * (c0 A, c0 B, ..., c3 B), column words from r0, weights from r1. */
+#define CONV4_HALF                          \
+    "ldr     r10, [r0], #4\n\t"            \
+    "ldr     r11, [r0], #4\n\t"            \
+    "ldr     r12, [r1], #4\n\t"            \
+    "ldr     lr, [r1], #4\n\t"             \
+    "smlad   r2, r10, r12, r2\n\t"         \
+    "smlad   r3, r11, r12, r3\n\t"         \
+    "smlad   r4, r10, lr, r4\n\t"          \
+    "smlad   r5, r11, lr, r5\n\t"          \
+    "ldr     r12, [r1], #4\n\t"            \
+    "ldr     lr, [r1], #4\n\t"             \
+    "smlad   r6, r10, r12, r6\n\t"         \
+    "smlad   r7, r11, r12, r7\n\t"         \
+    "smlad   r8, r10, lr, r8\n\t"          \
+    "smlad   r9, r11, lr, r9\n\t"
+#define CONV4_GROUP CONV4_HALF CONV4_HALF
+/* One channel's two accumulators a, b to saturated int8 (constants from r12
+ * onwards: mult r0, rnd r1, lsh1 r10, e r11; lr is scratch). */
+#define CONV4_RQ(a, b)                                \
+    "ldm     r12!, {r0, r1, r10, r11}\n\t"           \
+    "lsl     " a ", " a ", r10\n\t"                  \
+    "lsl     " b ", " b ", r10\n\t"                  \
+    "smmulr  " a ", " a ", r0\n\t"                   \
+    "smmulr  " b ", " b ", r0\n\t"                   \
+    "add     lr, r1, " a "\n\t"                      \
+    "add     " a ", lr, " a ", asr #31\n\t"          \
+    "add     lr, r1, " b "\n\t"                      \
+    "add     " b ", lr, " b ", asr #31\n\t"          \
+    "asr     " a ", " a ", r11\n\t"                  \
+    "asr     " b ", " b ", r11\n\t"                  \
+    "ssat    " a ", #8, " a "\n\t"                   \
+    "ssat    " b ", #8, " b "\n\t"
+/* Clamp the packed outputs r2 (A) and r3 (B) to [lo4, hi4] per byte. */
+#define CONV4_CLAMP                                   \
+    "ldrd    r0, r1, [lr, #24]\n\t"                  \
+    "ssub8   r4, r2, r0\n\t"                         \
+    "sel     r2, r2, r0\n\t"                         \
+    "ssub8   r4, r1, r2\n\t"                         \
+    "sel     r2, r2, r1\n\t"                         \
+    "ssub8   r4, r3, r0\n\t"                         \
+    "sel     r3, r3, r0\n\t"                         \
+    "ssub8   r4, r1, r3\n\t"                         \
+    "sel     r3, r3, r1\n\t"
+/* For every block from run->blk to run->end: accumulators from the biases,
+ * the dot products over the column buffer (two groups per iteration; bit 4
+ * of the start is the parity of the group count, as the buffer ends on the
+ * 4 KiB boundary), requantisation, packing (BFI) and the two word stores
+ * (for a flagged block first a copy of the accumulators). Everything stays
+ * in registers; run (kept on the stack) holds the state between blocks. */
+#define CONV4_RUN(CLAMP)                                  \
+    __asm__ volatile(                                     \
+        "push    {r0, r4-r11, lr}\n\t"                    \
+        "1:\n\t"                                          \
+        "ldr     r12, [sp]\n\t"                           \
+        "ldm     r12, {r0, r1, lr}\n\t"                   \
+        "ldm     lr, {r2-r9}\n\t"                         \
+        "tst     r0, #16\n\t"                             \
+        "bne     3f\n\t"                                  \
+        "2:\n\t"                                          \
+        CONV4_GROUP                                       \
+        "3:\n\t"                                          \
+        CONV4_GROUP                                       \
+        "lsls    r12, r0, #20\n\t"                        \
+        "bne     2b\n\t"                                  \
+        "ldr     lr, [sp]\n\t"                            \
+        "str     r1, [lr, #4]\n\t"                        \
+        "ldr     r12, [lr, #8]\n\t"                       \
+        "ldr     r0, [r12, #96]\n\t"                      \
+        "cmp     r0, #0\n\t"                              \
+        "bne     5f\n\t"                                  \
+        "4:\n\t"                                          \
+        "add     r12, r12, #32\n\t"                       \
+        CONV4_RQ("r2", "r3")                              \
+        CONV4_RQ("r4", "r5")                              \
+        CONV4_RQ("r6", "r7")                              \
+        CONV4_RQ("r8", "r9")                              \
+        "bfi     r2, r4, #8, #8\n\t"                      \
+        "bfi     r3, r5, #8, #8\n\t"                      \
+        "bfi     r2, r6, #16, #8\n\t"                     \
+        "bfi     r3, r7, #16, #8\n\t"                     \
+        "bfi     r2, r8, #24, #8\n\t"                     \
+        "bfi     r3, r9, #24, #8\n\t"                     \
+        "ldr     lr, [sp]\n\t"                            \
+        CLAMP                                             \
+        "ldrd    r0, r1, [lr, #16]\n\t"                   \
+        "str     r2, [r0], #4\n\t"                        \
+        "str     r3, [r1], #4\n\t"                        \
+        "strd    r0, r1, [lr, #16]\n\t"                   \
+        "ldr     r0, [lr, #12]\n\t"                       \
+        "add     r12, r12, #36\n\t"                       \
+        "str     r12, [lr, #8]\n\t"                       \
+        "cmp     r12, r0\n\t"                             \
+        "bne     1b\n\t"                                  \
+        "pop     {r0, r4-r11, pc}\n\t"                    \
+        "5:\n\t"                                          \
+        "add     r0, r12, #100\n\t"                       \
+        "stm     r0, {r2-r9}\n\t"                         \
+        "b       4b\n\t")
+
+__attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
 {
-    __asm__ volatile(
-        "push    {r2, r4-r11, lr}\n\t"
-        "ldm     r2, {r2-r9}\n\t"
-        /* two groups per iteration; bit 4 of c is the parity of the
-         * group count (c = 4 KiB boundary - 16 * groups) */
-        "tst     r0, #16\n\t"
-        "bne     2f\n\t"
-        "1:\n\t"
-        "ldr     r10, [r0], #4\n\t"
-        "ldr     r11, [r0], #4\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r2, r10, r12, r2\n\t"
-        "smlad   r3, r11, r12, r3\n\t"
-        "smlad   r4, r10, lr, r4\n\t"
-        "smlad   r5, r11, lr, r5\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r6, r10, r12, r6\n\t"
-        "smlad   r7, r11, r12, r7\n\t"
-        "smlad   r8, r10, lr, r8\n\t"
-        "smlad   r9, r11, lr, r9\n\t"
-        "ldr     r10, [r0], #4\n\t"
-        "ldr     r11, [r0], #4\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r2, r10, r12, r2\n\t"
-        "smlad   r3, r11, r12, r3\n\t"
-        "smlad   r4, r10, lr, r4\n\t"
-        "smlad   r5, r11, lr, r5\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r6, r10, r12, r6\n\t"
-        "smlad   r7, r11, r12, r7\n\t"
-        "smlad   r8, r10, lr, r8\n\t"
-        "smlad   r9, r11, lr, r9\n\t"
-        "2:\n\t"
-        "ldr     r10, [r0], #4\n\t"
-        "ldr     r11, [r0], #4\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r2, r10, r12, r2\n\t"
-        "smlad   r3, r11, r12, r3\n\t"
-        "smlad   r4, r10, lr, r4\n\t"
-        "smlad   r5, r11, lr, r5\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r6, r10, r12, r6\n\t"
-        "smlad   r7, r11, r12, r7\n\t"
-        "smlad   r8, r10, lr, r8\n\t"
-        "smlad   r9, r11, lr, r9\n\t"
-        "ldr     r10, [r0], #4\n\t"
-        "ldr     r11, [r0], #4\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r2, r10, r12, r2\n\t"
-        "smlad   r3, r11, r12, r3\n\t"
-        "smlad   r4, r10, lr, r4\n\t"
-        "smlad   r5, r11, lr, r5\n\t"
-        "ldr     r12, [r1], #4\n\t"
-        "ldr     lr, [r1], #4\n\t"
-        "smlad   r6, r10, r12, r6\n\t"
-        "smlad   r7, r11, r12, r7\n\t"
-        "smlad   r8, r10, lr, r8\n\t"
-        "smlad   r9, r11, lr, r9\n\t"
-        "lsls    r12, r0, #20\n\t"
-        "bne     1b\n\t"
-        "pop     {r12}\n\t"
-        "stm     r12, {r2-r9}\n\t"
-        "pop     {r4-r11, pc}\n\t");
+    (void)run;
+    CONV4_RUN("");
 }
+
+__attribute__((naked, noinline)) static void conv4_run_clamp(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_CLAMP);
+}
+#undef CONV4_RUN
+#undef CONV4_CLAMP
+#undef CONV4_RQ
+#undef CONV4_GROUP
+#undef CONV4_HALF
 #else
-static void dot_4x2(const uint32_t *c, const uint32_t *f, int32_t *acc)
+/* C model of the above (the clamp is a no-op for the full range). */
+static void conv4_run_clamp(conv_run_t *run)
 {
-    const uint32_t *end = conv_col4 + CONV_KMAX;
-    while (c < end) {
-        for (int h = 0; h < 2; ++h) {
-            const uint32_t xa = c[0], xb = c[1];
-            c += 2;
+    const uint32_t *const end = conv_col4 + CONV_KMAX;
+    const int32_t lo = (int8_t)run->lo4, hi = (int8_t)run->hi4;
+    for (; run->blk != run->end; ++run->blk) {
+        int32_t acc[8];
+        memcpy(acc, run->blk->bias, sizeof acc);
+        for (const uint32_t *c = run->col; c < end; c += 2) {
             for (int j = 0; j < 4; ++j) {
-                acc[2 * j] = tp_smlad(xa, f[j], acc[2 * j]);
-                acc[2 * j + 1] = tp_smlad(xb, f[j], acc[2 * j + 1]);
+                acc[2 * j] = tp_smlad(c[0], run->w[j], acc[2 * j]);
+                acc[2 * j + 1] = tp_smlad(c[1], run->w[j], acc[2 * j + 1]);
             }
-            f += 4;
+            run->w += 4;
         }
-    }
-}
-#endif
-
-static inline __attribute__((always_inline)) void
-gemm4_impl(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi,
-           const int full)
-{
-    const int32_t G = K >> 2;
-    const uint32_t *c0 = conv_col4 + CONV_KMAX - 4 * G;
-    const uint32_t *f = conv_wexp;
-    const conv_fq_t *q = conv_fq;
-    int32_t acc[8];
-    for (int32_t oc = 0; oc < out_c; oc += 4, q += 4, f += 8 * G) {
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) {
-            acc[2 * j] = acc[2 * j + 1] = q[j].bias;
+        if (run->blk->exact) {
+            memcpy(run->blk->acc, acc, sizeof acc);
         }
-        dot_4x2(c0, f, acc);
-        if (__builtin_expect((q[0].e | q[1].e | q[2].e | q[3].e) < 0, 0)) {
-            for (int j = 0; j < 4; ++j) {
-                outA[oc + j] = OUT8(fq_rq_any(acc[2 * j], &q[j]));
-                outB[oc + j] = OUT8(fq_rq_any(acc[2 * j + 1], &q[j]));
-            }
-            continue;
+        for (int j = 0; j < 8 && !run->blk->exact; ++j) {
+            const int32_t *q = run->blk->rq[j >> 1];
+            const int32_t o = tp_smmulr((int32_t)((uint32_t)acc[j] << q[2]), q[0]);
+            const int32_t v = tp_sat8((o + q[1] + (o >> 31)) >> q[3]);
+            (j & 1 ? run->outB : run->outA)[j >> 1] = tp_clamp8(v, lo, hi);
         }
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-        {
-            /* Per channel: its four constants load back to back (pipelined),
-             * both pixels requantise and saturate; BFI packs the bytes and a
-             * narrower range is clamped per byte (SSUB8 + SEL). */
-            int32_t v[8];
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; ++j) {
-                int32_t aA = acc[2 * j], aB = acc[2 * j + 1];
-                int32_t m, r, l, e;
-                __asm__("ldr     %[m], [%[q], #4]\n\t"
-                        "ldr     %[r], [%[q], #8]\n\t"
-                        "ldr     %[l], [%[q], #12]\n\t"
-                        "ldr     %[e], [%[q], #16]\n\t"
-                        "lsl     %[aA], %[aA], %[l]\n\t"
-                        "lsl     %[aB], %[aB], %[l]\n\t"
-                        "smmulr  %[aA], %[aA], %[m]\n\t"
-                        "smmulr  %[aB], %[aB], %[m]\n\t"
-                        "add     %[m], %[r], %[aA]\n\t"
-                        "add     %[m], %[m], %[aA], asr #31\n\t"
-                        "asr     %[aA], %[m], %[e]\n\t"
-                        "ssat    %[aA], #8, %[aA]\n\t"
-                        "add     %[r], %[r], %[aB]\n\t"
-                        "add     %[r], %[r], %[aB], asr #31\n\t"
-                        "asr     %[aB], %[r], %[e]\n\t"
-                        "ssat    %[aB], #8, %[aB]"
-                        : [aA] "+r"(aA), [aB] "+r"(aB), [m] "=&r"(m), [r] "=&r"(r),
-                          [l] "=&r"(l), [e] "=&r"(e)
-                        : [q] "r"(&q[j]), "m"(q[j]));
-                v[2 * j] = aA;
-                v[2 * j + 1] = aB;
-            }
-            uint32_t wA = (uint32_t)v[0], wB = (uint32_t)v[1];
-            __asm__("bfi %0, %2, #8, #8\n\t"
-                    "bfi %1, %3, #8, #8\n\t"
-                    "bfi %0, %4, #16, #8\n\t"
-                    "bfi %1, %5, #16, #8\n\t"
-                    "bfi %0, %6, #24, #8\n\t"
-                    "bfi %1, %7, #24, #8"
-                    : "+&r"(wA), "+&r"(wB)
-                    : "r"(v[2]), "r"(v[3]), "r"(v[4]), "r"(v[5]), "r"(v[6]), "r"(v[7]));
-            if (!full) {
-                const uint32_t lo4 = ((uint32_t)(uint8_t)lo) * 0x01010101u;
-                const uint32_t hi4 = ((uint32_t)(uint8_t)hi) * 0x01010101u;
-                uint32_t t;
-                __asm__ volatile("ssub8 %2, %0, %3\n\t"
-                                 "sel   %0, %0, %3\n\t"
-                                 "ssub8 %2, %4, %0\n\t"
-                                 "sel   %0, %0, %4\n\t"
-                                 "ssub8 %2, %1, %3\n\t"
-                                 "sel   %1, %1, %3\n\t"
-                                 "ssub8 %2, %4, %1\n\t"
-                                 "sel   %1, %1, %4"
-                                 : "+r"(wA), "+r"(wB), "=&r"(t) : "r"(lo4), "r"(hi4) : "cc");
-            }
-            __builtin_memcpy(outA + oc, &wA, 4);
-            __builtin_memcpy(outB + oc, &wB, 4);
-            continue;
-        }
-#endif
-        uint32_t wA = 0, wB = 0;
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) {
-            const int32_t m = q[j].mult, r = q[j].rnd, l = q[j].lsh1, e = q[j].e;
-            int32_t oA = tp_smmulr((int32_t)((uint32_t)acc[2 * j] << l), m);
-            int32_t oB = tp_smmulr((int32_t)((uint32_t)acc[2 * j + 1] << l), m);
-            oA = OUT8((oA + r + (oA >> 31)) >> e);
-            oB = OUT8((oB + r + (oB >> 31)) >> e);
-            wA |= (uint32_t)(uint8_t)oA << (8 * j);
-            wB |= (uint32_t)(uint8_t)oB << (8 * j);
-        }
-        __builtin_memcpy(outA + oc, &wA, 4);
-        __builtin_memcpy(outB + oc, &wB, 4);
+        run->outA += 4;
+        run->outB += 4;
     }
 }
 
-static void gemm4_full(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB)
+static void conv4_run_full(conv_run_t *run)
 {
-    gemm4_impl(K, out_c, outA, outB, -128, 127, 1);
+    conv4_run_clamp(run);
 }
+#endif
 
-static void gemm4_clamp(int32_t K, int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo,
-                        int32_t hi)
+/* Outputs of the flagged blocks from their accumulators, any channel's form. */
+static void conv4_redo_exact(int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi)
 {
-    gemm4_impl(K, out_c, outA, outB, lo, hi, 0);
+    for (int32_t oc = 0; oc < out_c; oc += 4) {
+        const conv_blk_t *bk = &conv_blk[oc >> 2];
+        if (!bk->exact) {
+            continue;
+        }
+        for (int j = 0; j < 4; ++j) {
+            outA[oc + j] = tp_clamp8(fq_rq_any(bk->acc[2 * j], &conv_fq[oc + j]), lo, hi);
+            outB[oc + j] = tp_clamp8(fq_rq_any(bk->acc[2 * j + 1], &conv_fq[oc + j]), lo, hi);
+        }
+    }
 }
 
 void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
@@ -738,6 +726,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             fast = 0;
         }
     }
+    int exact = 0;   /* some channel needs the exact routine */
     for (int32_t oc = 0; oc < p->out_c && fast; ++oc) {
         const tp_rq_t *q = &conv_rq[oc];
         conv_fq[oc].bias = bias ? bias[oc] : 0;
@@ -760,6 +749,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             continue;
         }
         /* Otherwise the exact routine, for this channel only. */
+        exact = 1;
         conv_fq[oc].mult = p->out_mult[oc];
         conv_fq[oc].lsh1 = p->out_shift[oc];
         conv_fq[oc].rnd = p->output_offset;
@@ -771,12 +761,28 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     if (pairfill) {
         memset(conv_zp, (int8_t)(-p->input_offset), (size_t)p->in_c);
     }
-    /* Four channels at a time when the expanded filter fits. */
-    /* (the expansion pays for itself from about a dozen output pixels) */
-    const int use4 = fast && (p->out_c & 3) == 0 && (int64_t)p->out_c * Kf / 2 <= CONV_WEMAX
+    /* Four channels at a time when the expanded filter fits (the
+     * expansion pays for itself from about a dozen output pixels). */
+    const int use4 = fast && (p->out_c & 3) == 0
+                     && (int64_t)p->out_c * Kf / 2 <= CONV_WEMAX
                      && (int64_t)p->batches * p->out_h * p->out_w >= 16;
+    conv_run_t run;
     if (use4) {
         expand_filter4(fw, Kf, p->out_c);
+        for (int32_t oc = 0; oc < p->out_c; ++oc) {
+            conv_blk_t *bk = &conv_blk[oc >> 2];
+            const conv_fq_t *q = &conv_fq[oc];
+            bk->bias[2 * (oc & 3)] = bk->bias[2 * (oc & 3) + 1] = q->bias;
+            bk->rq[oc & 3][0] = q->mult;
+            bk->rq[oc & 3][1] = q->rnd;
+            bk->rq[oc & 3][2] = q->lsh1;
+            bk->rq[oc & 3][3] = q->e;
+            bk->exact = (oc & 3) ? bk->exact | (q->e < 0) : q->e < 0;
+        }
+        run.col = conv_col4 + CONV_KMAX - Kf;
+        run.end = conv_blk + (p->out_c >> 2);
+        run.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
+        run.hi4 = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
     }
     uint32_t *const fill_dst = use4 ? conv_col4 + CONV_KMAX - Kf : conv_col;
     const uint32_t off2 = tp_dup16(p->input_offset);
@@ -814,10 +820,17 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                 fill_slot(p, in_b, by, bx, 1, fast ? Kf : K, off2, fill_dst);
             }
             if (use4) {
+                run.w = conv_wexp;
+                run.blk = conv_blk;
+                run.outA = outA;
+                run.outB = outB;
                 if (full) {
-                    gemm4_full(Kf, out_c, outA, outB);
+                    conv4_run_full(&run);
                 } else {
-                    gemm4_clamp(Kf, out_c, outA, outB, p->act_min, p->act_max);
+                    conv4_run_clamp(&run);
+                }
+                if (exact) {
+                    conv4_redo_exact(out_c, outA, outB, p->act_min, p->act_max);
                 }
             } else if (!fast) {
                 gemm_pair(p, filter, bias, K, outA, outB);
