@@ -182,6 +182,65 @@ static void fill_pair(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_
     }
 }
 
+/* Receptive fields of whole taps not whole groups (e.g. a first layer with
+ * three input channels): each field is gathered as int8 into a staging
+ * buffer, a kernel row that lies inside the input as one run of bytes, then
+ * both are expanded together. */
+static int8_t conv_stageB[CONV_KMAX + 4];
+
+/* n bytes, in words (unaligned LDR/STR) while eight remain, then by size:
+ * a kernel row is short (9 bytes for 3 x 3 taps), so no loop per byte. */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 8; n -= 8, src += 8, dst += 8) {
+        const uint32_t w0 = tp_ld32(src), w1 = tp_ld32(src + 4);
+        __builtin_memcpy(dst, &w0, 4);
+        __builtin_memcpy(dst + 4, &w1, 4);
+    }
+    if (n & 4) {
+        const uint32_t w = tp_ld32(src);
+        __builtin_memcpy(dst, &w, 4);
+        src += 4;
+        dst += 4;
+    }
+    if (n & 2) {
+        const uint16_t h = (uint16_t)((uint8_t)src[0] | ((uint32_t)(uint8_t)src[1] << 8));
+        __builtin_memcpy(dst, &h, 2);
+        src += 2;
+        dst += 2;
+    }
+    if (n & 1) {
+        *dst = *src;
+    }
+}
+
+static void stage_field(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                        int8_t *st)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t row = p->k_w * in_c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int8_t zp = (int8_t)(-p->input_offset);
+    const int cols_in = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+    for (int32_t ky = 0; ky < p->k_h; ++ky, st += row) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        const int row_ok = iy >= 0 && iy < p->in_h;
+        if (row_ok && cols_in) {
+            copy_bytes(st, in_b + ((size_t)iy * p->in_w + ix0) * in_c, row);
+            continue;
+        }
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (row_ok && ix >= 0 && ix < p->in_w) {
+                copy_bytes(st + kx * in_c, in_b + ((size_t)iy * p->in_w + ix) * in_c, in_c);
+            } else {
+                memset(st + kx * in_c, zp, (size_t)in_c);
+            }
+        }
+    }
+}
+
 /* Two pixels (column buffer c) x two output channels (filter rows f0, f1)
  * over g >= 1 groups of four taps. */
 static inline void dot_2x2(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
@@ -474,7 +533,7 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
  *     c0(k,k+2) c1(k,k+2) c2(k,k+2) c3(k,k+2) c0(k+1,k+3) ... c3(k+1,k+3)
  * so the inner loop only loads and multiplies. The column buffer ends on a
  * 4 KiB boundary, which ends the loop without a counter. */
-#define CONV_WEMAX 24576   /* words of expanded weights: out_c * K / 2 */
+#define CONV_WEMAX 32768   /* words of expanded weights: out_c * K / 2 (256 x 256) */
 static uint32_t conv_wexp[CONV_WEMAX];
 static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(4096)));
 
@@ -574,9 +633,9 @@ typedef struct {
     "ssub8   r4, r1, r3\n\t"                         \
     "sel     r3, r3, r1\n\t"
 /* For every block from run->blk to run->end: accumulators from the biases,
- * the dot products over the column buffer (two groups per iteration; bit 4
- * of the start is the parity of the group count, as the buffer ends on the
- * 4 KiB boundary), requantisation, packing (BFI) and the two word stores
+ * the dot products over the column buffer (four groups per iteration; as
+ * the buffer ends on the 4 KiB boundary, bits 5:4 of its start are minus
+ * the group count mod 4, which picks the entry), requantisation, packing (BFI) and the two word stores
  * (for a flagged block first a copy of the accumulators). Everything stays
  * in registers; run (kept on the stack) holds the state between blocks. */
 #define CONV4_RUN(CLAMP)                                  \
@@ -586,11 +645,16 @@ typedef struct {
         "ldr     r12, [sp]\n\t"                           \
         "ldm     r12, {r0, r1, lr}\n\t"                   \
         "ldm     lr, {r2-r9}\n\t"                         \
-        "tst     r0, #16\n\t"                             \
-        "bne     3f\n\t"                                  \
+        "lsls    r12, r0, #27\n\t"                        \
+        "bcs     7f\n\t"                                  \
+        "bmi     3f\n\t"                                  \
         "2:\n\t"                                          \
         CONV4_GROUP                                       \
         "3:\n\t"                                          \
+        CONV4_GROUP                                       \
+        "8:\n\t"                                          \
+        CONV4_GROUP                                       \
+        "9:\n\t"                                          \
         CONV4_GROUP                                       \
         "lsls    r12, r0, #20\n\t"                        \
         "bne     2b\n\t"                                  \
@@ -627,7 +691,10 @@ typedef struct {
         "5:\n\t"                                          \
         "add     r0, r12, #100\n\t"                       \
         "stm     r0, {r2-r9}\n\t"                         \
-        "b       4b\n\t")
+        "b       4b\n\t"                                  \
+        "7:\n\t"                                          \
+        "bmi     9b\n\t"                                  \
+        "b       8b\n\t")
 
 __attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
 {
@@ -762,10 +829,10 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         memset(conv_zp, (int8_t)(-p->input_offset), (size_t)p->in_c);
     }
     /* Four channels at a time when the expanded filter fits (the
-     * expansion pays for itself from about a dozen output pixels). */
+     * expansion pays for itself from about eight output pixels). */
     const int use4 = fast && (p->out_c & 3) == 0
                      && (int64_t)p->out_c * Kf / 2 <= CONV_WEMAX
-                     && (int64_t)p->batches * p->out_h * p->out_w >= 16;
+                     && (int64_t)p->batches * p->out_h * p->out_w >= 8;
     conv_run_t run;
     if (use4) {
         expand_filter4(fw, Kf, p->out_c);
@@ -815,9 +882,14 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             }
             if (pairfill) {
                 fill_pair(p, in_b, ay, ax, by, bx, off2, fill_dst);
+            } else if (fast) {
+                /* K padded to Kf: the staged bytes past K meet zero weights. */
+                stage_field(p, in_b, ay, ax, conv_stage);
+                stage_field(p, in_b, by, bx, conv_stageB);
+                expand_pair(fill_dst, conv_stage, conv_stageB, Kf >> 2, off2);
             } else {
-                fill_slot(p, in_b, ay, ax, 0, fast ? Kf : K, off2, fill_dst);
-                fill_slot(p, in_b, by, bx, 1, fast ? Kf : K, off2, fill_dst);
+                fill_slot(p, in_b, ay, ax, 0, K, off2, fill_dst);
+                fill_slot(p, in_b, by, bx, 1, K, off2, fill_dst);
             }
             if (use4) {
                 run.w = conv_wexp;
