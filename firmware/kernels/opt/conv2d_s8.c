@@ -223,6 +223,15 @@ static void stage_field(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int3
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
     const int8_t zp = (int8_t)(-p->input_offset);
     const int cols_in = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+    if (cols_in && iy0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < p->in_h) {
+        /* The whole field is inside: one run per kernel row. */
+        const int8_t *src = in_b + ((size_t)iy0 * p->in_w + ix0) * in_c;
+        const size_t step = (size_t)p->dil_h * p->in_w * in_c;
+        for (int32_t ky = p->k_h; ky > 0; --ky, st += row, src += step) {
+            copy_bytes(st, src, row);
+        }
+        return;
+    }
     for (int32_t ky = 0; ky < p->k_h; ++ky, st += row) {
         const int32_t iy = iy0 + ky * p->dil_h;
         const int row_ok = iy >= 0 && iy < p->in_h;
@@ -606,16 +615,19 @@ typedef struct {
     "smlad   r9, r11, lr, r9\n\t"
 #define CONV4_GROUP CONV4_HALF CONV4_HALF
 /* One channel's two accumulators a, b to saturated int8 (constants from r12
- * onwards: mult r0, rnd r1, lsh1 r10, e r11; lr is scratch). */
+ * onwards: mult r0, rnd r1, lsh1 r10, e r11; lr is scratch). SMMLAR adds
+ * rnd to SMMULR's result; the rounding's -1 for a negative product takes
+ * the sign of the shifted accumulator, the same for mult > 0 except when
+ * the product rounds to 0, where rnd (an odd multiple of 2^(e-1), e >= 1)
+ * keeps the -1 from crossing a multiple of 2^e. A zero mult comes with
+ * lsh1 32, which shifts the accumulator to 0. */
 #define CONV4_RQ(a, b)                                \
     "ldm     r12!, {r0, r1, r10, r11}\n\t"           \
     "lsl     " a ", " a ", r10\n\t"                  \
     "lsl     " b ", " b ", r10\n\t"                  \
-    "smmulr  " a ", " a ", r0\n\t"                   \
-    "smmulr  " b ", " b ", r0\n\t"                   \
-    "add     lr, r1, " a "\n\t"                      \
+    "smmlar  lr, " a ", r0, r1\n\t"                  \
     "add     " a ", lr, " a ", asr #31\n\t"          \
-    "add     lr, r1, " b "\n\t"                      \
+    "smmlar  lr, " b ", r0, r1\n\t"                  \
     "add     " b ", lr, " b ", asr #31\n\t"          \
     "asr     " a ", " a ", r11\n\t"                  \
     "asr     " b ", " b ", r11\n\t"                  \
@@ -733,8 +745,8 @@ static void conv4_run_clamp(conv_run_t *run)
         }
         for (int j = 0; j < 8 && !run->blk->exact; ++j) {
             const int32_t *q = run->blk->rq[j >> 1];
-            const int32_t o = tp_smmulr((int32_t)((uint32_t)acc[j] << q[2]), q[0]);
-            const int32_t v = tp_sat8((o + q[1] + (o >> 31)) >> q[3]);
+            const int32_t x = q[2] >= 32 ? 0 : (int32_t)((uint32_t)acc[j] << q[2]);
+            const int32_t v = tp_sat8((tp_smmulr(x, q[0]) + q[1] + (x >> 31)) >> q[3]);
             (j & 1 ? run->outB : run->outA)[j >> 1] = tp_clamp8(v, lo, hi);
         }
         run->outA += 4;
@@ -793,7 +805,6 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             fast = 0;
         }
     }
-    int exact = 0;   /* some channel needs the exact routine */
     for (int32_t oc = 0; oc < p->out_c && fast; ++oc) {
         const tp_rq_t *q = &conv_rq[oc];
         conv_fq[oc].bias = bias ? bias[oc] : 0;
@@ -816,7 +827,6 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             continue;
         }
         /* Otherwise the exact routine, for this channel only. */
-        exact = 1;
         conv_fq[oc].mult = p->out_mult[oc];
         conv_fq[oc].lsh1 = p->out_shift[oc];
         conv_fq[oc].rnd = p->output_offset;
@@ -834,6 +844,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                      && (int64_t)p->out_c * Kf / 2 <= CONV_WEMAX
                      && (int64_t)p->batches * p->out_h * p->out_w >= 8;
     conv_run_t run;
+    int redo = 0;   /* some block needs its outputs redone in C */
     if (use4) {
         expand_filter4(fw, Kf, p->out_c);
         for (int32_t oc = 0; oc < p->out_c; ++oc) {
@@ -842,9 +853,12 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             bk->bias[2 * (oc & 3)] = bk->bias[2 * (oc & 3) + 1] = q->bias;
             bk->rq[oc & 3][0] = q->mult;
             bk->rq[oc & 3][1] = q->rnd;
-            bk->rq[oc & 3][2] = q->lsh1;
+            bk->rq[oc & 3][2] = q->mult == 0 ? 32 : q->lsh1;
             bk->rq[oc & 3][3] = q->e;
-            bk->exact = (oc & 3) ? bk->exact | (q->e < 0) : q->e < 0;
+            /* (the asm's rounding needs mult >= 0) */
+            const int32_t ex = q->e < 0 || q->mult < 0;
+            bk->exact = (oc & 3) ? bk->exact | ex : ex;
+            redo |= ex;
         }
         run.col = conv_col4 + CONV_KMAX - Kf;
         run.end = conv_blk + (p->out_c >> 2);
@@ -901,7 +915,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                 } else {
                     conv4_run_clamp(&run);
                 }
-                if (exact) {
+                if (redo) {
                     conv4_redo_exact(out_c, outA, outB, p->act_min, p->act_max);
                 }
             } else if (!fast) {
