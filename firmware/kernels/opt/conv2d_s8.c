@@ -190,9 +190,17 @@ static void fill_pair(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_
     }
     const int32_t iya0 = ay * p->stride_h - p->pad_top, ixa0 = ax * p->stride_w - p->pad_left;
     const int32_t iyb0 = by * p->stride_h - p->pad_top, ixb0 = bx * p->stride_w - p->pad_left;
+    /* Both fields' columns inside: a kernel row of each is one run. */
+    const int cols_in = p->dil_w == 1 && ixa0 >= 0 && ixa0 + p->k_w <= in_w && ixb0 >= 0
+                        && ixb0 + p->k_w <= in_w;
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t iya = iya0 + ky * p->dil_h, iyb = iyb0 + ky * p->dil_h;
         const int rowa = iya >= 0 && iya < in_h, rowb = iyb >= 0 && iyb < in_h;
+        if (cols_in && rowa && rowb) {
+            dst = expand_pair(dst, in_b + ((size_t)iya * in_w + ixa0) * in_c,
+                              in_b + ((size_t)iyb * in_w + ixb0) * in_c, p->k_w * gpt, off2);
+            continue;
+        }
         for (int32_t kx = 0; kx < p->k_w; ++kx) {
             const int32_t ixa = ixa0 + kx * p->dil_w, ixb = ixb0 + kx * p->dil_w;
             const int8_t *sa = (rowa && ixa >= 0 && ixa < in_w)
