@@ -213,10 +213,16 @@ static void fill_pair(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_
 }
 
 /* Receptive fields of whole taps not whole groups (e.g. a first layer with
- * three input channels): each field is gathered as int8 into a staging
- * buffer, a kernel row that lies inside the input as one run of bytes, then
- * both are expanded together. */
+ * three input channels). A kernel row of R = k_w * in_c bytes is contiguous
+ * in the input, so the taps are taken in the order: every row's first
+ * R & ~3 bytes (whole groups, expanded straight from the row), then every
+ * row's last R & 3 bytes gathered, zero-padded to a group (the filter is
+ * permuted to match, conv_rows_filter). A field reaching into the padding is
+ * first staged as int8, padded taps as the input zero point. */
 static int8_t conv_stageB[CONV_KMAX + 4];
+static int8_t conv_tailA[CONV_KMAX + 4], conv_tailB[CONV_KMAX + 4];
+#define CONV_WPADMAX 4096
+static int8_t conv_wpad[CONV_WPADMAX];   /* the filter in that order */
 
 /* n bytes, in words (unaligned LDR/STR) while eight remain, then by size:
  * a kernel row is short (9 bytes for 3 x 3 taps), so no loop per byte. */
@@ -244,8 +250,10 @@ static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
     }
 }
 
-static void stage_field(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox,
-                        int8_t *st)
+/* (out of line: only fields reaching into the padding are staged) */
+__attribute__((noinline)) static void stage_field(const tp_conv2d_s8_params_t *p,
+                                                  const int8_t *in_b, int32_t oy, int32_t ox,
+                                                  int8_t *st)
 {
     const int32_t in_c = p->in_c;
     const int32_t row = p->k_w * in_c;
@@ -253,15 +261,6 @@ static void stage_field(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int3
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
     const int8_t zp = (int8_t)(-p->input_offset);
     const int cols_in = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
-    if (cols_in && iy0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < p->in_h) {
-        /* The whole field is inside: one run per kernel row. */
-        const int8_t *src = in_b + ((size_t)iy0 * p->in_w + ix0) * in_c;
-        const size_t step = (size_t)p->dil_h * p->in_w * in_c;
-        for (int32_t ky = p->k_h; ky > 0; --ky, st += row, src += step) {
-            copy_bytes(st, src, row);
-        }
-        return;
-    }
     for (int32_t ky = 0; ky < p->k_h; ++ky, st += row) {
         const int32_t iy = iy0 + ky * p->dil_h;
         const int row_ok = iy >= 0 && iy < p->in_h;
@@ -276,6 +275,75 @@ static void stage_field(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int3
             } else {
                 memset(st + kx * in_c, zp, (size_t)in_c);
             }
+        }
+    }
+}
+
+/* Kernel row ky of the field of (oy, ox) is at the result + ky * *step:
+ * in the input when the field lies inside, else in st, staged. */
+static const int8_t *field_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy,
+                                int32_t ox, int8_t *st, size_t *step)
+{
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    if (p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w && iy0 >= 0
+        && iy0 + (p->k_h - 1) * p->dil_h < p->in_h) {
+        *step = (size_t)p->dil_h * p->in_w * p->in_c;
+        return in_b + ((size_t)iy0 * p->in_w + ix0) * p->in_c;
+    }
+    stage_field(p, in_b, oy, ox, st);
+    *step = (size_t)p->k_w * p->in_c;
+    return st;
+}
+
+/* conv_col (at dst) for output pixels A and B in the row order above. */
+static void fill_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t ay, int32_t ax,
+                      int32_t by, int32_t bx, uint32_t off2, uint32_t *dst)
+{
+    size_t sa, sb;
+    const int8_t *a = field_rows(p, in_b, ay, ax, conv_stage, &sa);
+    const int8_t *b = field_rows(p, in_b, by, bx, conv_stageB, &sb);
+    const int32_t R = p->k_w * p->in_c;
+    const int32_t body = R & ~3, tr = R & 3;
+    if (body > 0) {
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            dst = expand_pair(dst, a + ky * sa, b + ky * sb, body >> 2, off2);
+        }
+    }
+    if (tr > 0) {
+        /* (past the gathered bytes: stale bytes, met by zero weights) */
+        int8_t *ta = conv_tailA, *tb = conv_tailB;
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            for (int32_t t = 0; t < tr; ++t) {
+                *ta++ = a[ky * sa + body + t];
+                *tb++ = b[ky * sb + body + t];
+            }
+        }
+        expand_pair(dst, conv_tailA, conv_tailB, (p->k_h * tr + 3) >> 2, off2);
+    }
+}
+
+/* Each filter row in the row order, zero-padded to Kp taps, into conv_wpad. */
+static void conv_rows_filter(const tp_conv2d_s8_params_t *p, const int8_t *filter, int32_t K,
+                             int32_t Kp)
+{
+    const int32_t R = p->k_w * p->in_c;
+    const int32_t body = R & ~3, tr = R & 3;
+    for (int32_t oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *f = filter + (size_t)oc * K;
+        int8_t *d = conv_wpad + (size_t)oc * Kp;
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            for (int32_t k = 0; k < body; ++k) {
+                *d++ = f[ky * R + k];
+            }
+        }
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            for (int32_t t = 0; t < tr; ++t) {
+                *d++ = f[ky * R + body + t];
+            }
+        }
+        for (int32_t k = K; k < Kp; ++k) {
+            *d++ = 0;
         }
     }
 }
@@ -428,11 +496,6 @@ typedef struct {
 
 static conv_fq_t conv_fq[CONV_CMAX];
 
-/* Filter with each row padded by zero weights to a multiple of 4 taps, for
- * a K % 4 != 0 layer with a gathered receptive field (the padded taps read
- * stale staging bytes, which the zero weights cancel). */
-#define CONV_WPADMAX 4096
-static int8_t conv_wpad[CONV_WPADMAX];
 
 /* Like dot_2x2, for g >= 1 groups, two per iteration. */
 static inline void dot_2x2_u2(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
@@ -839,14 +902,11 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     int fast = (p->out_c & 1) == 0;
     int32_t Kf = K;
     const int8_t *fw = filter;
-    if ((K & 3) != 0) {
+    if ((p->in_c & 3) != 0 && fast) {
+        /* Taps not whole groups: the row order (fill_rows). */
         const int32_t Kp = (K + 3) & ~3;
-        if (fast && p->k_h * p->k_w > 1 && Kp <= CONV_KMAX && p->out_c * Kp <= CONV_WPADMAX) {
-            for (int32_t oc = 0; oc < p->out_c; ++oc) {
-                for (int32_t k = 0; k < Kp; ++k) {
-                    conv_wpad[oc * Kp + k] = k < K ? filter[(size_t)oc * K + k] : 0;
-                }
-            }
+        if (p->k_h * p->k_w > 1 && Kp <= CONV_KMAX && p->out_c * Kp <= CONV_WPADMAX) {
+            conv_rows_filter(p, filter, K, Kp);
             Kf = Kp;
             fw = conv_wpad;
         } else {
@@ -969,10 +1029,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             if (pairfill) {
                 fill_pair(p, in_b, ay, ax, by, bx, off2, fill_dst);
             } else if (fast) {
-                /* K padded to Kf: the staged bytes past K meet zero weights. */
-                stage_field(p, in_b, ay, ax, conv_stage);
-                stage_field(p, in_b, by, bx, conv_stageB);
-                expand_pair(fill_dst, conv_stage, conv_stageB, Kf >> 2, off2);
+                fill_rows(p, in_b, ay, ax, by, bx, off2, fill_dst);
             } else {
                 fill_slot(p, in_b, ay, ax, 0, K, off2, fill_dst);
                 fill_slot(p, in_b, by, bx, 1, K, off2, fill_dst);
