@@ -639,6 +639,52 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
 static uint32_t conv_wexp[CONV_WEMAX];
 static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(4096)));
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* conv_wexp (d) from nblk >= 1 blocks of four filter rows of K = 4 * G taps,
+ * G >= 1: per group four loads, and each half of the eight words in one
+ * STM (1 + 4 cycles, not 4 x 2). */
+__attribute__((naked, noinline)) static void expand4(const int8_t *filter, int32_t K,
+                                                    int32_t nblk, uint32_t *d)
+{
+    __asm__ volatile(
+        "push    {r1, r2, r4-r11, lr}\n\t"
+        "1:\n\t"
+        "ldr     r1, [sp]\n\t"               /* K */
+        "mov     r4, r0\n\t"                 /* the four rows */
+        "add     r5, r4, r1\n\t"
+        "add     r6, r5, r1\n\t"
+        "add     r7, r6, r1\n\t"
+        "lsr     lr, r1, #2\n\t"             /* groups */
+        "2:\n\t"
+        "ldr     r8, [r4], #4\n\t"
+        "ldr     r9, [r5], #4\n\t"
+        "ldr     r10, [r6], #4\n\t"
+        "ldr     r11, [r7], #4\n\t"
+        "sxtb16  r0, r8\n\t"
+        "sxtb16  r1, r9\n\t"
+        "sxtb16  r2, r10\n\t"
+        "sxtb16  r12, r11\n\t"
+        "stmia   r3!, {r0, r1, r2, r12}\n\t"
+        "sxtb16  r0, r8, ror #8\n\t"
+        "sxtb16  r1, r9, ror #8\n\t"
+        "sxtb16  r2, r10, ror #8\n\t"
+        "sxtb16  r12, r11, ror #8\n\t"
+        "stmia   r3!, {r0, r1, r2, r12}\n\t"
+        "subs    lr, lr, #1\n\t"
+        "bne     2b\n\t"
+        "mov     r0, r7\n\t"                 /* the next block's first row */
+        "ldr     r2, [sp, #4]\n\t"
+        "subs    r2, r2, #1\n\t"
+        "str     r2, [sp, #4]\n\t"
+        "bne     1b\n\t"
+        "pop     {r1, r2, r4-r11, pc}\n\t");
+}
+
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
+{
+    expand4(filter, K, out_c >> 2, conv_wexp);
+}
+#else
 static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
 {
     const int32_t G = K >> 2;
@@ -664,6 +710,7 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
         }
     }
 }
+#endif
 
 /* Per block of four channels: each bias twice (pixels A and B), then per
  * channel the fast-form requantisation constants. A block with a channel
