@@ -775,7 +775,7 @@ typedef struct {
     "ssat    " b ", #8, " b "\n\t"
 /* Clamp the packed outputs r2 (A) and r3 (B) to [lo4, hi4] per byte. */
 #define CONV4_CLAMP                                   \
-    "ldrd    r0, r1, [lr, #24]\n\t"                  \
+    "ldrd    r0, r1, [sp, #24]\n\t"                  \
     "ssub8   r4, r2, r0\n\t"                         \
     "sel     r2, r2, r0\n\t"                         \
     "ssub8   r4, r1, r2\n\t"                         \
@@ -789,13 +789,14 @@ typedef struct {
  * the buffer ends on the 4 KiB boundary, bits 5:4 of its start are minus
  * the group count mod 4, which picks the entry), requantisation, packing (BFI) and the two word stores
  * (for a flagged block first a copy of the accumulators). Everything stays
- * in registers; run (kept on the stack) holds the state between blocks. */
-#define CONV4_RUN(CLAMP)                                  \
+ * in registers; a copy of *run on the stack holds the state between blocks. */
+#define CONV4_RUN(CLAMP, EXACT_CHECK, EXACT_STUB)        \
     __asm__ volatile(                                     \
-        "push    {r0, r4-r11, lr}\n\t"                    \
+        "push    {r4-r11, lr}\n\t"                        \
+        "ldm     r0, {r0-r7}\n\t"                         \
+        "push    {r0-r7}\n\t"                             \
         "1:\n\t"                                          \
-        "ldr     r12, [sp]\n\t"                           \
-        "ldm     r12, {r0, r1, lr}\n\t"                   \
+        "ldm     sp, {r0, r1, lr}\n\t"                    \
         "ldm     lr, {r2-r9}\n\t"                         \
         "lsls    r12, r0, #27\n\t"                        \
         "bcs     7f\n\t"                                  \
@@ -810,13 +811,9 @@ typedef struct {
         CONV4_GROUP                                       \
         "lsls    r12, r0, #20\n\t"                        \
         "bne     2b\n\t"                                  \
-        "ldr     lr, [sp]\n\t"                            \
-        "str     r1, [lr, #4]\n\t"                        \
-        "ldr     r12, [lr, #8]\n\t"                       \
-        "ldr     r0, [r12, #96]\n\t"                      \
-        "cmp     r0, #0\n\t"                              \
-        "bne     5f\n\t"                                  \
-        "4:\n\t"                                          \
+        "str     r1, [sp, #4]\n\t"                        \
+        "ldr     r12, [sp, #8]\n\t"                       \
+        EXACT_CHECK                                       \
         "add     r12, r12, #32\n\t"                       \
         CONV4_RQ("r2", "r3")                              \
         CONV4_RQ("r4", "r5")                              \
@@ -828,37 +825,54 @@ typedef struct {
         "bfi     r3, r7, #16, #8\n\t"                     \
         "bfi     r2, r8, #24, #8\n\t"                     \
         "bfi     r3, r9, #24, #8\n\t"                     \
-        "ldr     lr, [sp]\n\t"                            \
         CLAMP                                             \
-        "ldrd    r0, r1, [lr, #16]\n\t"                   \
+        "ldrd    r0, r1, [sp, #16]\n\t"                   \
         "str     r2, [r0], #4\n\t"                        \
         "str     r3, [r1], #4\n\t"                        \
-        "strd    r0, r1, [lr, #16]\n\t"                   \
-        "ldr     r0, [lr, #12]\n\t"                       \
+        "strd    r0, r1, [sp, #16]\n\t"                   \
+        "ldr     r0, [sp, #12]\n\t"                       \
         "add     r12, r12, #36\n\t"                       \
-        "str     r12, [lr, #8]\n\t"                       \
+        "str     r12, [sp, #8]\n\t"                       \
         "cmp     r12, r0\n\t"                             \
         "bne     1b\n\t"                                  \
-        "pop     {r0, r4-r11, pc}\n\t"                    \
-        "5:\n\t"                                          \
-        "add     r0, r12, #100\n\t"                       \
-        "stm     r0, {r2-r9}\n\t"                         \
-        "b       4b\n\t"                                  \
+        "add     sp, sp, #32\n\t"                         \
+        "pop     {r4-r11, pc}\n\t"                        \
+        EXACT_STUB                                        \
         "7:\n\t"                                          \
         "bmi     9b\n\t"                                  \
         "b       8b\n\t")
+/* A flagged block copies its accumulators to acc first. */
+#define CONV4_EXACT_CHECK                                 \
+    "ldr     r0, [r12, #96]\n\t"                          \
+    "cmp     r0, #0\n\t"                                  \
+    "bne     5f\n\t"                                      \
+    "4:\n\t"
+#define CONV4_EXACT_STUB                                  \
+    "5:\n\t"                                              \
+    "add     r0, r12, #100\n\t"                           \
+    "stm     r0, {r2-r9}\n\t"                             \
+    "b       4b\n\t"
 
 __attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN("");
+    CONV4_RUN("", "", "");
 }
 
 __attribute__((naked, noinline)) static void conv4_run_clamp(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_CLAMP);
+    CONV4_RUN(CONV4_CLAMP, "", "");
 }
+
+/* Any range, flagged blocks. */
+__attribute__((naked, noinline)) static void conv4_run_exact(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_CLAMP, CONV4_EXACT_CHECK, CONV4_EXACT_STUB);
+}
+#undef CONV4_EXACT_STUB
+#undef CONV4_EXACT_CHECK
 #undef CONV4_RUN
 #undef CONV4_CLAMP
 #undef CONV4_RQ
@@ -898,6 +912,11 @@ static void conv4_run_full(conv_run_t *run)
 {
     conv4_run_clamp(run);
 }
+
+static void conv4_run_exact(conv_run_t *run)
+{
+    conv4_run_clamp(run);
+}
 #endif
 
 /* Outputs of the flagged blocks from their accumulators, any channel's form. */
@@ -923,13 +942,13 @@ static inline void conv4_pair(conv_run_t *run, int full, int redo, int32_t out_c
     run->blk = conv_blk;
     run->outA = outA;
     run->outB = outB;
-    if (full) {
+    if (redo) {
+        conv4_run_exact(run);
+        conv4_redo_exact(out_c, outA, outB, (int8_t)run->lo4, (int8_t)run->hi4);
+    } else if (full) {
         conv4_run_full(run);
     } else {
         conv4_run_clamp(run);
-    }
-    if (redo) {
-        conv4_redo_exact(out_c, outA, outB, (int8_t)run->lo4, (int8_t)run->hi4);
     }
 }
 
