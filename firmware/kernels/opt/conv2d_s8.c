@@ -281,8 +281,9 @@ __attribute__((noinline)) static void stage_field(const tp_conv2d_s8_params_t *p
 
 /* Kernel row ky of the field of (oy, ox) is at the result + ky * *step:
  * in the input when the field lies inside, else in st, staged. */
-static const int8_t *field_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy,
-                                int32_t ox, int8_t *st, size_t *step)
+static inline __attribute__((always_inline)) const int8_t *
+field_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy, int32_t ox, int8_t *st,
+           size_t *step)
 {
     const int32_t iy0 = oy * p->stride_h - p->pad_top;
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
@@ -306,17 +307,25 @@ static void fill_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_
     const int32_t R = p->k_w * p->in_c;
     const int32_t body = R & ~3, tr = R & 3;
     if (body > 0) {
-        for (int32_t ky = 0; ky < p->k_h; ++ky) {
-            dst = expand_pair(dst, a + ky * sa, b + ky * sb, body >> 2, off2);
+        const int8_t *ra = a, *rb = b;
+        for (int32_t ky = p->k_h; ky > 0; --ky, ra += sa, rb += sb) {
+            dst = expand_pair(dst, ra, rb, body >> 2, off2);
         }
     }
     if (tr > 0) {
         /* (past the gathered bytes: stale bytes, met by zero weights) */
         int8_t *ta = conv_tailA, *tb = conv_tailB;
-        for (int32_t ky = 0; ky < p->k_h; ++ky) {
-            for (int32_t t = 0; t < tr; ++t) {
-                *ta++ = a[ky * sa + body + t];
-                *tb++ = b[ky * sb + body + t];
+        const int8_t *xa = a + body, *xb = b + body;
+        for (int32_t ky = p->k_h; ky > 0; --ky, xa += sa, xb += sb, ta += tr, tb += tr) {
+            ta[0] = xa[0];
+            tb[0] = xb[0];
+            if (tr > 1) {
+                ta[1] = xa[1];
+                tb[1] = xb[1];
+            }
+            if (tr > 2) {
+                ta[2] = xa[2];
+                tb[2] = xb[2];
             }
         }
         expand_pair(dst, conv_tailA, conv_tailB, (p->k_h * tr + 3) >> 2, off2);
