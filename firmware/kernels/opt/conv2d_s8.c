@@ -15,14 +15,16 @@
  * reference; only the order of additions differs.
  *
  * Paths, fastest first (chosen per call in tp_conv2d_s8):
- *   - four channels x two pixels (dot_4x2) on a filter expanded to 16-bit
- *     lanes once per call, when every channel requantises in the fast form
- *     (or is constant, or is flagged for the exact routine), out_c % 4 == 0,
- *     the expansion fits and there are at least 16 output pixels;
+ *   - four channels x two pixels on a filter expanded to 16-bit lanes once
+ *     per call (expand_filter4), when every channel requantises in the fast
+ *     form, is constant or is flagged for the exact routine, out_c % 4 == 0,
+ *     the expansion fits and there are at least 8 output pixels: one asm
+ *     pass per pixel pair over all blocks of four channels (conv4_run);
  *   - two channels x two pixels (dot_2x2_u2) with the same requantisation;
  *   - the general two x two path (gemm_pair), any tier per channel.
- * K % 4 != 0 with a gathered receptive field is padded to a multiple of 4
- * with zero weights (conv_wpad) so the fast paths apply. */
+ * Taps that are not whole groups (in_c % 4 != 0, e.g. a first layer with
+ * three channels) are taken in a row order with a permuted, zero-padded
+ * filter (fill_rows, conv_wpad) so the fast paths apply. */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
