@@ -141,24 +141,34 @@ static inline uint32_t *expand_pair(uint32_t *dst, const int8_t *a, const int8_t
                                     uint32_t off2)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    /* The four words of a group in one STM (1 + 4 cycles, not 4 x 2). */
+    /* The four words of a group in one STM (1 + 4 cycles, not 4 x 2); two
+     * groups per iteration, an odd one first (the flags of LSRS hold). */
     register uint32_t d0 __asm__("r8"), d1 __asm__("r9"), d2 __asm__("r10"), d3 __asm__("r11");
     uint32_t wa, wb;
-    __asm__ volatile("1:\n\t"
-                     "ldr     %[wa], [%[a]], #4\n\t"
-                     "ldr     %[wb], [%[b]], #4\n\t"
-                     "sxtab16 %[d0], %[off], %[wa]\n\t"
-                     "sxtab16 %[d1], %[off], %[wb]\n\t"
-                     "sxtab16 %[d2], %[off], %[wa], ror #8\n\t"
-                     "sxtab16 %[d3], %[off], %[wb], ror #8\n\t"
-                     "stmia   %[dst]!, {%[d0], %[d1], %[d2], %[d3]}\n\t"
+#define TP_EXPAND_GROUP                                      \
+    "ldr     %[wa], [%[a]], #4\n\t"                         \
+    "ldr     %[wb], [%[b]], #4\n\t"                         \
+    "sxtab16 %[d0], %[off], %[wa]\n\t"                      \
+    "sxtab16 %[d1], %[off], %[wb]\n\t"                      \
+    "sxtab16 %[d2], %[off], %[wa], ror #8\n\t"              \
+    "sxtab16 %[d3], %[off], %[wb], ror #8\n\t"              \
+    "stmia   %[dst]!, {%[d0], %[d1], %[d2], %[d3]}\n\t"
+    __asm__ volatile("lsrs    %[n], %[n], #1\n\t"
+                     "bcc     1f\n\t"
+                     TP_EXPAND_GROUP
+                     "beq     2f\n\t"
+                     "1:\n\t"
+                     TP_EXPAND_GROUP
+                     TP_EXPAND_GROUP
                      "subs    %[n], %[n], #1\n\t"
                      "bne     1b\n\t"
+                     "2:\n\t"
                      : [dst] "+r"(dst), [a] "+r"(a), [b] "+r"(b), [n] "+r"(n), [wa] "=&r"(wa),
                        [wb] "=&r"(wb), [d0] "=&r"(d0), [d1] "=&r"(d1), [d2] "=&r"(d2),
                        [d3] "=&r"(d3)
                      : [off] "r"(off2)
                      : "cc", "memory");
+#undef TP_EXPAND_GROUP
     return dst;
 #else
     for (; n > 0; --n) {
