@@ -455,6 +455,43 @@ def special_cases():
     spec.inputs[1].scale[3] = 3e-12
     spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
     cases.append(('tiny_scales_huge_bias', single_op_model(spec)))
+    # Global average pools of kws (25x5) and ic (8x8).
+    for (h, w_), name in (((25, 5), 'kws_global_avgpool'), ((8, 8), 'ic_global_avgpool')):
+        sc, zp = 0.05, -128
+        cases.append((name, single_op_model(OpSpec(
+            'AVERAGE_POOL_2D', [TensorSpec((1, h, w_, 64), np.int8, sc, zp)],
+            [TensorSpec((1, 1, 1, 64), np.int8, sc, zp)], 'Pool2DOptions',
+            {'Padding': 1, 'StrideW': w_, 'StrideH': h, 'FilterWidth': w_, 'FilterHeight': h,
+             'FusedActivationFunction': 0}))))
+    # Depthwise 3x3 with channels in fours (the opt kernel's padded-rows
+    # path): odd and even output sizes, strides, dilation, a batch of two,
+    # a 1x1 image, wide channel counts, full-range and clamped outputs, and
+    # a left shift (multiplier > 1) shared by all channels.
+    dw3 = [((1, 7, 5, 8), (1, 1), 'SAME', 'RELU', 1, None),
+           ((1, 8, 8, 12), (2, 2), 'SAME', 'NONE', 1, None),
+           ((1, 9, 6, 16), (2, 1), 'VALID', 'RELU6', 1, None),
+           ((1, 7, 6, 4), (1, 2), 'SAME', 'NONE', 2, None),
+           ((2, 6, 7, 8), (1, 1), 'SAME', 'RELU', 1, None),
+           ((1, 1, 1, 4), (1, 1), 'SAME', 'NONE', 1, None),
+           ((1, 3, 3, 256), (1, 1), 'SAME', 'RELU6', 1, None),
+           ((1, 6, 6, 128), (2, 2), 'SAME', 'RELU6', 1, None),
+           ((1, 5, 4, 8), (1, 1), 'SAME', 'NONE', 1, 0.8)]
+    for n, (shape, stride, padding, act, dil, gain) in enumerate(dw3):
+        in_scale = 0.02
+        fs_range = (0.01, 0.0101) if gain else (1e-3, 0.02)
+        out_scale = in_scale * 0.01 * gain if gain else None
+        small = dict(weights=rng.integers(-1, 2, size=(1, 3, 3, shape[3])).astype(np.int8),
+                     bias=rng.integers(-20, 21, size=shape[3]).astype(np.int32)) if gain else {}
+        spec = _conv_spec(rng, shape, in_scale, int(rng.integers(-128, 128)), (3, 3), stride, padding,
+                          shape[3], act=act, depthwise=True, fscale_range=fs_range, out_scale=out_scale,
+                          out_zp=int(rng.integers(-128, 128)), **small)
+        if dil > 1:
+            spec.options['DilationWFactor'] = dil
+            spec.options['DilationHFactor'] = dil
+            ih, iw = shape[1], shape[2]
+            oh, ow = _out_size(padding, ih, 3, stride[0], dil), _out_size(padding, iw, 3, stride[1], dil)
+            spec.outputs[0].shape = (shape[0], oh, ow, shape[3])
+        cases.append((f'dw3x3_c4_{n}', single_op_model(spec)))
     # First layers with three input channels (vww: 3x3 stride 2, ReLU6; ic:
     # 3x3 stride 1 padded all round), nonzero input zero points.
     cases.append(('vww_conv0_in3_stride2', single_op_model(_conv_spec(
@@ -467,12 +504,4 @@ def special_cases():
                        (4, 3, 'RELU6'), (8, 3, 'RELU'), (12, 3, 'RELU6'), (16, 3, 'RELU')):
         cases.append((f'conv_blocks_in{ic}_k{k}', single_op_model(_conv_spec(
             rng, (1, 3, 3, ic), 0.02, -128, (k, k), (1, 1), 'SAME', 8, act=act))))
-    # Global average pools of kws (25x5) and ic (8x8).
-    for (h, w_), name in (((25, 5), 'kws_global_avgpool'), ((8, 8), 'ic_global_avgpool')):
-        sc, zp = 0.05, -128
-        cases.append((name, single_op_model(OpSpec(
-            'AVERAGE_POOL_2D', [TensorSpec((1, h, w_, 64), np.int8, sc, zp)],
-            [TensorSpec((1, 1, 1, 64), np.int8, sc, zp)], 'Pool2DOptions',
-            {'Padding': 1, 'StrideW': w_, 'StrideH': h, 'FilterWidth': w_, 'FilterHeight': h,
-             'FusedActivationFunction': 0}))))
     return cases

@@ -25,7 +25,8 @@
 
 #define DW_CMAX 256        /* channels */
 #define DW_TMAX 32         /* taps (k_h * k_w) */
-#define DW_WMAX 2048       /* words of weights: 2 per (group of 4 channels, tap) */
+#define DW_WMAX 3328       /* words of weights: 2 per (group of 4 channels, tap), or
+                              the 3x3 path's 52 per group for 256 channels */
 
 static tp_rq_t dw_rq[DW_CMAX];
 static uint32_t dw_w[DW_WMAX];
@@ -269,6 +270,370 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
     }
 }
 
+/* ---- 3x3 kernels: padded input rows, two outputs per pass --------------
+ *
+ * The input rows a window needs are copied into dw_rows, padded left and
+ * right (and whole rows above and below the image) with the zero point, so
+ * every tap of every output sits at a fixed offset from the output's
+ * position: no bounds checks, no per-pixel tap table. Each input row is
+ * copied about once (the buffer slides down the image, keeping the rows the
+ * next window still needs). Per group of four channels the weights stream
+ * holds, per tap, the offsets of the tap for two horizontally adjacent
+ * outputs and the two weight words; one weight load then serves two
+ * outputs, and so does each channel's requantisation constants.
+ *
+ * The weights and the bias are scaled by 2^L (L = lsh1, the same for every
+ * requantised channel), so the accumulator is already the SMMULR operand;
+ * int8 << 8 still fits a 16-bit lane. The requantisation is then
+ * (SMMLAR(s, mult, rnd) + (s < 0 ? -1 : 0)) >> e: the rounding correction
+ * may take the sign of s instead of the sign of o = SMMULR(s, mult) since
+ * mult > 0 gives o of the sign of s or 0, and with o = 0 the correction
+ * cannot move (rnd - 1) >> e off rnd >> e (e >= 1, 0 < 2^(e-1) < 2^e).
+ * Constant channels are stored as mult 0, e 1, rnd 2 * value + 1, for
+ * which both forms give the value. */
+
+#define DW_K 3             /* kernel side of this path */
+#define DW_RBUF 6144       /* bytes of padded input rows */
+
+static int8_t dw_rows[DW_RBUF] __attribute__((aligned(4)));
+
+/* The buffer holds padded rows first .. first + filled - 1 (padded row u is
+ * input row u - pad_top). */
+typedef struct {
+    int32_t pw;        /* pixels per padded row */
+    int32_t rb;        /* bytes per padded row */
+    int32_t nrows;     /* rows the buffer holds */
+    int32_t first, filled;
+} dw_rows_t;
+
+static void dw_fill_row(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *in_b, int32_t u,
+                        int8_t *dst, int32_t pw, int zp)
+{
+    const int32_t C = p->out_c;
+    const int32_t iy = u - p->pad_top;
+    if (iy < 0 || iy >= p->in_h) {
+        memset(dst, zp, (size_t)pw * C);
+        return;
+    }
+    const int32_t j0 = p->pad_left < pw ? p->pad_left : pw;
+    const int32_t j1 = p->pad_left + p->in_w < pw ? p->pad_left + p->in_w : pw;
+    memset(dst, zp, (size_t)j0 * C);
+    memcpy(dst + (size_t)j0 * C, in_b + (size_t)iy * p->in_w * C, (size_t)(j1 - j0) * C);
+    memset(dst + (size_t)j1 * C, zp, (size_t)(pw - j1) * C);
+}
+
+/* Padded rows u0 .. u0 + span - 1, contiguous; returns the first. */
+static const int8_t *dw_window(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *in_b,
+                               dw_rows_t *r, int32_t u0, int32_t span, int zp)
+{
+    if (u0 + span > r->first + r->nrows) {
+        const int32_t keep = r->first + r->filled - u0;
+        if (keep > 0) {
+            memmove(dw_rows, dw_rows + (size_t)(u0 - r->first) * r->rb, (size_t)keep * r->rb);
+        }
+        r->filled = keep > 0 ? keep : 0;
+        r->first = u0;
+    }
+    while (r->first + r->filled < u0 + span) {
+        dw_fill_row(p, in_b, r->first + r->filled, dw_rows + (size_t)r->filled * r->rb, r->pw, zp);
+        r->filled++;
+    }
+    return dw_rows + (size_t)(u0 - r->first) * r->rb;
+}
+
+/* acc + x * w, wrapping like the MAC instructions. */
+static inline int32_t dw_mla(int32_t acc, int32_t x, int32_t w)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(x * w));
+}
+
+/* One channel's requantised value, saturated to int8 (s already scaled;
+ * q: mult, rnd, e). */
+static inline int32_t dw_rq_model(int32_t s, const uint32_t *q)
+{
+    const int32_t r = (int32_t)(q[1] + (uint32_t)tp_smmulr(s, (int32_t)q[0]));
+    return tp_sat8((r + (s >> 31)) >> (int32_t)q[2]);
+}
+
+/* Per-byte clamp of four outputs to [lo, hi] (the range narrower than int8). */
+static inline __attribute__((always_inline)) uint32_t dw_clamp4(uint32_t word, uint32_t lo4, uint32_t hi4)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t t;
+    __asm__("ssub8 %1, %0, %2\n\t"
+            "sel   %0, %0, %2\n\t"
+            "ssub8 %1, %3, %0\n\t"
+            "sel   %0, %0, %3"
+            : "+r"(word), "=&r"(t) : "r"(lo4), "r"(hi4) : "cc");
+    return word;
+#else
+    uint32_t out = 0;
+    for (int32_t i = 0; i < 32; i += 8) {
+        out |= (uint32_t)(uint8_t)tp_clamp8((int8_t)(word >> i), (int8_t)lo4, (int8_t)hi4) << i;
+    }
+    return out;
+#endif
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Asm text for the requantisation, operands named by the caller: M, R, E
+ * receive one channel's mult, rnd, shift from the stream, T is scratch.
+ * DW_RQ_FIRST leaves channel 0's result in A (sign-extended, the output
+ * word's low byte); DW_RQ_BFI inserts channel k's into bits 8k .. 8k+7
+ * of W. */
+#define DW_RQ_LOAD(M, R, E)                                 \
+    "ldr     %[" M "], [%[s]], #4\n\t"                      \
+    "ldr     %[" R "], [%[s]], #4\n\t"                      \
+    "ldr     %[" E "], [%[s]], #4\n\t"
+#define DW_RQ_FIRST(A, M, R, E, T)                          \
+    "smmlar  %[" T "], %[" A "], %[" M "], %[" R "]\n\t"    \
+    "add     %[" T "], %[" T "], %[" A "], asr #31\n\t"     \
+    "asr     %[" A "], %[" T "], %[" E "]\n\t"              \
+    "ssat    %[" A "], #8, %[" A "]\n\t"
+#define DW_RQ_BFI(A, W, K, M, R, E, T)                      \
+    "smmlar  %[" T "], %[" A "], %[" M "], %[" R "]\n\t"    \
+    "add     %[" T "], %[" T "], %[" A "], asr #31\n\t"     \
+    "asr     %[" T "], %[" T "], %[" E "]\n\t"              \
+    "ssat    %[" T "], #8, %[" T "]\n\t"                    \
+    "bfi     %[" W "], %[" T "], #" K ", #8\n\t"
+#endif
+
+/* Channels c0 .. c0+3 of two outputs (rows oy and oy + 1): b is the first
+ * output's window at c0, *ps the group's stream (advanced past it); the two
+ * packed output words. Bias, taps and requantisation run in one block, so
+ * the eight accumulators stay in registers throughout. */
+static inline __attribute__((always_inline)) void
+dw_pair(const int8_t *b, const uint32_t **ps, uint32_t *w0, uint32_t *w1)
+{
+    const uint32_t *s = *ps;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t x0, x1, e, w;
+    /* Per tap: both offsets, both input words and the even-lane weights load
+     * back to back (pipelined); (c0, c2) of both outputs, then (c1, c3).
+     * The requantisation reuses x0, x1, w, e for mult, rnd, shift, scratch. */
+    __asm__ volatile(
+        "ldr     %[a0], [%[s]], #4\n\t"
+        "ldr     %[a1], [%[s]], #4\n\t"
+        "ldr     %[a2], [%[s]], #4\n\t"
+        "ldr     %[a3], [%[s]], #4\n\t"
+        "mov     %[a4], %[a0]\n\t"
+        "mov     %[a5], %[a1]\n\t"
+        "mov     %[a6], %[a2]\n\t"
+        "mov     %[a7], %[a3]\n\t"
+        ".rept 9\n\t"
+        "ldr     %[x0], [%[s]], #4\n\t"
+        "ldr     %[x1], [%[s]], #4\n\t"
+        "ldr     %[x0], [%[b], %[x0]]\n\t"
+        "ldr     %[x1], [%[b], %[x1]]\n\t"
+        "ldr     %[w], [%[s]], #4\n\t"
+        "sxtb16  %[e], %[x0]\n\t"
+        "smlabb  %[a0], %[e], %[w], %[a0]\n\t"
+        "smlatt  %[a2], %[e], %[w], %[a2]\n\t"
+        "sxtb16  %[e], %[x1]\n\t"
+        "smlabb  %[a4], %[e], %[w], %[a4]\n\t"
+        "smlatt  %[a6], %[e], %[w], %[a6]\n\t"
+        "ldr     %[w], [%[s]], #4\n\t"
+        "sxtb16  %[e], %[x0], ror #8\n\t"
+        "smlabb  %[a1], %[e], %[w], %[a1]\n\t"
+        "smlatt  %[a3], %[e], %[w], %[a3]\n\t"
+        "sxtb16  %[e], %[x1], ror #8\n\t"
+        "smlabb  %[a5], %[e], %[w], %[a5]\n\t"
+        "smlatt  %[a7], %[e], %[w], %[a7]\n\t"
+        ".endr\n\t"
+        DW_RQ_LOAD("x0", "x1", "w")
+        DW_RQ_FIRST("a0", "x0", "x1", "w", "e")
+        DW_RQ_FIRST("a4", "x0", "x1", "w", "e")
+        DW_RQ_LOAD("x0", "x1", "w")
+        DW_RQ_BFI("a1", "a0", "8", "x0", "x1", "w", "e")
+        DW_RQ_BFI("a5", "a4", "8", "x0", "x1", "w", "e")
+        DW_RQ_LOAD("x0", "x1", "w")
+        DW_RQ_BFI("a2", "a0", "16", "x0", "x1", "w", "e")
+        DW_RQ_BFI("a6", "a4", "16", "x0", "x1", "w", "e")
+        DW_RQ_LOAD("x0", "x1", "w")
+        DW_RQ_BFI("a3", "a0", "24", "x0", "x1", "w", "e")
+        DW_RQ_BFI("a7", "a4", "24", "x0", "x1", "w", "e")
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),
+          [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7),
+          [s] "+r"(s), [x0] "=&r"(x0), [x1] "=&r"(x1), [e] "=&r"(e), [w] "=&r"(w)
+        : [b] "r"(b)
+        : "memory");
+    *w0 = (uint32_t)a0;
+    *w1 = (uint32_t)a4;
+#else
+    int32_t a[8];
+    for (int32_t k = 0; k < 4; ++k) {
+        a[k] = a[k + 4] = (int32_t)s[k];
+    }
+    s += 4;
+    for (int32_t t = 0; t < DW_K * DW_K; ++t, s += 4) {
+        const uint32_t x0 = tp_ld32(b + (int32_t)s[0]), x1 = tp_ld32(b + (int32_t)s[1]);
+        const uint32_t e0 = tp_sxtb16(x0), d0 = tp_sxtb16_ror8(x0);
+        const uint32_t e1 = tp_sxtb16(x1), d1 = tp_sxtb16_ror8(x1);
+        a[0] = dw_mla(a[0], tp_lo(e0), tp_lo(s[2]));
+        a[2] = dw_mla(a[2], tp_hi(e0), tp_hi(s[2]));
+        a[4] = dw_mla(a[4], tp_lo(e1), tp_lo(s[2]));
+        a[6] = dw_mla(a[6], tp_hi(e1), tp_hi(s[2]));
+        a[1] = dw_mla(a[1], tp_lo(d0), tp_lo(s[3]));
+        a[3] = dw_mla(a[3], tp_hi(d0), tp_hi(s[3]));
+        a[5] = dw_mla(a[5], tp_lo(d1), tp_lo(s[3]));
+        a[7] = dw_mla(a[7], tp_hi(d1), tp_hi(s[3]));
+    }
+    uint32_t v0 = 0, v1 = 0;
+    for (int32_t k = 0; k < 4; ++k, s += 3) {
+        v0 |= (uint32_t)(uint8_t)dw_rq_model(a[k], s) << (8 * k);
+        v1 |= (uint32_t)(uint8_t)dw_rq_model(a[k + 4], s) << (8 * k);
+    }
+    *w0 = v0;
+    *w1 = v1;
+#endif
+    *ps = s;
+}
+
+/* As dw_pair for one output (the stream's second offsets unused). */
+static inline __attribute__((always_inline)) uint32_t dw_single(const int8_t *b, const uint32_t **ps)
+{
+    const uint32_t *s = *ps;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t a0, a1, a2, a3;
+    uint32_t x, e, we, wo;
+    __asm__ volatile(
+        "ldr     %[a0], [%[s]], #4\n\t"
+        "ldr     %[a1], [%[s]], #4\n\t"
+        "ldr     %[a2], [%[s]], #4\n\t"
+        "ldr     %[a3], [%[s]], #4\n\t"
+        ".rept 9\n\t"
+        "ldr     %[x], [%[s]], #8\n\t"
+        "ldr     %[x], [%[b], %[x]]\n\t"
+        "ldr     %[we], [%[s]], #4\n\t"
+        "ldr     %[wo], [%[s]], #4\n\t"
+        "sxtb16  %[e], %[x]\n\t"
+        "sxtb16  %[x], %[x], ror #8\n\t"
+        "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
+        "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
+        "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
+        "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+        ".endr\n\t"
+        /* x, we, wo become shift, mult, rnd */
+        DW_RQ_LOAD("we", "wo", "x")
+        DW_RQ_FIRST("a0", "we", "wo", "x", "e")
+        DW_RQ_LOAD("we", "wo", "x")
+        DW_RQ_BFI("a1", "a0", "8", "we", "wo", "x", "e")
+        DW_RQ_LOAD("we", "wo", "x")
+        DW_RQ_BFI("a2", "a0", "16", "we", "wo", "x", "e")
+        DW_RQ_LOAD("we", "wo", "x")
+        DW_RQ_BFI("a3", "a0", "24", "we", "wo", "x", "e")
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),
+          [s] "+r"(s), [x] "=&r"(x), [e] "=&r"(e), [we] "=&r"(we), [wo] "=&r"(wo)
+        : [b] "r"(b)
+        : "memory");
+    *ps = s;
+    return (uint32_t)a0;
+#else
+    int32_t a[4];
+    for (int32_t k = 0; k < 4; ++k) {
+        a[k] = (int32_t)s[k];
+    }
+    s += 4;
+    for (int32_t t = 0; t < DW_K * DW_K; ++t, s += 4) {
+        const uint32_t x = tp_ld32(b + (int32_t)s[0]);
+        const uint32_t e = tp_sxtb16(x), d = tp_sxtb16_ror8(x);
+        a[0] = dw_mla(a[0], tp_lo(e), tp_lo(s[2]));
+        a[2] = dw_mla(a[2], tp_hi(e), tp_hi(s[2]));
+        a[1] = dw_mla(a[1], tp_lo(d), tp_lo(s[3]));
+        a[3] = dw_mla(a[3], tp_hi(d), tp_hi(s[3]));
+    }
+    uint32_t v = 0;
+    for (int32_t k = 0; k < 4; ++k, s += 3) {
+        v |= (uint32_t)(uint8_t)dw_rq_model(a[k], s) << (8 * k);
+    }
+    *ps = s;
+    return v;
+#endif
+}
+
+/* Output rows are taken two at a time (oy, oy + 1), so the buffer holds the
+ * rows under both windows; an odd last row goes one output at a time. */
+static inline __attribute__((always_inline)) void
+dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output, int32_t pw,
+           const int full)
+{
+    const int32_t C = p->out_c;
+    const int32_t OW = p->out_w;
+    const int32_t step = p->stride_w * C;           /* bytes between two outputs' windows */
+    const int32_t span = 2 * p->dil_h + 1;          /* padded rows under a window */
+    const int zp = (uint8_t)(-p->input_offset);
+    const uint32_t lo4 = ((uint32_t)(uint8_t)p->act_min) * 0x01010101u;
+    const uint32_t hi4 = ((uint32_t)(uint8_t)p->act_max) * 0x01010101u;
+
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        dw_rows_t r = {pw, pw * C, DW_RBUF / (pw * C), 0, 0};
+        int32_t oy = 0;
+        for (; oy + 1 < p->out_h; oy += 2, output += OW * C) {
+            const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span + p->stride_h, zp);
+            for (int32_t ox = 0; ox < OW; ++ox, win += step) {
+                const uint32_t *s = dw_w;
+                for (int32_t c0 = 0; c0 < C; c0 += 4, output += 4) {
+                    uint32_t w0, w1;
+                    dw_pair(win + c0, &s, &w0, &w1);
+                    if (!full) {
+                        w0 = dw_clamp4(w0, lo4, hi4);
+                        w1 = dw_clamp4(w1, lo4, hi4);
+                    }
+                    __builtin_memcpy(output, &w0, 4);
+                    __builtin_memcpy(output + OW * C, &w1, 4);
+                }
+            }
+        }
+        if (oy < p->out_h) {
+            const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span, zp);
+            for (int32_t ox = 0; ox < OW; ++ox, win += step) {
+                const uint32_t *s = dw_w;
+                for (int32_t c0 = 0; c0 < C; c0 += 4, output += 4) {
+                    uint32_t w0 = dw_single(win + c0, &s);
+                    if (!full) {
+                        w0 = dw_clamp4(w0, lo4, hi4);
+                    }
+                    __builtin_memcpy(output, &w0, 4);
+                }
+            }
+        }
+    }
+}
+
+/* Per group of four channels: the scaled bias; per tap, the tap's offset
+ * in the window of output row oy and of oy + 1, and the weights scaled by
+ * 2^L as (c0, c2), (c1, c3) lanes; per channel mult, rnd, shift. */
+static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t pw,
+                         int32_t L)
+{
+    const int32_t C = p->out_c;
+    const int32_t down = p->stride_h * pw * C;      /* window of the next output row */
+    const int32_t k = 1 << L;
+    uint32_t *s = dw_w;
+    for (int32_t c0 = 0; c0 < C; c0 += 4) {
+        for (int32_t c = c0; c < c0 + 4; ++c) {
+            *s++ = (uint32_t)dw_bias[c] << L;
+        }
+        const int8_t *f = filter + c0;
+        for (int32_t ky = 0; ky < DW_K; ++ky) {
+            for (int32_t kx = 0; kx < DW_K; ++kx, f += C, s += 4) {
+                const int32_t off = (ky * p->dil_h * pw + kx * p->dil_w) * C;
+                s[0] = (uint32_t)off;
+                s[1] = (uint32_t)(off + down);
+                s[2] = ((uint32_t)(f[0] * k) & 0xFFFFu) | ((uint32_t)(f[2] * k) << 16);
+                s[3] = ((uint32_t)(f[1] * k) & 0xFFFFu) | ((uint32_t)(f[3] * k) << 16);
+            }
+        }
+        for (int32_t c = c0; c < c0 + 4; ++c, s += 3) {
+            s[0] = (uint32_t)dw_fq[c].mult;
+            s[1] = (uint32_t)dw_fq[c].rnd;
+            s[2] = (uint32_t)dw_fq[c].e;
+        }
+    }
+}
+
 void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
                             const int8_t *input, const int8_t *filter,
                             const int32_t *bias, int8_t *output)
@@ -296,21 +661,28 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         dw_bias[c] = (int32_t)((uint32_t)(bias ? bias[c] : 0) + (uint32_t)p->input_offset * wsum);
         const tp_rq_t *q = &dw_rq[c];
         dw_fq_t *f = &dw_fq[c];
-        if (q->tier == 2) {
+        if (q->tier == 2 && q->mult > 0) {
             f->mult = q->mult;
             f->rnd = q->rnd;
             f->lsh1 = q->lsh1;
             f->e = q->e;
             continue;
         }
-        /* One output for the whole accumulator range: a constant. */
+        /* One output for the whole accumulator range: a constant (a zero
+         * multiplier gives rnd >> e). Stored as mult 0, e 1, rnd 2v + 1,
+         * which both requantisation forms map to v whatever the sign
+         * correction. */
         int32_t constant;
-        if (tp_constant_output(T, p->input_offset, bias ? bias[c] : 0, p->out_mult[c], p->out_shift[c],
-                               p->output_offset, p->act_min, p->act_max, &constant)) {
+        if ((q->tier == 2 && q->mult == 0)
+            || tp_constant_output(T, p->input_offset, bias ? bias[c] : 0, p->out_mult[c], p->out_shift[c],
+                                  p->output_offset, p->act_min, p->act_max, &constant)) {
+            if (q->tier == 2) {
+                constant = tp_clamp(q->rnd >> q->e, -128, 127);
+            }
             f->mult = 0;
-            f->rnd = constant;
+            f->rnd = 2 * constant + 1;
             f->lsh1 = 1;
-            f->e = 0;
+            f->e = 1;
             continue;
         }
         f->mult = p->out_mult[c];
@@ -318,9 +690,27 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         f->rnd = p->output_offset;
         f->e = -1;
     }
-    int ex = 0;
+    /* Whether some channel needs the exact routine, and the left shift L
+     * (lsh1) if all requantised channels share it. */
+    int ex = 0, L = -1, one_l = 1;
     for (int32_t c = 0; c < 4 * G; ++c) {
         ex |= dw_fq[c].e < 0;
+        if (dw_fq[c].mult != 0) {
+            one_l &= L < 0 || dw_fq[c].lsh1 == L;
+            L = dw_fq[c].lsh1;
+        }
+    }
+    const int full = p->act_min <= -128 && p->act_max >= 127;
+    const int32_t pw = (p->out_w - 1) * p->stride_w + 2 * p->dil_w + 1;
+    if (!ex && one_l && L <= 8 && p->k_h == DW_K && p->k_w == DW_K && (C & 3) == 0
+        && (2 * p->dil_h + 1 + p->stride_h) * pw * C <= DW_RBUF) {
+        dw_k3_stream(p, filter, pw, L < 0 ? 0 : L);
+        if (full) {
+            dw_k3_impl(p, input, output, pw, 1);
+        } else {
+            dw_k3_impl(p, input, output, pw, 0);
+        }
+        return;
     }
     /* Weights per group of four channels, per tap: (c0, c2), (c1, c3). */
     {
@@ -339,7 +729,6 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
             }
         }
     }
-    const int full = p->act_min <= -128 && p->act_max >= 127;
     if (ex) {
         if (full) {
             dw_impl(p, input, filter, bias, output, 1, 0, 1);
