@@ -494,4 +494,16 @@ def special_cases():
             oh, ow = _out_size(padding, ih, 3, stride[0], dil), _out_size(padding, iw, 3, stride[1], dil)
             spec.outputs[0].shape = (shape[0], oh, ow, shape[3])
         cases.append((f'dw3x3_c4_{n}', single_op_model(spec)))
+    # First layers with three input channels (vww: 3x3 stride 2, ReLU6; ic:
+    # 3x3 stride 1 padded all round), nonzero input zero points.
+    cases.append(('vww_conv0_in3_stride2', single_op_model(_conv_spec(
+        rng, (1, 15, 16, 3), 0.02, 5, (3, 3), (2, 2), 'SAME', 8, act='RELU6', out_zp=-7))))
+    cases.append(('ic_conv0_in3_same', single_op_model(_conv_spec(
+        rng, (1, 7, 9, 3), 0.03, -11, (3, 3), (1, 1), 'SAME', 16))))
+    # Four-channel blocks over 1 to 4 (mod 4) groups of taps, with as few as
+    # nine output pixels, full range and clamped.
+    for ic, k, act in ((4, 1, 'RELU'), (8, 1, 'RELU6'), (12, 1, 'RELU'), (16, 1, 'RELU6'),
+                       (4, 3, 'RELU6'), (8, 3, 'RELU'), (12, 3, 'RELU6'), (16, 3, 'RELU')):
+        cases.append((f'conv_blocks_in{ic}_k{k}', single_op_model(_conv_spec(
+            rng, (1, 3, 3, ic), 0.02, -128, (k, k), (1, 1), 'SAME', 8, act=act))))
     return cases
