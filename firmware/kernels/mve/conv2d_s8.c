@@ -1,0 +1,184 @@
+/* CONV_2D, int8 activations, per-channel int8 weights, int32 bias.
+ * For Armv8.1-M with Helium (MVE integer), e.g. Cortex-M55.
+ *
+ * The input offset leaves the inner loop: sum((x + off) * w) equals
+ * sum(x * w) + off * sum(w), so the effective bias of each channel takes
+ * off * sum(w) once per call and the dot products run on raw int8 with
+ * VMLADAVA.S8 (sixteen multiply-accumulates into a scalar per instruction).
+ * A padded tap holds the input zero point, x = -off, and adds
+ * (x + off) * w = 0, as the reference's skipped tap does. All sums are
+ * int32 modulo 2^32 like the reference's; only the order differs.
+ *
+ * The receptive field of each output pixel is gathered once into a column
+ * (a 1x1 layer reads the input pixel in place); pixels go in pairs and
+ * channels in pairs, so each 16-byte load feeds two VMLADAVAs, and the
+ * tail of K is handled by predication (DLSTP/VCTP), not by a scalar loop.
+ * Requantisation is tp_opt.h's per-channel routine (any tier). */
+#include "../opt/tp_opt.h"
+
+#include <arm_mve.h>
+
+#define tp_conv2d_s8 tp_conv2d_s8_ref
+#include "../conv2d_s8.c"
+#undef tp_conv2d_s8
+
+#define MVE_KMAX 2048      /* taps per output (k_h * k_w * in_c) */
+#define MVE_CMAX 256       /* output channels */
+
+static tp_rq_t mve_rq[MVE_CMAX];
+static int32_t mve_bias[MVE_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
+static int8_t mve_col[2 * MVE_KMAX];   /* two pixels' fields */
+static int8_t mve_scratch[MVE_CMAX];   /* the odd pixel's second copy */
+
+static int32_t weight_sum(const int8_t *w, int32_t K)
+{
+    int32_t s = 0;
+    for (int32_t k = 0; k < K; k += 16) {
+        s = vaddvaq_p_s8(s, vldrbq_z_s8(w + k, vctp8q((uint32_t)(K - k))), vctp8q((uint32_t)(K - k)));
+    }
+    return s;
+}
+
+/* n bytes from src to dst, and n copies of v: 16 per predicated step. */
+static inline void copy8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (int32_t c = 0; c < n; c += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)(n - c));
+        vstrbq_p_s8(dst + c, vldrbq_z_s8(src + c, pr), pr);
+    }
+}
+
+static inline void fill8(int8_t *dst, int8_t v, int32_t n)
+{
+    const int8x16_t d = vdupq_n_s8(v);
+    for (int32_t c = 0; c < n; c += 16) {
+        vstrbq_p_s8(dst + c, d, vctp8q((uint32_t)(n - c)));
+    }
+}
+
+/* The receptive field of output pixel (oy, ox) in dst, padding as the zero
+ * point; a 1x1 layer's field is the input pixel itself. */
+static const int8_t *gather(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy,
+                            int32_t ox, int8_t *dst)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    if (p->k_h == 1 && p->k_w == 1) {
+        return in_b + ((size_t)iy0 * p->in_w + ix0) * in_c;   /* always inside */
+    }
+    const int8_t zp = (int8_t)(-p->input_offset);
+    int8_t *const col = dst;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        const int row_ok = iy >= 0 && iy < p->in_h;
+        for (int32_t kx = 0; kx < p->k_w; ++kx, dst += in_c) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (row_ok && ix >= 0 && ix < p->in_w) {
+                copy8(dst, in_b + ((size_t)iy * p->in_w + ix) * in_c, in_c);
+            } else {
+                fill8(dst, zp, in_c);
+            }
+        }
+    }
+    return col;
+}
+
+static inline int8_t out8(int32_t acc, const tp_rq_t *q, int32_t lo, int32_t hi)
+{
+    return tp_clamp8(tp_rq(acc, q), lo, hi);
+}
+
+/* Two output channels (filter rows f0, f1) x two pixels (columns x, y)
+ * over K taps: a tail-predicated low-overhead loop (DLSTP/LETP) of 16 taps
+ * per pass, each weight load feeding both pixels. VMLADAVA accumulates into
+ * an even-numbered register, hence the fixed registers. */
+static inline void dot_2x2(const int8_t *x, const int8_t *y, const int8_t *f0, const int8_t *f1,
+                           int32_t K, int32_t *acc)
+{
+    register int32_t a0 __asm__("r0") = acc[0];
+    register int32_t a1 __asm__("r2") = acc[1];
+    register int32_t b0 __asm__("r4") = acc[2];
+    register int32_t b1 __asm__("r6") = acc[3];
+    __asm__ volatile(
+        "dlstp.8 lr, %[k]\n"
+        "1:\n\t"
+        "vldrb.8 q0, [%[x]], #16\n\t"
+        "vldrb.8 q1, [%[y]], #16\n\t"
+        "vldrb.8 q2, [%[f0]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q2\n\t"
+        "vmladava.s8 %[b0], q1, q2\n\t"
+        "vldrb.8 q2, [%[f1]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q2\n\t"
+        "vmladava.s8 %[b1], q1, q2\n\t"
+        "letp lr, 1b"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1),
+          [x] "+r"(x), [y] "+r"(y), [f0] "+r"(f0), [f1] "+r"(f1)
+        : [k] "r"(K)
+        : "lr", "q0", "q1", "q2", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+
+/* All output channels of two pixels from their columns x and y (y may be
+ * x again for an odd pixel out, with outB a scratch row). */
+static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, int32_t K,
+                       int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi)
+{
+    int32_t oc = 0;
+    for (; oc + 2 <= out_c; oc += 2) {
+        const int8_t *f0 = filter + (size_t)oc * K;
+        int32_t acc[4] = {mve_bias[oc], mve_bias[oc + 1], mve_bias[oc], mve_bias[oc + 1]};
+        dot_2x2(x, y, f0, f0 + K, K, acc);
+        outA[oc] = out8(acc[0], &mve_rq[oc], lo, hi);
+        outA[oc + 1] = out8(acc[1], &mve_rq[oc + 1], lo, hi);
+        outB[oc] = out8(acc[2], &mve_rq[oc], lo, hi);
+        outB[oc + 1] = out8(acc[3], &mve_rq[oc + 1], lo, hi);
+    }
+    if (oc < out_c) {
+        const int8_t *f = filter + (size_t)oc * K;
+        int32_t a = mve_bias[oc], b = a;
+        for (int32_t k = 0; k < K; k += 16) {
+            const mve_pred16_t pr = vctp8q((uint32_t)(K - k));
+            const int8x16_t w = vldrbq_z_s8(f + k, pr);
+            a = vmladavaq_p_s8(a, vldrbq_z_s8(x + k, pr), w, pr);
+            b = vmladavaq_p_s8(b, vldrbq_z_s8(y + k, pr), w, pr);
+        }
+        outA[oc] = out8(a, &mve_rq[oc], lo, hi);
+        outB[oc] = out8(b, &mve_rq[oc], lo, hi);
+    }
+}
+
+void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
+                  const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const int32_t K = p->k_h * p->k_w * p->in_c;
+    if (K > MVE_KMAX || p->out_c > MVE_CMAX || K <= 0) {
+        tp_conv2d_s8_ref(p, input, filter, bias, output);
+        return;
+    }
+    const uint32_t bound = tp_dot_bound(K, p->input_offset, 0);
+    for (int32_t oc = 0; oc < p->out_c; ++oc) {
+        const int32_t b = bias ? bias[oc] : 0;
+        const int8_t *w = filter + (size_t)oc * K;
+        mve_bias[oc] = (int32_t)((uint32_t)b + (uint32_t)p->input_offset * (uint32_t)weight_sum(w, K));
+        tp_rq_prepare(&mve_rq[oc], p->out_mult[oc], p->out_shift[oc], tp_add_bound(bound, b),
+                      p->output_offset);
+    }
+    const size_t in_size = (size_t)p->in_h * p->in_w * p->in_c;
+    const int32_t npix = p->out_h * p->out_w;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * in_size;
+        int8_t *out_b = output + (size_t)b * npix * p->out_c;
+        for (int32_t i = 0; i < npix; i += 2) {
+            const int32_t j = i + 1 < npix ? i + 1 : i;
+            const int8_t *x = gather(p, in_b, i / p->out_w, i % p->out_w, mve_col);
+            const int8_t *y = gather(p, in_b, j / p->out_w, j % p->out_w, mve_col + K);
+            int8_t *outA = out_b + (size_t)i * p->out_c;
+            pixel_pair(x, y, filter, K, p->out_c, outA, j > i ? outA + p->out_c : mve_scratch,
+                       p->act_min, p->act_max);
+        }
+    }
+}
