@@ -13,7 +13,9 @@
  * (a 1x1 layer reads the input pixel in place); pixels go in pairs and
  * channels in pairs, so each 16-byte load feeds two VMLADAVAs, and the
  * tail of K is handled by predication (DLSTP/VCTP), not by a scalar loop.
- * Requantisation is tp_opt.h's per-channel routine (any tier). */
+ * Requantisation runs on four outputs at once (VQRDMULH and a rounding
+ * shift, tp_opt.h's tier 2 form) when every channel allows it, else
+ * tp_opt.h's per-channel routine (any tier). */
 #include "../opt/tp_opt.h"
 
 #include <arm_mve.h>
@@ -29,6 +31,14 @@ static tp_rq_t mve_rq[MVE_CMAX];
 static int32_t mve_bias[MVE_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
 static int8_t mve_col[2 * MVE_KMAX];   /* two pixels' fields */
 static int8_t mve_scratch[MVE_CMAX];   /* the odd pixel's second copy */
+
+/* Tier 2 requantisation constants (tp_opt.h) per pair of channels, in the
+ * lane order of dot_2x2's accumulators: (c, c + 1, c, c + 1). A constant
+ * channel is mult 0, e 0, rnd = its output. */
+typedef struct {
+    int32x4_t lsh, mult, rnd, neg_e;
+} mve_rq4_t;
+static mve_rq4_t mve_rq4[MVE_CMAX / 2];
 
 static int32_t weight_sum(const int8_t *w, int32_t K)
 {
@@ -125,13 +135,30 @@ static inline void dot_2x2(const int8_t *x, const int8_t *y, const int8_t *f0, c
 /* All output channels of two pixels from their columns x and y (y may be
  * x again for an odd pixel out, with outB a scratch row). */
 static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, int32_t K,
-                       int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi)
+                       int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi,
+                       int vector_rq)
 {
+    /* Vector requantisation: (a << lsh) then VQRDMULH is tp_opt.h's tier 2
+     * SMMULR step, then the rounding shift; the four bytes are scattered to
+     * outA[oc], outA[oc + 1], outB[oc], outB[oc + 1]. */
+    const uint32_t d = (uint32_t)(outB - outA);
+    const uint32_t off4[4] = {0, 1, d, d + 1};
+    const uint32x4_t offsets = vldrwq_u32(off4);
+    const int32x4_t lo4 = vdupq_n_s32(lo), hi4 = vdupq_n_s32(hi);
     int32_t oc = 0;
     for (; oc + 2 <= out_c; oc += 2) {
         const int8_t *f0 = filter + (size_t)oc * K;
         int32_t acc[4] = {mve_bias[oc], mve_bias[oc + 1], mve_bias[oc], mve_bias[oc + 1]};
         dot_2x2(x, y, f0, f0 + K, K, acc);
+        if (vector_rq) {
+            const mve_rq4_t *r = &mve_rq4[oc / 2];
+            int32x4_t v = vldrwq_s32(acc);
+            v = vqrdmulhq_s32(vshlq_s32(v, r->lsh), r->mult);
+            v = vaddq_s32(vaddq_s32(v, r->rnd), vshrq_n_s32(v, 31));
+            v = vminq_s32(vmaxq_s32(vshlq_s32(v, r->neg_e), lo4), hi4);
+            vstrbq_scatter_offset_s32(outA + oc, offsets, v);
+            continue;
+        }
         outA[oc] = out8(acc[0], &mve_rq[oc], lo, hi);
         outA[oc + 1] = out8(acc[1], &mve_rq[oc + 1], lo, hi);
         outB[oc] = out8(acc[2], &mve_rq[oc], lo, hi);
@@ -151,6 +178,44 @@ static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, i
     }
 }
 
+/* Fills mve_rq4 when every channel requantises in tier 2 or is constant;
+ * returns whether it did. */
+static int prepare_rq4(const tp_conv2d_s8_params_t *p, const int32_t *bias, int32_t K)
+{
+    for (int32_t oc = 0; oc < p->out_c; oc += 2) {
+        int32_t lsh[2], mult[2], rnd[2], e[2];
+        for (int j = 0; j < 2; ++j) {
+            const tp_rq_t *q = &mve_rq[oc + j];
+            int32_t constant;
+            if (q->tier == 2) {
+                lsh[j] = q->lsh1 - 1;
+                mult[j] = q->mult;
+                rnd[j] = q->rnd;
+                e[j] = q->e;
+            } else if (tp_constant_output(K, p->input_offset, bias ? bias[oc + j] : 0,
+                                          p->out_mult[oc + j], p->out_shift[oc + j],
+                                          p->output_offset, p->act_min, p->act_max, &constant)) {
+                lsh[j] = 0;
+                mult[j] = 0;
+                rnd[j] = constant;
+                e[j] = 0;
+            } else {
+                return 0;
+            }
+        }
+        mve_rq4_t *r = &mve_rq4[oc / 2];
+        const int32_t l4[4] = {lsh[0], lsh[1], lsh[0], lsh[1]};
+        const int32_t m4[4] = {mult[0], mult[1], mult[0], mult[1]};
+        const int32_t r4[4] = {rnd[0], rnd[1], rnd[0], rnd[1]};
+        const int32_t e4[4] = {-e[0], -e[1], -e[0], -e[1]};
+        r->lsh = vldrwq_s32(l4);
+        r->mult = vldrwq_s32(m4);
+        r->rnd = vldrwq_s32(r4);
+        r->neg_e = vldrwq_s32(e4);
+    }
+    return 1;
+}
+
 void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output)
 {
@@ -167,6 +232,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         tp_rq_prepare(&mve_rq[oc], p->out_mult[oc], p->out_shift[oc], tp_add_bound(bound, b),
                       p->output_offset);
     }
+    const int vector_rq = (p->out_c & 1) == 0 && prepare_rq4(p, bias, K);
     const size_t in_size = (size_t)p->in_h * p->in_w * p->in_c;
     const int32_t npix = p->out_h * p->out_w;
     for (int32_t b = 0; b < p->batches; ++b) {
@@ -178,7 +244,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             const int8_t *y = gather(p, in_b, j / p->out_w, j % p->out_w, mve_col + K);
             int8_t *outA = out_b + (size_t)i * p->out_c;
             pixel_pair(x, y, filter, K, p->out_c, outA, j > i ? outA + p->out_c : mve_scratch,
-                       p->act_min, p->act_max);
+                       p->act_min, p->act_max, vector_rq);
         }
     }
 }
