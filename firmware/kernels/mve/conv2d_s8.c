@@ -16,29 +16,21 @@
  * Requantisation runs on four outputs at once (VQRDMULH and a rounding
  * shift, tp_opt.h's tier 2 form) when every channel allows it, else
  * tp_opt.h's per-channel routine (any tier). */
-#include "../opt/tp_opt.h"
-
-#include <arm_mve.h>
+#include "tp_mve.h"
 
 #define tp_conv2d_s8 tp_conv2d_s8_ref
 #include "../conv2d_s8.c"
 #undef tp_conv2d_s8
 
 #define MVE_KMAX 2048      /* taps per output (k_h * k_w * in_c) */
-#define MVE_CMAX 256       /* output channels */
+#define MVE_CMAX TP_MVE_CMAX
 
 static tp_rq_t mve_rq[MVE_CMAX];
 static int32_t mve_bias[MVE_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
 static int8_t mve_col[2 * MVE_KMAX];   /* two pixels' fields */
 static int8_t mve_scratch[MVE_CMAX];   /* the odd pixel's second copy */
 
-/* Tier 2 requantisation constants (tp_opt.h) per pair of channels, in the
- * lane order of dot_2x2's accumulators: (c, c + 1, c, c + 1). A constant
- * channel is mult 0, e 0, rnd = its output. */
-typedef struct {
-    int32x4_t lsh, mult, rnd, neg_e;
-} mve_rq4_t;
-static mve_rq4_t mve_rq4[MVE_CMAX / 2];
+static tp_mve_rq_t mve_vrq;   /* vector requantisation, when every channel allows it */
 
 static int32_t weight_sum(const int8_t *w, int32_t K)
 {
@@ -138,10 +130,11 @@ static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, i
                        int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi,
                        int vector_rq)
 {
-    /* Vector requantisation: (a << lsh) then VQRDMULH is tp_opt.h's tier 2
-     * SMMULR step, then the rounding shift; the four bytes are scattered to
-     * outA[oc], outA[oc + 1], outB[oc], outB[oc + 1]. */
+    /* The four requantised bytes go to outA[oc], outA[oc + 1], outB[oc],
+     * outB[oc + 1]. */
     const uint32_t d = (uint32_t)(outB - outA);
+    const uint32_t pair4[4] = {0, 1, 0, 1};
+    const uint32x4_t pair = vldrwq_u32(pair4);
     const uint32_t off4[4] = {0, 1, d, d + 1};
     const uint32x4_t offsets = vldrwq_u32(off4);
     const int32x4_t lo4 = vdupq_n_s32(lo), hi4 = vdupq_n_s32(hi);
@@ -151,11 +144,12 @@ static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, i
         int32_t acc[4] = {mve_bias[oc], mve_bias[oc + 1], mve_bias[oc], mve_bias[oc + 1]};
         dot_2x2(x, y, f0, f0 + K, K, acc);
         if (vector_rq) {
-            const mve_rq4_t *r = &mve_rq4[oc / 2];
-            int32x4_t v = vldrwq_s32(acc);
-            v = vqrdmulhq_s32(vshlq_s32(v, r->lsh), r->mult);
-            v = vaddq_s32(vaddq_s32(v, r->rnd), vshrq_n_s32(v, 31));
-            v = vminq_s32(vmaxq_s32(vshlq_s32(v, r->neg_e), lo4), hi4);
+            /* lanes (A c, A c+1, B c, B c+1): constants of c, c+1 twice */
+            const int32x4_t v = tp_mve_requantize(
+                vldrwq_s32(acc), vldrwq_gather_shifted_offset_s32(&mve_vrq.lsh[oc], pair),
+                vldrwq_gather_shifted_offset_s32(&mve_vrq.mult[oc], pair),
+                vldrwq_gather_shifted_offset_s32(&mve_vrq.rnd[oc], pair),
+                vldrwq_gather_shifted_offset_s32(&mve_vrq.neg_e[oc], pair), lo4, hi4);
             vstrbq_scatter_offset_s32(outA + oc, offsets, v);
             continue;
         }
@@ -178,44 +172,6 @@ static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, i
     }
 }
 
-/* Fills mve_rq4 when every channel requantises in tier 2 or is constant;
- * returns whether it did. */
-static int prepare_rq4(const tp_conv2d_s8_params_t *p, const int32_t *bias, int32_t K)
-{
-    for (int32_t oc = 0; oc < p->out_c; oc += 2) {
-        int32_t lsh[2], mult[2], rnd[2], e[2];
-        for (int j = 0; j < 2; ++j) {
-            const tp_rq_t *q = &mve_rq[oc + j];
-            int32_t constant;
-            if (q->tier == 2) {
-                lsh[j] = q->lsh1 - 1;
-                mult[j] = q->mult;
-                rnd[j] = q->rnd;
-                e[j] = q->e;
-            } else if (tp_constant_output(K, p->input_offset, bias ? bias[oc + j] : 0,
-                                          p->out_mult[oc + j], p->out_shift[oc + j],
-                                          p->output_offset, p->act_min, p->act_max, &constant)) {
-                lsh[j] = 0;
-                mult[j] = 0;
-                rnd[j] = constant;
-                e[j] = 0;
-            } else {
-                return 0;
-            }
-        }
-        mve_rq4_t *r = &mve_rq4[oc / 2];
-        const int32_t l4[4] = {lsh[0], lsh[1], lsh[0], lsh[1]};
-        const int32_t m4[4] = {mult[0], mult[1], mult[0], mult[1]};
-        const int32_t r4[4] = {rnd[0], rnd[1], rnd[0], rnd[1]};
-        const int32_t e4[4] = {-e[0], -e[1], -e[0], -e[1]};
-        r->lsh = vldrwq_s32(l4);
-        r->mult = vldrwq_s32(m4);
-        r->rnd = vldrwq_s32(r4);
-        r->neg_e = vldrwq_s32(e4);
-    }
-    return 1;
-}
-
 void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output)
 {
@@ -232,7 +188,9 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         tp_rq_prepare(&mve_rq[oc], p->out_mult[oc], p->out_shift[oc], tp_add_bound(bound, b),
                       p->output_offset);
     }
-    const int vector_rq = (p->out_c & 1) == 0 && prepare_rq4(p, bias, K);
+    const int vector_rq = (p->out_c & 1) == 0
+        && tp_mve_rq_prepare(&mve_vrq, mve_rq, p->out_c, K, p->input_offset, bias, p->out_mult,
+                             p->out_shift, p->output_offset, p->act_min, p->act_max);
     const size_t in_size = (size_t)p->in_h * p->in_w * p->in_c;
     const int32_t npix = p->out_h * p->out_w;
     for (int32_t b = 0; b < p->batches; ++b) {
