@@ -62,6 +62,20 @@ def test_benchmark_bit_exact(platform, bench, count):
     assert not bad, f"{bench} on {platform}: {len(bad)}/{count} inputs differ from TFLM: {bad[:5]}"
 
 
+@needs_toolchain
+@pytest.mark.parametrize("platform,conv", [("cortex-m55", "kernels/mve/conv2d_s8.c"),
+                                           ("cortex-m4", "kernels/opt/conv2d_s8.c"),
+                                           ("cortex-m3", "kernels/opt/conv2d_s8.c")])
+def test_opt_build_picks_helium_kernels_only_on_helium_cores(platform, conv, tmp_path):
+    from harness.build import build_image
+    from platforms import get_platform
+
+    elf = build_image(get_platform(platform), app="bench", bench="ad", kernels="opt", outdir=tmp_path)
+    selected = (elf.parent / "kernels.txt").read_text().split()
+    assert selected[0] == "opt"
+    assert conv in selected, selected
+
+
 # --------------------------------------------------------------------------
 # (b) single operators in emulation, many per firmware image
 
