@@ -33,7 +33,9 @@ CACHE = ROOT / ".cache" / "opt-tests"
 # (a) whole benchmarks
 
 MODEL_RUNS = ([("cortex-m4", b, n) for b, n in (("kws", 20), ("vww", 5), ("ic", 5), ("ad", 20))]
-              + [(p, b, 3) for p in ("cortex-m7", "cortex-m33", "cortex-m55") for b in ("kws", "ic")])
+              + [(p, b, 3) for p in ("cortex-m7", "cortex-m33", "cortex-m55") for b in ("kws", "ic")]
+              # the m55 runs its own Helium kernels
+              + [("cortex-m55", "vww", 2), ("cortex-m55", "ad", 5)])
 
 
 @needs_toolchain
