@@ -71,9 +71,17 @@ static const int8_t *gather(const tp_conv2d_s8_params_t *p, const int8_t *in_b, 
     }
     const int8_t zp = (int8_t)(-p->input_offset);
     int8_t *const col = dst;
+    const int32_t row_bytes = p->k_w * in_c;
+    const int whole_rows = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t iy = iy0 + ky * p->dil_h;
         const int row_ok = iy >= 0 && iy < p->in_h;
+        if (row_ok && whole_rows) {
+            /* the kernel row's taps are adjacent input pixels */
+            copy8(dst, in_b + ((size_t)iy * p->in_w + ix0) * in_c, row_bytes);
+            dst += row_bytes;
+            continue;
+        }
         for (int32_t kx = 0; kx < p->k_w; ++kx, dst += in_c) {
             const int32_t ix = ix0 + kx * p->dil_w;
             if (row_ok && ix >= 0 && ix < p->in_w) {
