@@ -41,23 +41,6 @@ static int32_t weight_sum(const int8_t *w, int32_t K)
     return s;
 }
 
-/* n bytes from src to dst, and n copies of v: 16 per predicated step. */
-static inline void copy8(int8_t *dst, const int8_t *src, int32_t n)
-{
-    for (int32_t c = 0; c < n; c += 16) {
-        const mve_pred16_t pr = vctp8q((uint32_t)(n - c));
-        vstrbq_p_s8(dst + c, vldrbq_z_s8(src + c, pr), pr);
-    }
-}
-
-static inline void fill8(int8_t *dst, int8_t v, int32_t n)
-{
-    const int8x16_t d = vdupq_n_s8(v);
-    for (int32_t c = 0; c < n; c += 16) {
-        vstrbq_p_s8(dst + c, d, vctp8q((uint32_t)(n - c)));
-    }
-}
-
 /* The receptive field of output pixel (oy, ox) in dst, padding as the zero
  * point; a 1x1 layer's field is the input pixel itself. */
 static const int8_t *gather(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy,
@@ -78,16 +61,16 @@ static const int8_t *gather(const tp_conv2d_s8_params_t *p, const int8_t *in_b, 
         const int row_ok = iy >= 0 && iy < p->in_h;
         if (row_ok && whole_rows) {
             /* the kernel row's taps are adjacent input pixels */
-            copy8(dst, in_b + ((size_t)iy * p->in_w + ix0) * in_c, row_bytes);
+            tp_mve_copy8(dst, in_b + ((size_t)iy * p->in_w + ix0) * in_c, row_bytes);
             dst += row_bytes;
             continue;
         }
         for (int32_t kx = 0; kx < p->k_w; ++kx, dst += in_c) {
             const int32_t ix = ix0 + kx * p->dil_w;
             if (row_ok && ix >= 0 && ix < p->in_w) {
-                copy8(dst, in_b + ((size_t)iy * p->in_w + ix) * in_c, in_c);
+                tp_mve_copy8(dst, in_b + ((size_t)iy * p->in_w + ix) * in_c, in_c);
             } else {
-                fill8(dst, zp, in_c);
+                tp_mve_fill8(dst, zp, in_c);
             }
         }
     }

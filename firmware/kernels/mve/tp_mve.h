@@ -61,4 +61,21 @@ static inline int32x4_t tp_mve_requantize(int32x4_t acc, int32x4_t lsh, int32x4_
     return vminq_s32(vmaxq_s32(vshlq_s32(o, neg_e), lo), hi);
 }
 
+/* n bytes from src to dst, and n copies of v: 16 per predicated step. */
+static inline void tp_mve_copy8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (int32_t c = 0; c < n; c += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)(n - c));
+        vstrbq_p_s8(dst + c, vldrbq_z_s8(src + c, pr), pr);
+    }
+}
+
+static inline void tp_mve_fill8(int8_t *dst, int8_t v, int32_t n)
+{
+    const int8x16_t d = vdupq_n_s8(v);
+    for (int32_t c = 0; c < n; c += 16) {
+        vstrbq_p_s8(dst + c, d, vctp8q((uint32_t)(n - c)));
+    }
+}
+
 #endif
