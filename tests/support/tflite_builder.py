@@ -506,4 +506,8 @@ def special_cases():
                        (4, 3, 'RELU6'), (8, 3, 'RELU'), (12, 3, 'RELU6'), (16, 3, 'RELU')):
         cases.append((f'conv_blocks_in{ic}_k{k}', single_op_model(_conv_spec(
             rng, (1, 3, 3, ic), 0.02, -128, (k, k), (1, 1), 'SAME', 8, act=act))))
+    # One tap past each kernel row's whole groups (the opt kernel's fill_rows1):
+    # four rows of five single-channel taps, a batch of two, odd pixel count.
+    cases.append(('conv_rows1_in1_k4x5', single_op_model(_conv_spec(
+        rng, (2, 9, 11, 1), 0.02, 17, (4, 5), (1, 2), 'SAME', 8, out_zp=3))))
     return cases
