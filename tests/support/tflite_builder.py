@@ -510,4 +510,13 @@ def special_cases():
     # four rows of five single-channel taps, a batch of two, odd pixel count.
     cases.append(('conv_rows1_in1_k4x5', single_op_model(_conv_spec(
         rng, (2, 9, 11, 1), 0.02, 17, (4, 5), (1, 2), 'SAME', 8, out_zp=3))))
+    # Pointwise with two constant channels (tiny filter scales, nonzero
+    # weights) among ordinary ones: the opt kernel's doubled weights, where
+    # a constant channel's weights and bias are zeroed; odd pixel count.
+    spec = _conv_spec(rng, (1, 7, 7, 8), 0.02, -128, (1, 1), (1, 1), 'VALID', 8, act='RELU6')
+    spec.inputs[1].scale = list(spec.inputs[1].scale)
+    spec.inputs[1].scale[1] = 1e-20
+    spec.inputs[1].scale[6] = 3e-15
+    spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+    cases.append(('conv_dbl_constant_channels', single_op_model(spec)))
     return cases

@@ -741,7 +741,12 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
  *     acc          where a flagged block keeps its accumulators, else 0
  *     rq[4][4]     per channel mult, lsh1, e, rnd (the fast form)
  * so the inner loop only loads and multiplies, and no block pointer needs
- * to be kept between blocks. The column buffer ends on a 4 KiB boundary,
+ * to be kept between blocks. When every channel's left shift is the
+ * doubling alone (lsh1 1) and there are enough pixels to pay for it, the
+ * weights and biases are stored doubled: the accumulators then come out
+ * shifted (mod 2^32, as the shift would leave them) and the requantisation
+ * skips its two shifts per channel; a zero-multiplier channel gets zero
+ * weights and bias, so its accumulators are 0 as the shift by 32 makes them. The column buffer ends on a 4 KiB boundary,
  * which ends the loop without a counter. */
 #define CONV_BLKX 25       /* stream words per block besides the weights */
 #define CONV_WEMAX (32768 + CONV_CMAX / 4 * CONV_BLKX)   /* out_c * K / 2 <= 256 x 256 */
@@ -762,50 +767,75 @@ static conv_blk_t conv_blk[CONV_CMAX / 4];
  * G >= 1, into the stream (d: the first block's weights): per group four
  * loads, and each half of the eight words in one STM (1 + 4 cycles, not
  * 4 x 2). */
+#define EXPAND4(DBL)                                 \
+    __asm__ volatile(                                \
+        "push    {r1, r2, r4-r11, lr}\n\t"       \
+        "1:\n\t"                                 \
+        "ldr     r1, [sp]\n\t"               /* K */ \
+        "mov     r4, r0\n\t"                 /* the four rows */ \
+        "add     r5, r4, r1\n\t"                 \
+        "add     r6, r5, r1\n\t"                 \
+        "add     r7, r6, r1\n\t"                 \
+        "lsr     lr, r1, #2\n\t"             /* groups */ \
+        "2:\n\t"                                 \
+        "ldr     r8, [r4], #4\n\t"               \
+        "ldr     r9, [r5], #4\n\t"               \
+        "ldr     r10, [r6], #4\n\t"              \
+        "ldr     r11, [r7], #4\n\t"              \
+        "sxtb16  r0, r8\n\t"                     \
+        "sxtb16  r1, r9\n\t"                     \
+        "sxtb16  r2, r10\n\t"                    \
+        "sxtb16  r12, r11\n\t"                   \
+        DBL                                      \
+        "stmia   r3!, {r0, r1, r2, r12}\n\t"     \
+        "sxtb16  r0, r8, ror #8\n\t"             \
+        "sxtb16  r1, r9, ror #8\n\t"             \
+        "sxtb16  r2, r10, ror #8\n\t"            \
+        "sxtb16  r12, r11, ror #8\n\t"           \
+        DBL                                      \
+        "stmia   r3!, {r0, r1, r2, r12}\n\t"     \
+        "subs    lr, lr, #1\n\t"                 \
+        "bne     2b\n\t"                         \
+        "add     r3, r3, #4 * 25\n\t"        /* CONV_BLKX: to the next block's weights */ \
+        "mov     r0, r7\n\t"                 /* the next block's first row */ \
+        "ldr     r2, [sp, #4]\n\t"               \
+        "subs    r2, r2, #1\n\t"                 \
+        "str     r2, [sp, #4]\n\t"               \
+        "bne     1b\n\t"                         \
+        "pop     {r1, r2, r4-r11, pc}\n\t")
+#define EXPAND4_DBL                                  \
+    "sadd16  r0, r0, r0\n\t"                       \
+    "sadd16  r1, r1, r1\n\t"                       \
+    "sadd16  r2, r2, r2\n\t"                       \
+    "sadd16  r12, r12, r12\n\t"
+
 __attribute__((naked, noinline)) static void expand4(const int8_t *filter, int32_t K,
                                                     int32_t nblk, uint32_t *d)
 {
-    __asm__ volatile(
-        "push    {r1, r2, r4-r11, lr}\n\t"
-        "1:\n\t"
-        "ldr     r1, [sp]\n\t"               /* K */
-        "mov     r4, r0\n\t"                 /* the four rows */
-        "add     r5, r4, r1\n\t"
-        "add     r6, r5, r1\n\t"
-        "add     r7, r6, r1\n\t"
-        "lsr     lr, r1, #2\n\t"             /* groups */
-        "2:\n\t"
-        "ldr     r8, [r4], #4\n\t"
-        "ldr     r9, [r5], #4\n\t"
-        "ldr     r10, [r6], #4\n\t"
-        "ldr     r11, [r7], #4\n\t"
-        "sxtb16  r0, r8\n\t"
-        "sxtb16  r1, r9\n\t"
-        "sxtb16  r2, r10\n\t"
-        "sxtb16  r12, r11\n\t"
-        "stmia   r3!, {r0, r1, r2, r12}\n\t"
-        "sxtb16  r0, r8, ror #8\n\t"
-        "sxtb16  r1, r9, ror #8\n\t"
-        "sxtb16  r2, r10, ror #8\n\t"
-        "sxtb16  r12, r11, ror #8\n\t"
-        "stmia   r3!, {r0, r1, r2, r12}\n\t"
-        "subs    lr, lr, #1\n\t"
-        "bne     2b\n\t"
-        "add     r3, r3, #4 * 25\n\t"        /* CONV_BLKX: to the next block's weights */
-        "mov     r0, r7\n\t"                 /* the next block's first row */
-        "ldr     r2, [sp, #4]\n\t"
-        "subs    r2, r2, #1\n\t"
-        "str     r2, [sp, #4]\n\t"
-        "bne     1b\n\t"
-        "pop     {r1, r2, r4-r11, pc}\n\t");
+    EXPAND4("");
 }
 
-static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
+/* The same, doubled. */
+__attribute__((naked, noinline)) static void expand4_dbl(const int8_t *filter, int32_t K,
+                                                        int32_t nblk, uint32_t *d)
 {
-    expand4(filter, K, out_c >> 2, conv_wexp + 8);
+    EXPAND4(EXPAND4_DBL);
+}
+#undef EXPAND4_DBL
+#undef EXPAND4
+
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl)
+{
+    (dbl ? expand4_dbl : expand4)(filter, K, out_c >> 2, conv_wexp + 8);
 }
 #else
-static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
+/* Both 16-bit lanes doubled (SADD16 of x and x). */
+static inline uint32_t dbl16(uint32_t x)
+{
+    return (x << 1) & 0xFFFEFFFFu;
+}
+
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl)
 {
     const int32_t G = K >> 2;
     uint32_t *d = conv_wexp + 8;
@@ -826,6 +856,9 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
             d[5] = tp_sxtb16_ror8(w1);
             d[6] = tp_sxtb16_ror8(w2);
             d[7] = tp_sxtb16_ror8(w3);
+            for (int j = 0; j < 8 && dbl; ++j) {
+                d[j] = dbl16(d[j]);
+            }
             d += 8;
         }
         d += CONV_BLKX;
@@ -880,6 +913,17 @@ typedef struct {
     "asr     " b ", " b ", r11\n\t"                  \
     "ssat    " a ", #8, " a "\n\t"                   \
     "ssat    " b ", #8, " b "\n\t"
+/* The same for doubled weights: no shifts. */
+#define CONV4_RQ_DBL(a, b)                            \
+    "ldm     r1!, {r0, r10, r11, r12}\n\t"           \
+    "smmlar  lr, " a ", r0, r12\n\t"                 \
+    "add     " a ", lr, " a ", asr #31\n\t"          \
+    "smmlar  lr, " b ", r0, r12\n\t"                 \
+    "add     " b ", lr, " b ", asr #31\n\t"          \
+    "asr     " a ", " a ", r11\n\t"                  \
+    "asr     " b ", " b ", r11\n\t"                  \
+    "ssat    " a ", #8, " a "\n\t"                   \
+    "ssat    " b ", #8, " b "\n\t"
 /* Clamp the packed outputs r2 (A) and r3 (B) to [lo4, hi4] per byte. */
 #define CONV4_CLAMP                                   \
     "ldrd    r0, r12, [sp, #16]\n\t"                 \
@@ -897,7 +941,7 @@ typedef struct {
  * count mod 4, which picks the entry), the acc word (EXACT), requantisation,
  * packing (BFI) and the two word stores. The stream pointer stays in r1;
  * the stack holds col, outA, outB, end, lo4, hi4. */
-#define CONV4_RUN(CLAMP, EXACT_CHECK, EXACT_STUB)        \
+#define CONV4_RUN(RQ, CLAMP, EXACT_CHECK, EXACT_STUB)    \
     __asm__ volatile(                                     \
         "push    {r4-r11, lr}\n\t"                        \
         "ldm     r0, {r1-r7}\n\t"                         \
@@ -919,10 +963,10 @@ typedef struct {
         "lsls    r12, r0, #20\n\t"                        \
         "bne     2b\n\t"                                  \
         EXACT_CHECK                                       \
-        CONV4_RQ("r2", "r3")                              \
-        CONV4_RQ("r4", "r5")                              \
-        CONV4_RQ("r6", "r7")                              \
-        CONV4_RQ("r8", "r9")                              \
+        RQ("r2", "r3")                                    \
+        RQ("r4", "r5")                                    \
+        RQ("r6", "r7")                                    \
+        RQ("r8", "r9")                                    \
         "bfi     r2, r4, #8, #8\n\t"                      \
         "bfi     r3, r5, #8, #8\n\t"                      \
         "bfi     r2, r6, #16, #8\n\t"                     \
@@ -959,31 +1003,45 @@ typedef struct {
 __attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN("", CONV4_SKIP_ACC, "");
+    CONV4_RUN(CONV4_RQ, "", CONV4_SKIP_ACC, "");
 }
 
 __attribute__((naked, noinline)) static void conv4_run_clamp(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_CLAMP, CONV4_SKIP_ACC, "");
+    CONV4_RUN(CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_run_full_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_run_clamp_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
 }
 
 /* Any range, flagged blocks. */
 __attribute__((naked, noinline)) static void conv4_run_exact(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_CLAMP, CONV4_EXACT_CHECK, CONV4_EXACT_STUB);
+    CONV4_RUN(CONV4_RQ, CONV4_CLAMP, CONV4_EXACT_CHECK, CONV4_EXACT_STUB);
 }
 #undef CONV4_EXACT_STUB
 #undef CONV4_EXACT_CHECK
 #undef CONV4_SKIP_ACC
 #undef CONV4_RUN
 #undef CONV4_CLAMP
+#undef CONV4_RQ_DBL
 #undef CONV4_RQ
 #undef CONV4_GROUP
 #undef CONV4_HALF
 #else
-/* C model of the above (the clamp is a no-op for the full range). */
+/* C model of the above (the clamp is a no-op for the full range; doubled
+ * weights come with lsh1 0 in the stream). */
 static void conv4_run_clamp(conv_run_t *run)
 {
     const uint32_t *const end = conv_col4 + CONV_KMAX;
@@ -1025,11 +1083,21 @@ static void conv4_run_exact(conv_run_t *run)
 {
     conv4_run_clamp(run);
 }
+
+static void conv4_run_full_dbl(conv_run_t *run)
+{
+    conv4_run_clamp(run);
+}
+
+static void conv4_run_clamp_dbl(conv_run_t *run)
+{
+    conv4_run_clamp(run);
+}
 #endif
 
 /* The stream's biases, acc words and requantisation constants (after
- * expand_filter4); returns whether a block is flagged. */
-static int conv4_stream_consts(int32_t K, int32_t out_c)
+ * expand_filter4, dbl as there); returns whether a block is flagged. */
+static int conv4_stream_consts(int32_t K, int32_t out_c, int dbl)
 {
     int redo = 0;
     for (int32_t oc = 0; oc < out_c; oc += 4) {
@@ -1039,9 +1107,15 @@ static int conv4_stream_consts(int32_t K, int32_t out_c)
         for (int j = 0; j < 4; ++j) {
             const conv_fq_t *q = &conv_fq[oc + j];
             int32_t *rq = (int32_t *)s + 9 + 2 * K + 4 * j;
-            s[2 * j] = s[2 * j + 1] = (uint32_t)q->bias;
+            s[2 * j] = s[2 * j + 1] = (uint32_t)q->bias << dbl;
             rq[0] = q->mult;
-            rq[1] = q->mult == 0 ? 32 : q->lsh1;
+            rq[1] = q->mult == 0 ? 32 : q->lsh1 - dbl;
+            if (dbl && q->mult == 0) {
+                s[2 * j] = s[2 * j + 1] = 0;
+                for (int32_t k = 0; k < 2 * K; k += 4) {
+                    s[8 + k + j] = 0;
+                }
+            }
             rq[2] = q->e;
             rq[3] = q->rnd;
             /* (the asm's rounding needs mult >= 0) */
@@ -1068,20 +1142,19 @@ static void conv4_redo_exact(int32_t out_c, int8_t *outA, int8_t *outB, int32_t 
     }
 }
 
-/* All four-channel blocks for the pixel pair in the column buffer. */
-static inline void conv4_pair(conv_run_t *run, int full, int redo, int32_t out_c, int8_t *outA,
-                              int8_t *outB)
+typedef void conv4_run_fn(conv_run_t *run);
+
+/* All four-channel blocks for the pixel pair in the column buffer (fn: the
+ * pass for the call's range and stream; redo: some block is flagged). */
+static inline void conv4_pair(conv_run_t *run, conv4_run_fn *fn, int redo, int32_t out_c,
+                              int8_t *outA, int8_t *outB)
 {
     run->w = conv_wexp;
     run->outA = outA;
     run->outB = outB;
+    fn(run);
     if (redo) {
-        conv4_run_exact(run);
         conv4_redo_exact(out_c, outA, outB, (int8_t)run->lo4, (int8_t)run->hi4);
-    } else if (full) {
-        conv4_run_full(run);
-    } else {
-        conv4_run_clamp(run);
     }
 }
 
@@ -1125,7 +1198,8 @@ static inline const int8_t *walk_field(const tp_conv2d_s8_params_t *p, const int
 /* All pixel pairs of a layer for fill_rows1 (R % 4 == 1, k_h <= 4) and the
  * four-channel blocks. */
 static void conv4_rows1(const tp_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-                        conv_run_t *run, int full, int redo, uint32_t off2, uint32_t *dst)
+                        conv_run_t *run, conv4_run_fn *fn, int redo, uint32_t off2,
+                        uint32_t *dst)
 {
     const int32_t in_c = p->in_c, R = p->k_w * in_c, body = R & ~3;
     const int32_t npix = p->out_h * p->out_w, out_c = p->out_c;
@@ -1156,7 +1230,7 @@ static void conv4_rows1(const tp_conv2d_s8_params_t *p, const int8_t *input, int
             }
             r.dst = dst;
             fill_rows1(&r);
-            conv4_pair(run, full, redo, out_c, outA, outB);
+            conv4_pair(run, fn, redo, out_c, outA, outB);
         }
     }
 }
@@ -1228,9 +1302,21 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                      && (int64_t)p->batches * p->out_h * p->out_w >= 8;
     conv_run_t run;
     int redo = 0;   /* some block needs its outputs redone in C */
+    conv4_run_fn *fn = NULL;
     if (use4) {
-        expand_filter4(fw, Kf, p->out_c);
-        redo = conv4_stream_consts(Kf, p->out_c);
+        /* Doubled weights when no channel is flagged and their extra
+         * expansion cost (a cycle per word) is below the shifts saved (two
+         * per channel and pixel pair). */
+        int dbl = (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
+        for (int32_t oc = 0; oc < p->out_c && dbl; ++oc) {
+            const conv_fq_t *q = &conv_fq[oc];
+            dbl = q->e >= 0 && q->mult >= 0 && (q->mult == 0 || q->lsh1 == 1);
+        }
+        expand_filter4(fw, Kf, p->out_c, dbl);
+        redo = conv4_stream_consts(Kf, p->out_c, dbl);
+        fn = redo ? conv4_run_exact
+             : dbl ? (full ? conv4_run_full_dbl : conv4_run_clamp_dbl)
+             : (full ? conv4_run_full : conv4_run_clamp);
         run.col = conv_col4 + CONV_KMAX - Kf;
         run.end = conv_wexp + (size_t)(p->out_c >> 2) * (2 * Kf + CONV_BLKX);
         run.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
@@ -1259,7 +1345,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                     outB = conv_dummy;
                 }
                 expand_pair(fill_dst, srcA, srcB, in_c >> 2, off2);
-                conv4_pair(&run, full, redo, out_c, outA, outB);
+                conv4_pair(&run, fn, redo, out_c, outA, outB);
             }
         }
         return;
@@ -1267,7 +1353,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
 
     const int32_t R = p->k_w * p->in_c;
     if (use4 && fast && !pairfill && (R & 3) == 1 && R > 4 && p->k_h <= 4) {
-        conv4_rows1(p, input, output, &run, full, redo, off2, fill_dst);
+        conv4_rows1(p, input, output, &run, fn, redo, off2, fill_dst);
         return;
     }
 
@@ -1304,7 +1390,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                 fill_slot(p, in_b, by, bx, 1, K, off2, fill_dst);
             }
             if (use4) {
-                conv4_pair(&run, full, redo, out_c, outA, outB);
+                conv4_pair(&run, fn, redo, out_c, outA, outB);
             } else if (!fast) {
                 gemm_pair(p, filter, bias, K, outA, outB);
             } else if (full) {
