@@ -519,4 +519,14 @@ def special_cases():
     spec.inputs[1].scale[6] = 3e-15
     spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
     cases.append(('conv_dbl_constant_channels', single_op_model(spec)))
+    # Blocks of four constant channels (the opt kernel leaves them out of its
+    # stream and stores their outputs as words): one block of eight channels
+    # with a clamped range, and a layer with only constant channels.
+    for n, (oc, const, act) in enumerate(((8, range(4, 8), 'RELU6'), (4, range(4), 'RELU'))):
+        spec = _conv_spec(rng, (1, 5, 5, 8), 0.02, 9, (3, 3), (1, 1), 'SAME', oc, act=act)
+        spec.inputs[1].scale = list(spec.inputs[1].scale)
+        for c in const:
+            spec.inputs[1].scale[c] = 1e-20 * (c + 1)
+        spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+        cases.append((f'conv_constant_blocks_{n}', single_op_model(spec)))
     return cases

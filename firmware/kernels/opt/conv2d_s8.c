@@ -740,15 +740,19 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
  *                  c0(k,k+2) c1(k,k+2) c2(k,k+2) c3(k,k+2) c0(k+1,k+3) ... c3(k+1,k+3)
  *     acc          where a flagged block keeps its accumulators, else 0
  *     rq[4][4]     per channel mult, lsh1, e, rnd (the fast form)
+ *     out          the block's first channel (byte offset in a pixel's output)
  * so the inner loop only loads and multiplies, and no block pointer needs
  * to be kept between blocks. When every channel's left shift is the
  * doubling alone (lsh1 1) and there are enough pixels to pay for it, the
  * weights and biases are stored doubled: the accumulators then come out
  * shifted (mod 2^32, as the shift would leave them) and the requantisation
  * skips its two shifts per channel; a zero-multiplier channel gets zero
- * weights and bias, so its accumulators are 0 as the shift by 32 makes them. The column buffer ends on a 4 KiB boundary,
+ * weights and bias, so its accumulators are 0 as the shift by 32 makes them.
+ * A block of four constant channels (whose outputs do not depend on the
+ * input) is left out of the stream: its four output bytes are stored per
+ * pixel as one word (conv_cblk). The column buffer ends on a 4 KiB boundary,
  * which ends the loop without a counter. */
-#define CONV_BLKX 25       /* stream words per block besides the weights */
+#define CONV_BLKX 26       /* stream words per block besides the weights */
 #define CONV_WEMAX (32768 + CONV_CMAX / 4 * CONV_BLKX)   /* out_c * K / 2 <= 256 x 256 */
 static uint32_t conv_wexp[CONV_WEMAX];
 static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(4096)));
@@ -761,6 +765,15 @@ typedef struct {
 } conv_blk_t;
 
 static conv_blk_t conv_blk[CONV_CMAX / 4];
+
+/* A block of four constant channels: its first channel and output bytes. */
+typedef struct {
+    int32_t out;
+    uint32_t val;
+} conv_cblk_t;
+
+static conv_cblk_t conv_cblk[CONV_CMAX / 4];
+static int32_t conv_ncblk;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* The weights of nblk >= 1 blocks of four filter rows of K = 4 * G taps,
@@ -796,7 +809,7 @@ static conv_blk_t conv_blk[CONV_CMAX / 4];
         "stmia   r3!, {r0, r1, r2, r12}\n\t"     \
         "subs    lr, lr, #1\n\t"                 \
         "bne     2b\n\t"                         \
-        "add     r3, r3, #4 * 25\n\t"        /* CONV_BLKX: to the next block's weights */ \
+        "add     r3, r3, #4 * 26\n\t"        /* CONV_BLKX: to the next block's weights */ \
         "mov     r0, r7\n\t"                 /* the next block's first row */ \
         "ldr     r2, [sp, #4]\n\t"               \
         "subs    r2, r2, #1\n\t"                 \
@@ -824,9 +837,9 @@ __attribute__((naked, noinline)) static void expand4_dbl(const int8_t *filter, i
 #undef EXPAND4_DBL
 #undef EXPAND4
 
-static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl)
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl, uint32_t *d)
 {
-    (dbl ? expand4_dbl : expand4)(filter, K, out_c >> 2, conv_wexp + 8);
+    (dbl ? expand4_dbl : expand4)(filter, K, out_c >> 2, d);
 }
 #else
 /* Both 16-bit lanes doubled (SADD16 of x and x). */
@@ -835,10 +848,9 @@ static inline uint32_t dbl16(uint32_t x)
     return (x << 1) & 0xFFFEFFFFu;
 }
 
-static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl)
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl, uint32_t *d)
 {
     const int32_t G = K >> 2;
-    uint32_t *d = conv_wexp + 8;
     for (int32_t oc = 0; oc < out_c; oc += 4) {
         const int8_t *f0 = filter + (size_t)oc * K;
         const int8_t *f1 = f0 + K, *f2 = f1 + K, *f3 = f2 + K;
@@ -870,7 +882,7 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int d
 typedef struct {
     const uint32_t *w;       /*  0: the stream */
     const uint32_t *col;     /*  4: column buffer, ends on the 4 KiB boundary */
-    int8_t *outA, *outB;     /*  8, 12: next output bytes of pixels A and B */
+    int8_t *outA, *outB;     /*  8, 12: outputs of pixels A and B */
     const uint32_t *end;     /* 16: end of the stream */
     uint32_t lo4, hi4;       /* 20, 24: activation range in every byte */
 } conv_run_t;
@@ -939,7 +951,7 @@ typedef struct {
  * products over the column buffer (four groups per iteration; as the buffer
  * ends on the 4 KiB boundary, bits 5:4 of its start are minus the group
  * count mod 4, which picks the entry), the acc word (EXACT), requantisation,
- * packing (BFI) and the two word stores. The stream pointer stays in r1;
+ * packing (BFI) and the two word stores at the block's channels. The stream pointer stays in r1;
  * the stack holds col, outA, outB, end, lo4, hi4. */
 #define CONV4_RUN(RQ, CLAMP, EXACT_CHECK, EXACT_STUB)    \
     __asm__ volatile(                                     \
@@ -975,9 +987,9 @@ typedef struct {
         "bfi     r3, r9, #24, #8\n\t"                     \
         CLAMP                                             \
         "ldrd    r0, r12, [sp, #4]\n\t"                   \
-        "str     r2, [r0], #4\n\t"                        \
-        "str     r3, [r12], #4\n\t"                       \
-        "strd    r0, r12, [sp, #4]\n\t"                   \
+        "ldr     lr, [r1], #4\n\t"                        \
+        "str     r2, [r0, lr]\n\t"                        \
+        "str     r3, [r12, lr]\n\t"                       \
         "ldr     r0, [sp, #12]\n\t"                       \
         "cmp     r1, r0\n\t"                              \
         "bne     1b\n\t"                                  \
@@ -1047,7 +1059,8 @@ static void conv4_run_clamp(conv_run_t *run)
     const uint32_t *const end = conv_col4 + CONV_KMAX;
     const int32_t lo = (int8_t)run->lo4, hi = (int8_t)run->hi4;
     const uint32_t *w = run->w;
-    for (conv_blk_t *bk = conv_blk; w != run->end; ++bk) {
+    while (w != run->end) {
+        conv_blk_t *const bk = &conv_blk[w[8 + 2 * (end - run->col) + 17] >> 2];
         int32_t acc[8];
         memcpy(acc, w, sizeof acc);
         w += 8;
@@ -1066,11 +1079,9 @@ static void conv4_run_clamp(conv_run_t *run)
             const int32_t *q = (const int32_t *)w + 4 * (j >> 1);
             const int32_t x = q[1] >= 32 ? 0 : (int32_t)((uint32_t)acc[j] << q[1]);
             const int32_t v = tp_sat8((tp_smmulr(x, q[0]) + q[3] + (x >> 31)) >> q[2]);
-            (j & 1 ? run->outB : run->outA)[j >> 1] = tp_clamp8(v, lo, hi);
+            (j & 1 ? run->outB : run->outA)[w[16] + (j >> 1)] = tp_clamp8(v, lo, hi);
         }
-        w += 16;
-        run->outA += 4;
-        run->outB += 4;
+        w += 17;
     }
 }
 
@@ -1095,36 +1106,54 @@ static void conv4_run_clamp_dbl(conv_run_t *run)
 }
 #endif
 
-/* The stream's biases, acc words and requantisation constants (after
- * expand_filter4, dbl as there); returns whether a block is flagged. */
-static int conv4_stream_consts(int32_t K, int32_t out_c, int dbl)
+/* The stream from the filter (K taps a row) and conv_fq, dbl as above,
+ * and the constant blocks (outputs clamped to [lo, hi]); returns the end of
+ * the stream, *redo whether a block is flagged. */
+static uint32_t *conv4_build(const int8_t *filter, int32_t K, int32_t out_c, int dbl, int32_t lo,
+                             int32_t hi, int *redo)
 {
-    int redo = 0;
+    uint32_t *s = conv_wexp;
+    *redo = 0;
+    conv_ncblk = 0;
     for (int32_t oc = 0; oc < out_c; oc += 4) {
-        uint32_t *s = conv_wexp + (size_t)(oc >> 2) * (2 * K + CONV_BLKX);
+        const conv_fq_t *const q = &conv_fq[oc];
         conv_blk_t *bk = &conv_blk[oc >> 2];
         bk->exact = 0;
+        if ((q[0].mult | q[1].mult | q[2].mult | q[3].mult) == 0
+            && (q[0].e | q[1].e | q[2].e | q[3].e) >= 0) {
+            /* the asm's result for mult 0 */
+            uint32_t v = 0;
+            for (int j = 0; j < 4; ++j) {
+                v |= (uint32_t)(uint8_t)tp_clamp8(tp_sat8(q[j].rnd >> q[j].e), lo, hi) << (8 * j);
+            }
+            conv_cblk[conv_ncblk].out = oc;
+            conv_cblk[conv_ncblk].val = v;
+            ++conv_ncblk;
+            continue;
+        }
+        expand_filter4(filter + (size_t)oc * K, K, 4, dbl, s + 8);
         for (int j = 0; j < 4; ++j) {
-            const conv_fq_t *q = &conv_fq[oc + j];
             int32_t *rq = (int32_t *)s + 9 + 2 * K + 4 * j;
-            s[2 * j] = s[2 * j + 1] = (uint32_t)q->bias << dbl;
-            rq[0] = q->mult;
-            rq[1] = q->mult == 0 ? 32 : q->lsh1 - dbl;
-            if (dbl && q->mult == 0) {
+            s[2 * j] = s[2 * j + 1] = (uint32_t)q[j].bias << dbl;
+            rq[0] = q[j].mult;
+            rq[1] = q[j].mult == 0 ? 32 : q[j].lsh1 - dbl;
+            if (dbl && q[j].mult == 0) {
                 s[2 * j] = s[2 * j + 1] = 0;
                 for (int32_t k = 0; k < 2 * K; k += 4) {
                     s[8 + k + j] = 0;
                 }
             }
-            rq[2] = q->e;
-            rq[3] = q->rnd;
+            rq[2] = q[j].e;
+            rq[3] = q[j].rnd;
             /* (the asm's rounding needs mult >= 0) */
-            bk->exact |= q->e < 0 || q->mult < 0;
+            bk->exact |= q[j].e < 0 || q[j].mult < 0;
         }
         s[8 + 2 * K] = bk->exact ? (uint32_t)(uintptr_t)bk->acc : 0;
-        redo |= bk->exact;
+        s[25 + 2 * K] = (uint32_t)oc;
+        *redo |= bk->exact;
+        s += 2 * K + CONV_BLKX;
     }
-    return redo;
+    return s;
 }
 
 /* Outputs of the flagged blocks from their accumulators, any channel's form. */
@@ -1152,7 +1181,13 @@ static inline void conv4_pair(conv_run_t *run, conv4_run_fn *fn, int redo, int32
     run->w = conv_wexp;
     run->outA = outA;
     run->outB = outB;
-    fn(run);
+    if (run->end != conv_wexp) {
+        fn(run);
+    }
+    for (int32_t i = 0; i < conv_ncblk; ++i) {
+        __builtin_memcpy(outA + conv_cblk[i].out, &conv_cblk[i].val, 4);
+        __builtin_memcpy(outB + conv_cblk[i].out, &conv_cblk[i].val, 4);
+    }
     if (redo) {
         conv4_redo_exact(out_c, outA, outB, (int8_t)run->lo4, (int8_t)run->hi4);
     }
@@ -1312,13 +1347,11 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             const conv_fq_t *q = &conv_fq[oc];
             dbl = q->e >= 0 && q->mult >= 0 && (q->mult == 0 || q->lsh1 == 1);
         }
-        expand_filter4(fw, Kf, p->out_c, dbl);
-        redo = conv4_stream_consts(Kf, p->out_c, dbl);
+        run.end = conv4_build(fw, Kf, p->out_c, dbl, p->act_min, p->act_max, &redo);
         fn = redo ? conv4_run_exact
              : dbl ? (full ? conv4_run_full_dbl : conv4_run_clamp_dbl)
              : (full ? conv4_run_full : conv4_run_clamp);
         run.col = conv_col4 + CONV_KMAX - Kf;
-        run.end = conv_wexp + (size_t)(p->out_c >> 2) * (2 * Kf + CONV_BLKX);
         run.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
         run.hi4 = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
     }
