@@ -529,4 +529,12 @@ def special_cases():
             spec.inputs[1].scale[c] = 1e-20 * (c + 1)
         spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
         cases.append((f'conv_constant_blocks_{n}', single_op_model(spec)))
+    # Pointwise pairs in one asm pass per batch (a batch of two, 24 pixels
+    # each), with a constant block.
+    spec = _conv_spec(rng, (2, 4, 6, 12), 0.02, -3, (1, 1), (1, 1), 'VALID', 8, act='NONE')
+    spec.inputs[1].scale = list(spec.inputs[1].scale)
+    for c in range(4):
+        spec.inputs[1].scale[c] = 1e-20
+    spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+    cases.append(('conv_pw_pairs_batch2', single_op_model(spec)))
     return cases

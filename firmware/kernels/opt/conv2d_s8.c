@@ -878,13 +878,21 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int d
 }
 #endif
 
-/* State of one pixel pair's pass over the blocks (offsets used by the asm). */
+/* State of the passes over the blocks (offsets used by the asm). The
+ * pointwise pairs run on from one pass to the next (the _pw passes, npair
+ * pairs, the first one's column buffer filled): the next pair's pixels are
+ * expanded from src in the asm. */
 typedef struct {
-    const uint32_t *w;       /*  0: the stream */
-    const uint32_t *col;     /*  4: column buffer, ends on the 4 KiB boundary */
-    int8_t *outA, *outB;     /*  8, 12: outputs of pixels A and B */
-    const uint32_t *end;     /* 16: end of the stream */
-    uint32_t lo4, hi4;       /* 20, 24: activation range in every byte */
+    const uint32_t *col;     /*  0: column buffer, ends on the 4 KiB boundary */
+    int8_t *outA, *outB;     /*  4, 8: outputs of pixels A and B */
+    const uint32_t *end;     /* 12: end of the stream */
+    uint32_t lo4, hi4;       /* 16, 20: activation range in every byte */
+    const uint32_t *w;       /* 24: the stream */
+    const int8_t *src;       /* 28: next pair's pixel A (B follows) */
+    int32_t npair;           /* 32 */
+    int32_t in_c;            /* 36: bytes a pixel, a multiple of 4 */
+    int32_t ostep;           /* 40: 2 * out_c */
+    uint32_t off2;           /* 44: input offset in both lanes */
 } conv_run_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -951,13 +959,13 @@ typedef struct {
  * products over the column buffer (four groups per iteration; as the buffer
  * ends on the 4 KiB boundary, bits 5:4 of its start are minus the group
  * count mod 4, which picks the entry), the acc word (EXACT), requantisation,
- * packing (BFI) and the two word stores at the block's channels. The stream pointer stays in r1;
- * the stack holds col, outA, outB, end, lo4, hi4. */
-#define CONV4_RUN(RQ, CLAMP, EXACT_CHECK, EXACT_STUB)    \
+ * packing (BFI) and the two word stores at the block's channels. The
+ * stream pointer stays in r1; the stack starts with the first six words of
+ * the state (ENTRY), and NEXT follows the last block. */
+#define CONV4_RUN(ENTRY, NEXT, RQ, CLAMP, EXACT_CHECK, EXACT_STUB) \
     __asm__ volatile(                                     \
         "push    {r4-r11, lr}\n\t"                        \
-        "ldm     r0, {r1-r7}\n\t"                         \
-        "push    {r2-r7}\n\t"                             \
+        ENTRY                                             \
         "1:\n\t"                                          \
         "ldr     r0, [sp]\n\t"                            \
         "ldm     r1!, {r2-r9}\n\t"                        \
@@ -993,12 +1001,58 @@ typedef struct {
         "ldr     r0, [sp, #12]\n\t"                       \
         "cmp     r1, r0\n\t"                              \
         "bne     1b\n\t"                                  \
-        "add     sp, sp, #24\n\t"                         \
-        "pop     {r4-r11, pc}\n\t"                        \
+        NEXT                                              \
         EXACT_STUB                                        \
         "7:\n\t"                                          \
         "bmi     9b\n\t"                                  \
         "b       8b\n\t")
+/* One pixel pair. */
+#define CONV4_ONE_ENTRY                                   \
+    "ldr     r1, [r0, #24]\n\t"                           \
+    "ldm     r0, {r2-r7}\n\t"                             \
+    "push    {r2-r7}\n\t"
+#define CONV4_ONE_NEXT                                    \
+    "add     sp, sp, #24\n\t"                             \
+    "pop     {r4-r11, pc}\n\t"
+/* Pointwise pairs: the whole state on the stack; between pairs the outputs
+ * step on and the next pair's pixels are expanded (as expand_pair). */
+#define CONV4_PW_ENTRY                                    \
+    "ldm     r0, {r1-r12}\n\t"                            \
+    "push    {r1-r12}\n\t"                                \
+    "ldr     r1, [sp, #24]\n\t"
+#define CONV4_PW_NEXT                                     \
+    "ldr     r0, [sp, #32]\n\t"                           \
+    "subs    r0, r0, #1\n\t"                              \
+    "beq     6f\n\t"                                      \
+    "str     r0, [sp, #32]\n\t"                           \
+    "ldrd    r2, r3, [sp, #4]\n\t"                        \
+    "ldr     r4, [sp, #40]\n\t"                           \
+    "add     r2, r2, r4\n\t"                              \
+    "add     r3, r3, r4\n\t"                              \
+    "strd    r2, r3, [sp, #4]\n\t"                        \
+    "ldr     r2, [sp, #28]\n\t"                           \
+    "ldr     r5, [sp, #36]\n\t"                           \
+    "add     r3, r2, r5\n\t"                              \
+    "add     r4, r3, r5\n\t"                              \
+    "str     r4, [sp, #28]\n\t"                           \
+    "ldr     r0, [sp]\n\t"                                \
+    "ldr     r12, [sp, #44]\n\t"                          \
+    "lsr     r5, r5, #2\n\t"                              \
+    "10:\n\t"                                             \
+    "ldr     r6, [r2], #4\n\t"                            \
+    "ldr     r7, [r3], #4\n\t"                            \
+    "sxtab16 r8, r12, r6\n\t"                             \
+    "sxtab16 r9, r12, r7\n\t"                             \
+    "sxtab16 r10, r12, r6, ror #8\n\t"                    \
+    "sxtab16 r11, r12, r7, ror #8\n\t"                    \
+    "stmia   r0!, {r8-r11}\n\t"                           \
+    "subs    r5, r5, #1\n\t"                              \
+    "bne     10b\n\t"                                     \
+    "ldr     r1, [sp, #24]\n\t"                           \
+    "b       1b\n\t"                                      \
+    "6:\n\t"                                              \
+    "add     sp, sp, #48\n\t"                             \
+    "pop     {r4-r11, pc}\n\t"
 /* Without flagged blocks the acc word is skipped. */
 #define CONV4_SKIP_ACC "add     r1, r1, #4\n\t"
 /* A flagged block copies its accumulators to acc first. */
@@ -1015,36 +1069,65 @@ typedef struct {
 __attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_RQ, "", CONV4_SKIP_ACC, "");
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, "", CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_full(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, "", CONV4_SKIP_ACC, "");
 }
 
 __attribute__((naked, noinline)) static void conv4_run_clamp(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_clamp(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
 }
 
 __attribute__((naked, noinline)) static void conv4_run_full_dbl(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_full_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
 }
 
 __attribute__((naked, noinline)) static void conv4_run_clamp_dbl(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_clamp_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
 }
 
 /* Any range, flagged blocks. */
 __attribute__((naked, noinline)) static void conv4_run_exact(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_RQ, CONV4_CLAMP, CONV4_EXACT_CHECK, CONV4_EXACT_STUB);
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_EXACT_CHECK,
+              CONV4_EXACT_STUB);
 }
 #undef CONV4_EXACT_STUB
 #undef CONV4_EXACT_CHECK
 #undef CONV4_SKIP_ACC
+#undef CONV4_PW_NEXT
+#undef CONV4_PW_ENTRY
+#undef CONV4_ONE_NEXT
+#undef CONV4_ONE_ENTRY
 #undef CONV4_RUN
 #undef CONV4_CLAMP
 #undef CONV4_RQ_DBL
@@ -1103,6 +1186,36 @@ static void conv4_run_full_dbl(conv_run_t *run)
 static void conv4_run_clamp_dbl(conv_run_t *run)
 {
     conv4_run_clamp(run);
+}
+
+static void conv4_pw_clamp(conv_run_t *run)
+{
+    for (;;) {
+        conv4_run_clamp(run);
+        if (--run->npair == 0) {
+            return;
+        }
+        run->outA += run->ostep;
+        run->outB += run->ostep;
+        expand_pair(conv_col4 + CONV_KMAX - run->in_c, run->src, run->src + run->in_c,
+                    run->in_c >> 2, run->off2);
+        run->src += 2 * run->in_c;
+    }
+}
+
+static void conv4_pw_full(conv_run_t *run)
+{
+    conv4_pw_clamp(run);
+}
+
+static void conv4_pw_full_dbl(conv_run_t *run)
+{
+    conv4_pw_clamp(run);
+}
+
+static void conv4_pw_clamp_dbl(conv_run_t *run)
+{
+    conv4_pw_clamp(run);
 }
 #endif
 
@@ -1173,6 +1286,14 @@ static void conv4_redo_exact(int32_t out_c, int8_t *outA, int8_t *outB, int32_t 
 
 typedef void conv4_run_fn(conv_run_t *run);
 
+/* The constant blocks' outputs of one pixel. */
+static inline void conv4_const(int8_t *out)
+{
+    for (int32_t i = 0; i < conv_ncblk; ++i) {
+        __builtin_memcpy(out + conv_cblk[i].out, &conv_cblk[i].val, 4);
+    }
+}
+
 /* All four-channel blocks for the pixel pair in the column buffer (fn: the
  * pass for the call's range and stream; redo: some block is flagged). */
 static inline void conv4_pair(conv_run_t *run, conv4_run_fn *fn, int redo, int32_t out_c,
@@ -1184,10 +1305,8 @@ static inline void conv4_pair(conv_run_t *run, conv4_run_fn *fn, int redo, int32
     if (run->end != conv_wexp) {
         fn(run);
     }
-    for (int32_t i = 0; i < conv_ncblk; ++i) {
-        __builtin_memcpy(outA + conv_cblk[i].out, &conv_cblk[i].val, 4);
-        __builtin_memcpy(outB + conv_cblk[i].out, &conv_cblk[i].val, 4);
-    }
+    conv4_const(outA);
+    conv4_const(outB);
     if (redo) {
         conv4_redo_exact(out_c, outA, outB, (int8_t)run->lo4, (int8_t)run->hi4);
     }
@@ -1338,11 +1457,12 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     conv_run_t run;
     int redo = 0;   /* some block needs its outputs redone in C */
     conv4_run_fn *fn = NULL;
+    int dbl = 0;
     if (use4) {
         /* Doubled weights when no channel is flagged and their extra
          * expansion cost (a cycle per word) is below the shifts saved (two
          * per channel and pixel pair). */
-        int dbl = (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
+        dbl = (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
         for (int32_t oc = 0; oc < p->out_c && dbl; ++oc) {
             const conv_fq_t *q = &conv_fq[oc];
             dbl = q->e >= 0 && q->mult >= 0 && (q->mult == 0 || q->lsh1 == 1);
@@ -1365,10 +1485,31 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         /* Pointwise, stride 1: output pixel i reads input pixel i, so a
          * pair's fields are adjacent and need no geometry. */
         const int32_t in_c = p->in_c;
+        /* Whole pairs in one asm call when no block is flagged. */
+        const int32_t pw = redo ? 0 : npix >> 1;
+        conv4_run_fn *const fpw = dbl ? (full ? conv4_pw_full_dbl : conv4_pw_clamp_dbl)
+                                      : (full ? conv4_pw_full : conv4_pw_clamp);
         for (int32_t b = 0; b < p->batches; ++b) {
             const int8_t *in_b = input + (size_t)b * npix * in_c;
             int8_t *out_b = output + (size_t)b * npix * out_c;
-            for (int32_t pix = 0; pix < npix; pix += 2) {
+            if (pw > 0) {
+                expand_pair(fill_dst, in_b, in_b + in_c, in_c >> 2, off2);
+                run.w = conv_wexp;
+                run.outA = out_b;
+                run.outB = out_b + out_c;
+                run.src = in_b + 2 * in_c;
+                run.npair = pw;
+                run.in_c = in_c;
+                run.ostep = 2 * out_c;
+                run.off2 = off2;
+                if (run.end != conv_wexp) {
+                    fpw(&run);
+                }
+                for (int32_t pix = 0; pix < 2 * pw && conv_ncblk > 0; ++pix) {
+                    conv4_const(out_b + (size_t)pix * out_c);
+                }
+            }
+            for (int32_t pix = 2 * pw; pix < npix; pix += 2) {
                 const int8_t *srcA = in_b + (size_t)pix * in_c;
                 const int8_t *srcB = srcA + in_c;
                 int8_t *outA = out_b + (size_t)pix * out_c;
