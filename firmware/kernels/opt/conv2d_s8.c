@@ -19,12 +19,16 @@
  *     per call (expand_filter4), when every channel requantises in the fast
  *     form, is constant or is flagged for the exact routine, out_c % 4 == 0,
  *     the expansion fits and there are at least 8 output pixels: one asm
- *     pass per pixel pair over all blocks of four channels (conv4_run);
+ *     pass per pixel pair over all blocks of four channels (conv4_run_*,
+ *     the stream built by conv4_build; blocks of constant channels are only
+ *     stored), for pointwise stride-1 layers one asm pass over all pairs
+ *     (conv4_pw_*);
  *   - two channels x two pixels (dot_2x2_u2) with the same requantisation;
  *   - the general two x two path (gemm_pair), any tier per channel.
  * Taps that are not whole groups (in_c % 4 != 0, e.g. a first layer with
  * three channels) are taken in a row order with a permuted, zero-padded
- * filter (fill_rows, conv_wpad) so the fast paths apply. */
+ * filter (fill_rows, conv_wpad) so the fast paths apply; with one tap past
+ * each kernel row's groups, all rows in one asm pass (fill_rows1). */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
