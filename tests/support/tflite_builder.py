@@ -506,4 +506,35 @@ def special_cases():
                        (4, 3, 'RELU6'), (8, 3, 'RELU'), (12, 3, 'RELU6'), (16, 3, 'RELU')):
         cases.append((f'conv_blocks_in{ic}_k{k}', single_op_model(_conv_spec(
             rng, (1, 3, 3, ic), 0.02, -128, (k, k), (1, 1), 'SAME', 8, act=act))))
+    # One tap past each kernel row's whole groups (the opt kernel's fill_rows1):
+    # four rows of five single-channel taps, a batch of two, odd pixel count.
+    cases.append(('conv_rows1_in1_k4x5', single_op_model(_conv_spec(
+        rng, (2, 9, 11, 1), 0.02, 17, (4, 5), (1, 2), 'SAME', 8, out_zp=3))))
+    # Pointwise with two constant channels (tiny filter scales, nonzero
+    # weights) among ordinary ones: the opt kernel's doubled weights, where
+    # a constant channel's weights and bias are zeroed; odd pixel count.
+    spec = _conv_spec(rng, (1, 7, 7, 8), 0.02, -128, (1, 1), (1, 1), 'VALID', 8, act='RELU6')
+    spec.inputs[1].scale = list(spec.inputs[1].scale)
+    spec.inputs[1].scale[1] = 1e-20
+    spec.inputs[1].scale[6] = 3e-15
+    spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+    cases.append(('conv_dbl_constant_channels', single_op_model(spec)))
+    # Blocks of four constant channels (the opt kernel leaves them out of its
+    # stream and stores their outputs as words): one block of eight channels
+    # with a clamped range, and a layer with only constant channels.
+    for n, (oc, const, act) in enumerate(((8, range(4, 8), 'RELU6'), (4, range(4), 'RELU'))):
+        spec = _conv_spec(rng, (1, 5, 5, 8), 0.02, 9, (3, 3), (1, 1), 'SAME', oc, act=act)
+        spec.inputs[1].scale = list(spec.inputs[1].scale)
+        for c in const:
+            spec.inputs[1].scale[c] = 1e-20 * (c + 1)
+        spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+        cases.append((f'conv_constant_blocks_{n}', single_op_model(spec)))
+    # Pointwise pairs in one asm pass per batch (a batch of two, 24 pixels
+    # each), with a constant block.
+    spec = _conv_spec(rng, (2, 4, 6, 12), 0.02, -3, (1, 1), (1, 1), 'VALID', 8, act='NONE')
+    spec.inputs[1].scale = list(spec.inputs[1].scale)
+    for c in range(4):
+        spec.inputs[1].scale[c] = 1e-20
+    spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
+    cases.append(('conv_pw_pairs_batch2', single_op_model(spec)))
     return cases

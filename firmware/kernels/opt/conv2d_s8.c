@@ -19,12 +19,16 @@
  *     per call (expand_filter4), when every channel requantises in the fast
  *     form, is constant or is flagged for the exact routine, out_c % 4 == 0,
  *     the expansion fits and there are at least 8 output pixels: one asm
- *     pass per pixel pair over all blocks of four channels (conv4_run);
+ *     pass per pixel pair over all blocks of four channels (conv4_run_*,
+ *     the stream built by conv4_build; blocks of constant channels are only
+ *     stored), for pointwise stride-1 layers one asm pass over all pairs
+ *     (conv4_pw_*);
  *   - two channels x two pixels (dot_2x2_u2) with the same requantisation;
  *   - the general two x two path (gemm_pair), any tier per channel.
  * Taps that are not whole groups (in_c % 4 != 0, e.g. a first layer with
  * three channels) are taken in a row order with a permuted, zero-padded
- * filter (fill_rows, conv_wpad) so the fast paths apply. */
+ * filter (fill_rows, conv_wpad) so the fast paths apply; with one tap past
+ * each kernel row's groups, all rows in one asm pass (fill_rows1). */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
@@ -308,6 +312,87 @@ field_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t oy, int32
     *step = (size_t)p->k_w * p->in_c;
     return st;
 }
+
+/* One tap past the whole groups of each kernel row (R % 4 == 1, e.g. 3 x 3
+ * taps of three channels) and k_h <= 4: all rows of both fields in one asm
+ * pass, each row's last byte shifted into a word that becomes the tail
+ * group (its unused top bytes are zero, met by zero weights). */
+typedef struct {
+    uint32_t *dst;          /*  0 */
+    const int8_t *a, *b;    /*  4, 8: first kernel rows of the two fields */
+    int32_t sa, sb;         /* 12, 16: row steps less the row's groups */
+    int32_t rows;           /* 20: k_h */
+    uint32_t off2;          /* 24 */
+    int32_t nb;             /* 28: whole groups per row, >= 1 */
+    int32_t sh;             /* 32: 8 * (4 - rows) */
+} conv_rows1_t;
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+__attribute__((naked, noinline)) static void fill_rows1(const conv_rows1_t *r)
+{
+    (void)r;
+    __asm__ volatile(
+        "push    {r4-r11, lr}\n\t"
+        "ldr     r12, [r0, #28]\n\t"
+        "ldr     lr, [r0, #32]\n\t"
+        "push    {r12, lr}\n\t"            /* [sp] nb, [sp, #4] sh */
+        "ldm     r0, {r1-r7}\n\t"
+        "1:\n\t"
+        "ldr     r12, [sp]\n\t"
+        "2:\n\t"
+        "ldr     r9, [r2], #4\n\t"
+        "ldr     r10, [r3], #4\n\t"
+        "sxtab16 r11, r7, r9, ror #8\n\t"
+        "sxtab16 lr, r7, r10, ror #8\n\t"
+        "sxtab16 r9, r7, r9\n\t"
+        "sxtab16 r10, r7, r10\n\t"
+        "stmia   r1!, {r9, r10, r11, lr}\n\t"
+        "subs    r12, r12, #1\n\t"
+        "bne     2b\n\t"
+        "ldrb    r9, [r2]\n\t"             /* the row's last tap */
+        "ldrb    r10, [r3]\n\t"
+        "add     r2, r2, r4\n\t"
+        "add     r3, r3, r5\n\t"
+        "lsl     r9, r9, #24\n\t"
+        "lsl     r10, r10, #24\n\t"
+        "orr     r0, r9, r0, lsr #8\n\t"
+        "orr     r8, r10, r8, lsr #8\n\t"
+        "subs    r6, r6, #1\n\t"
+        "bne     1b\n\t"
+        "ldr     r12, [sp, #4]\n\t"        /* row 0's tap to byte 0 */
+        "lsr     r0, r0, r12\n\t"
+        "lsr     r8, r8, r12\n\t"
+        "sxtab16 r11, r7, r0, ror #8\n\t"
+        "sxtab16 lr, r7, r8, ror #8\n\t"
+        "sxtab16 r9, r7, r0\n\t"
+        "sxtab16 r10, r7, r8\n\t"
+        "stmia   r1!, {r9, r10, r11, lr}\n\t"
+        "add     sp, sp, #8\n\t"
+        "pop     {r4-r11, pc}\n\t");
+}
+#else
+static void fill_rows1(const conv_rows1_t *r)
+{
+    uint32_t *dst = r->dst;
+    const int8_t *a = r->a, *b = r->b;
+    uint32_t ta = 0, tb = 0;
+    for (int32_t ky = 0; ky < r->rows; ++ky) {
+        dst = expand_pair(dst, a, b, r->nb, r->off2);
+        a += 4 * r->nb;
+        b += 4 * r->nb;
+        ta = ((uint32_t)(uint8_t)*a << 24) | (ta >> 8);
+        tb = ((uint32_t)(uint8_t)*b << 24) | (tb >> 8);
+        a += r->sa;
+        b += r->sb;
+    }
+    ta >>= r->sh;
+    tb >>= r->sh;
+    dst[0] = tp_sxtab16(r->off2, ta);
+    dst[1] = tp_sxtab16(r->off2, tb);
+    dst[2] = tp_sxtab16_ror8(r->off2, ta);
+    dst[3] = tp_sxtab16_ror8(r->off2, tb);
+}
+#endif
 
 /* conv_col (at dst) for output pixels A and B in the row order above. */
 static void fill_rows(const tp_conv2d_s8_params_t *p, const int8_t *in_b, int32_t ay, int32_t ax,
@@ -651,65 +736,125 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
 }
 
 /* ---- Four output channels x two pixels ----
- * The filter is expanded once per call to 16-bit lanes, four channels
- * interleaved: per block of four channels and group of four taps the words
- *     c0(k,k+2) c1(k,k+2) c2(k,k+2) c3(k,k+2) c0(k+1,k+3) ... c3(k+1,k+3)
- * so the inner loop only loads and multiplies. The column buffer ends on a
- * 4 KiB boundary, which ends the loop without a counter. */
-#define CONV_WEMAX 32768   /* words of expanded weights: out_c * K / 2 (256 x 256) */
+ * Everything a pass over the blocks reads is one stream, walked by one
+ * pointer: per block of four channels
+ *     bias[8]      each channel's bias twice (pixels A and B)
+ *     weights      the filter expanded to 16-bit lanes, four channels
+ *                  interleaved: per group of four taps the words
+ *                  c0(k,k+2) c1(k,k+2) c2(k,k+2) c3(k,k+2) c0(k+1,k+3) ... c3(k+1,k+3)
+ *     acc          where a flagged block keeps its accumulators, else 0
+ *     rq[4][4]     per channel mult, lsh1, e, rnd (the fast form)
+ *     out          the block's first channel (byte offset in a pixel's output)
+ * so the inner loop only loads and multiplies, and no block pointer needs
+ * to be kept between blocks. When every channel's left shift is the
+ * doubling alone (lsh1 1) and there are enough pixels to pay for it, the
+ * weights and biases are stored doubled: the accumulators then come out
+ * shifted (mod 2^32, as the shift would leave them) and the requantisation
+ * skips its two shifts per channel; a zero-multiplier channel gets zero
+ * weights and bias, so its accumulators are 0 as the shift by 32 makes them.
+ * A block of four constant channels (whose outputs do not depend on the
+ * input) is left out of the stream: its four output bytes are stored per
+ * pixel as one word (conv_cblk). The column buffer ends on a 4 KiB boundary,
+ * which ends the loop without a counter. */
+#define CONV_BLKX 26       /* stream words per block besides the weights */
+#define CONV_WEMAX (32768 + CONV_CMAX / 4 * CONV_BLKX)   /* out_c * K / 2 <= 256 x 256 */
 static uint32_t conv_wexp[CONV_WEMAX];
 static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(4096)));
 
+/* A block with a channel for the exact routine is flagged: its
+ * accumulators are kept in acc and its outputs are redone in C. */
+typedef struct {
+    int32_t exact;
+    int32_t acc[8];
+} conv_blk_t;
+
+static conv_blk_t conv_blk[CONV_CMAX / 4];
+
+/* A block of four constant channels: its first channel and output bytes. */
+typedef struct {
+    int32_t out;
+    uint32_t val;
+} conv_cblk_t;
+
+static conv_cblk_t conv_cblk[CONV_CMAX / 4];
+static int32_t conv_ncblk;
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* conv_wexp (d) from nblk >= 1 blocks of four filter rows of K = 4 * G taps,
- * G >= 1: per group four loads, and each half of the eight words in one
- * STM (1 + 4 cycles, not 4 x 2). */
+/* The weights of nblk >= 1 blocks of four filter rows of K = 4 * G taps,
+ * G >= 1, into the stream (d: the first block's weights): per group four
+ * loads, and each half of the eight words in one STM (1 + 4 cycles, not
+ * 4 x 2). */
+#define EXPAND4(DBL)                                 \
+    __asm__ volatile(                                \
+        "push    {r1, r2, r4-r11, lr}\n\t"       \
+        "1:\n\t"                                 \
+        "ldr     r1, [sp]\n\t"               /* K */ \
+        "mov     r4, r0\n\t"                 /* the four rows */ \
+        "add     r5, r4, r1\n\t"                 \
+        "add     r6, r5, r1\n\t"                 \
+        "add     r7, r6, r1\n\t"                 \
+        "lsr     lr, r1, #2\n\t"             /* groups */ \
+        "2:\n\t"                                 \
+        "ldr     r8, [r4], #4\n\t"               \
+        "ldr     r9, [r5], #4\n\t"               \
+        "ldr     r10, [r6], #4\n\t"              \
+        "ldr     r11, [r7], #4\n\t"              \
+        "sxtb16  r0, r8\n\t"                     \
+        "sxtb16  r1, r9\n\t"                     \
+        "sxtb16  r2, r10\n\t"                    \
+        "sxtb16  r12, r11\n\t"                   \
+        DBL                                      \
+        "stmia   r3!, {r0, r1, r2, r12}\n\t"     \
+        "sxtb16  r0, r8, ror #8\n\t"             \
+        "sxtb16  r1, r9, ror #8\n\t"             \
+        "sxtb16  r2, r10, ror #8\n\t"            \
+        "sxtb16  r12, r11, ror #8\n\t"           \
+        DBL                                      \
+        "stmia   r3!, {r0, r1, r2, r12}\n\t"     \
+        "subs    lr, lr, #1\n\t"                 \
+        "bne     2b\n\t"                         \
+        "add     r3, r3, #4 * 26\n\t"        /* CONV_BLKX: to the next block's weights */ \
+        "mov     r0, r7\n\t"                 /* the next block's first row */ \
+        "ldr     r2, [sp, #4]\n\t"               \
+        "subs    r2, r2, #1\n\t"                 \
+        "str     r2, [sp, #4]\n\t"               \
+        "bne     1b\n\t"                         \
+        "pop     {r1, r2, r4-r11, pc}\n\t")
+#define EXPAND4_DBL                                  \
+    "sadd16  r0, r0, r0\n\t"                       \
+    "sadd16  r1, r1, r1\n\t"                       \
+    "sadd16  r2, r2, r2\n\t"                       \
+    "sadd16  r12, r12, r12\n\t"
+
 __attribute__((naked, noinline)) static void expand4(const int8_t *filter, int32_t K,
                                                     int32_t nblk, uint32_t *d)
 {
-    __asm__ volatile(
-        "push    {r1, r2, r4-r11, lr}\n\t"
-        "1:\n\t"
-        "ldr     r1, [sp]\n\t"               /* K */
-        "mov     r4, r0\n\t"                 /* the four rows */
-        "add     r5, r4, r1\n\t"
-        "add     r6, r5, r1\n\t"
-        "add     r7, r6, r1\n\t"
-        "lsr     lr, r1, #2\n\t"             /* groups */
-        "2:\n\t"
-        "ldr     r8, [r4], #4\n\t"
-        "ldr     r9, [r5], #4\n\t"
-        "ldr     r10, [r6], #4\n\t"
-        "ldr     r11, [r7], #4\n\t"
-        "sxtb16  r0, r8\n\t"
-        "sxtb16  r1, r9\n\t"
-        "sxtb16  r2, r10\n\t"
-        "sxtb16  r12, r11\n\t"
-        "stmia   r3!, {r0, r1, r2, r12}\n\t"
-        "sxtb16  r0, r8, ror #8\n\t"
-        "sxtb16  r1, r9, ror #8\n\t"
-        "sxtb16  r2, r10, ror #8\n\t"
-        "sxtb16  r12, r11, ror #8\n\t"
-        "stmia   r3!, {r0, r1, r2, r12}\n\t"
-        "subs    lr, lr, #1\n\t"
-        "bne     2b\n\t"
-        "mov     r0, r7\n\t"                 /* the next block's first row */
-        "ldr     r2, [sp, #4]\n\t"
-        "subs    r2, r2, #1\n\t"
-        "str     r2, [sp, #4]\n\t"
-        "bne     1b\n\t"
-        "pop     {r1, r2, r4-r11, pc}\n\t");
+    EXPAND4("");
 }
 
-static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
+/* The same, doubled. */
+__attribute__((naked, noinline)) static void expand4_dbl(const int8_t *filter, int32_t K,
+                                                        int32_t nblk, uint32_t *d)
 {
-    expand4(filter, K, out_c >> 2, conv_wexp);
+    EXPAND4(EXPAND4_DBL);
+}
+#undef EXPAND4_DBL
+#undef EXPAND4
+
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl, uint32_t *d)
+{
+    (dbl ? expand4_dbl : expand4)(filter, K, out_c >> 2, d);
 }
 #else
-static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
+/* Both 16-bit lanes doubled (SADD16 of x and x). */
+static inline uint32_t dbl16(uint32_t x)
+{
+    return (x << 1) & 0xFFFEFFFFu;
+}
+
+static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int dbl, uint32_t *d)
 {
     const int32_t G = K >> 2;
-    uint32_t *d = conv_wexp;
     for (int32_t oc = 0; oc < out_c; oc += 4) {
         const int8_t *f0 = filter + (size_t)oc * K;
         const int8_t *f1 = f0 + K, *f2 = f1 + K, *f3 = f2 + K;
@@ -727,33 +872,31 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c)
             d[5] = tp_sxtb16_ror8(w1);
             d[6] = tp_sxtb16_ror8(w2);
             d[7] = tp_sxtb16_ror8(w3);
+            for (int j = 0; j < 8 && dbl; ++j) {
+                d[j] = dbl16(d[j]);
+            }
             d += 8;
         }
+        d += CONV_BLKX;
     }
 }
 #endif
 
-/* Per block of four channels: each bias twice (pixels A and B), then per
- * channel the fast-form requantisation constants. A block with a channel
- * for the exact routine is flagged: its accumulators are kept in acc, and
- * its outputs are redone in C (offsets used by the asm). */
-typedef struct {
-    int32_t bias[8];    /*   0 */
-    int32_t rq[4][4];   /*  32: mult, rnd, lsh1, e */
-    int32_t exact;      /*  96 */
-    int32_t acc[8];     /* 100 */
-} conv_blk_t;
-
-static conv_blk_t conv_blk[CONV_CMAX / 4];
-
-/* State of one pixel pair's pass over the blocks (offsets used by the asm). */
+/* State of the passes over the blocks (offsets used by the asm). The
+ * pointwise pairs run on from one pass to the next (the _pw passes, npair
+ * pairs, the first one's column buffer filled): the next pair's pixels are
+ * expanded from src in the asm. */
 typedef struct {
     const uint32_t *col;     /*  0: column buffer, ends on the 4 KiB boundary */
-    const uint32_t *w;       /*  4: expanded weights of the next block */
-    conv_blk_t *blk;         /*  8: next block */
-    conv_blk_t *end;         /* 12 */
-    int8_t *outA, *outB;     /* 16, 20: next output bytes of pixels A and B */
-    uint32_t lo4, hi4;       /* 24, 28: activation range in every byte */
+    int8_t *outA, *outB;     /*  4, 8: outputs of pixels A and B */
+    const uint32_t *end;     /* 12: end of the stream */
+    uint32_t lo4, hi4;       /* 16, 20: activation range in every byte */
+    const uint32_t *w;       /* 24: the stream */
+    const int8_t *src;       /* 28: next pair's pixel A (B follows) */
+    int32_t npair;           /* 32 */
+    int32_t in_c;            /* 36: bytes a pixel, a multiple of 4 */
+    int32_t ostep;           /* 40: 2 * out_c */
+    uint32_t off2;           /* 44: input offset in both lanes */
 } conv_run_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -775,20 +918,31 @@ typedef struct {
     "smlad   r8, r10, lr, r8\n\t"          \
     "smlad   r9, r11, lr, r9\n\t"
 #define CONV4_GROUP CONV4_HALF CONV4_HALF
-/* One channel's two accumulators a, b to saturated int8 (constants from r12
- * onwards: mult r0, rnd r1, lsh1 r10, e r11; lr is scratch). SMMLAR adds
+/* One channel's two accumulators a, b to saturated int8 (constants from the
+ * stream: mult r0, lsh1 r10, e r11, rnd r12; lr is scratch). SMMLAR adds
  * rnd to SMMULR's result; the rounding's -1 for a negative product takes
  * the sign of the shifted accumulator, the same for mult > 0 except when
  * the product rounds to 0, where rnd (an odd multiple of 2^(e-1), e >= 1)
  * keeps the -1 from crossing a multiple of 2^e. A zero mult comes with
  * lsh1 32, which shifts the accumulator to 0. */
 #define CONV4_RQ(a, b)                                \
-    "ldm     r12!, {r0, r1, r10, r11}\n\t"           \
+    "ldm     r1!, {r0, r10, r11, r12}\n\t"           \
     "lsl     " a ", " a ", r10\n\t"                  \
     "lsl     " b ", " b ", r10\n\t"                  \
-    "smmlar  lr, " a ", r0, r1\n\t"                  \
+    "smmlar  lr, " a ", r0, r12\n\t"                 \
     "add     " a ", lr, " a ", asr #31\n\t"          \
-    "smmlar  lr, " b ", r0, r1\n\t"                  \
+    "smmlar  lr, " b ", r0, r12\n\t"                 \
+    "add     " b ", lr, " b ", asr #31\n\t"          \
+    "asr     " a ", " a ", r11\n\t"                  \
+    "asr     " b ", " b ", r11\n\t"                  \
+    "ssat    " a ", #8, " a "\n\t"                   \
+    "ssat    " b ", #8, " b "\n\t"
+/* The same for doubled weights: no shifts. */
+#define CONV4_RQ_DBL(a, b)                            \
+    "ldm     r1!, {r0, r10, r11, r12}\n\t"           \
+    "smmlar  lr, " a ", r0, r12\n\t"                 \
+    "add     " a ", lr, " a ", asr #31\n\t"          \
+    "smmlar  lr, " b ", r0, r12\n\t"                 \
     "add     " b ", lr, " b ", asr #31\n\t"          \
     "asr     " a ", " a ", r11\n\t"                  \
     "asr     " b ", " b ", r11\n\t"                  \
@@ -796,29 +950,29 @@ typedef struct {
     "ssat    " b ", #8, " b "\n\t"
 /* Clamp the packed outputs r2 (A) and r3 (B) to [lo4, hi4] per byte. */
 #define CONV4_CLAMP                                   \
-    "ldrd    r0, r1, [sp, #24]\n\t"                  \
-    "ssub8   r4, r2, r0\n\t"                         \
+    "ldrd    r0, r12, [sp, #16]\n\t"                 \
+    "ssub8   lr, r2, r0\n\t"                         \
     "sel     r2, r2, r0\n\t"                         \
-    "ssub8   r4, r1, r2\n\t"                         \
-    "sel     r2, r2, r1\n\t"                         \
-    "ssub8   r4, r3, r0\n\t"                         \
+    "ssub8   lr, r12, r2\n\t"                        \
+    "sel     r2, r2, r12\n\t"                        \
+    "ssub8   lr, r3, r0\n\t"                         \
     "sel     r3, r3, r0\n\t"                         \
-    "ssub8   r4, r1, r3\n\t"                         \
-    "sel     r3, r3, r1\n\t"
-/* For every block from run->blk to run->end: accumulators from the biases,
- * the dot products over the column buffer (four groups per iteration; as
- * the buffer ends on the 4 KiB boundary, bits 5:4 of its start are minus
- * the group count mod 4, which picks the entry), requantisation, packing (BFI) and the two word stores
- * (for a flagged block first a copy of the accumulators). Everything stays
- * in registers; a copy of *run on the stack holds the state between blocks. */
-#define CONV4_RUN(CLAMP, EXACT_CHECK, EXACT_STUB)        \
+    "ssub8   lr, r12, r3\n\t"                        \
+    "sel     r3, r3, r12\n\t"
+/* For every block of the stream: accumulators from the biases, the dot
+ * products over the column buffer (four groups per iteration; as the buffer
+ * ends on the 4 KiB boundary, bits 5:4 of its start are minus the group
+ * count mod 4, which picks the entry), the acc word (EXACT), requantisation,
+ * packing (BFI) and the two word stores at the block's channels. The
+ * stream pointer stays in r1; the stack starts with the first six words of
+ * the state (ENTRY), and NEXT follows the last block. */
+#define CONV4_RUN(ENTRY, NEXT, RQ, CLAMP, EXACT_CHECK, EXACT_STUB) \
     __asm__ volatile(                                     \
         "push    {r4-r11, lr}\n\t"                        \
-        "ldm     r0, {r0-r7}\n\t"                         \
-        "push    {r0-r7}\n\t"                             \
+        ENTRY                                             \
         "1:\n\t"                                          \
-        "ldm     sp, {r0, r1, lr}\n\t"                    \
-        "ldm     lr, {r2-r9}\n\t"                         \
+        "ldr     r0, [sp]\n\t"                            \
+        "ldm     r1!, {r2-r9}\n\t"                        \
         "lsls    r12, r0, #27\n\t"                        \
         "bcs     7f\n\t"                                  \
         "bmi     3f\n\t"                                  \
@@ -832,14 +986,11 @@ typedef struct {
         CONV4_GROUP                                       \
         "lsls    r12, r0, #20\n\t"                        \
         "bne     2b\n\t"                                  \
-        "str     r1, [sp, #4]\n\t"                        \
-        "ldr     r12, [sp, #8]\n\t"                       \
         EXACT_CHECK                                       \
-        "add     r12, r12, #32\n\t"                       \
-        CONV4_RQ("r2", "r3")                              \
-        CONV4_RQ("r4", "r5")                              \
-        CONV4_RQ("r6", "r7")                              \
-        CONV4_RQ("r8", "r9")                              \
+        RQ("r2", "r3")                                    \
+        RQ("r4", "r5")                                    \
+        RQ("r6", "r7")                                    \
+        RQ("r8", "r9")                                    \
         "bfi     r2, r4, #8, #8\n\t"                      \
         "bfi     r3, r5, #8, #8\n\t"                      \
         "bfi     r2, r6, #16, #8\n\t"                     \
@@ -847,85 +998,177 @@ typedef struct {
         "bfi     r2, r8, #24, #8\n\t"                     \
         "bfi     r3, r9, #24, #8\n\t"                     \
         CLAMP                                             \
-        "ldrd    r0, r1, [sp, #16]\n\t"                   \
-        "str     r2, [r0], #4\n\t"                        \
-        "str     r3, [r1], #4\n\t"                        \
-        "strd    r0, r1, [sp, #16]\n\t"                   \
+        "ldrd    r0, r12, [sp, #4]\n\t"                   \
+        "ldr     lr, [r1], #4\n\t"                        \
+        "str     r2, [r0, lr]\n\t"                        \
+        "str     r3, [r12, lr]\n\t"                       \
         "ldr     r0, [sp, #12]\n\t"                       \
-        "add     r12, r12, #36\n\t"                       \
-        "str     r12, [sp, #8]\n\t"                       \
-        "cmp     r12, r0\n\t"                             \
+        "cmp     r1, r0\n\t"                              \
         "bne     1b\n\t"                                  \
-        "add     sp, sp, #32\n\t"                         \
-        "pop     {r4-r11, pc}\n\t"                        \
+        NEXT                                              \
         EXACT_STUB                                        \
         "7:\n\t"                                          \
         "bmi     9b\n\t"                                  \
         "b       8b\n\t")
+/* One pixel pair. */
+#define CONV4_ONE_ENTRY                                   \
+    "ldr     r1, [r0, #24]\n\t"                           \
+    "ldm     r0, {r2-r7}\n\t"                             \
+    "push    {r2-r7}\n\t"
+#define CONV4_ONE_NEXT                                    \
+    "add     sp, sp, #24\n\t"                             \
+    "pop     {r4-r11, pc}\n\t"
+/* Pointwise pairs: the whole state on the stack; between pairs the outputs
+ * step on and the next pair's pixels are expanded (as expand_pair). */
+#define CONV4_PW_ENTRY                                    \
+    "ldm     r0, {r1-r12}\n\t"                            \
+    "push    {r1-r12}\n\t"                                \
+    "ldr     r1, [sp, #24]\n\t"
+#define CONV4_PW_NEXT                                     \
+    "ldr     r0, [sp, #32]\n\t"                           \
+    "subs    r0, r0, #1\n\t"                              \
+    "beq     6f\n\t"                                      \
+    "str     r0, [sp, #32]\n\t"                           \
+    "ldrd    r2, r3, [sp, #4]\n\t"                        \
+    "ldr     r4, [sp, #40]\n\t"                           \
+    "add     r2, r2, r4\n\t"                              \
+    "add     r3, r3, r4\n\t"                              \
+    "strd    r2, r3, [sp, #4]\n\t"                        \
+    "ldr     r2, [sp, #28]\n\t"                           \
+    "ldr     r5, [sp, #36]\n\t"                           \
+    "add     r3, r2, r5\n\t"                              \
+    "add     r4, r3, r5\n\t"                              \
+    "str     r4, [sp, #28]\n\t"                           \
+    "ldr     r0, [sp]\n\t"                                \
+    "ldr     r12, [sp, #44]\n\t"                          \
+    "lsr     r5, r5, #2\n\t"                              \
+    "10:\n\t"                                             \
+    "ldr     r6, [r2], #4\n\t"                            \
+    "ldr     r7, [r3], #4\n\t"                            \
+    "sxtab16 r8, r12, r6\n\t"                             \
+    "sxtab16 r9, r12, r7\n\t"                             \
+    "sxtab16 r10, r12, r6, ror #8\n\t"                    \
+    "sxtab16 r11, r12, r7, ror #8\n\t"                    \
+    "stmia   r0!, {r8-r11}\n\t"                           \
+    "subs    r5, r5, #1\n\t"                              \
+    "bne     10b\n\t"                                     \
+    "ldr     r1, [sp, #24]\n\t"                           \
+    "b       1b\n\t"                                      \
+    "6:\n\t"                                              \
+    "add     sp, sp, #48\n\t"                             \
+    "pop     {r4-r11, pc}\n\t"
+/* Without flagged blocks the acc word is skipped. */
+#define CONV4_SKIP_ACC "add     r1, r1, #4\n\t"
 /* A flagged block copies its accumulators to acc first. */
 #define CONV4_EXACT_CHECK                                 \
-    "ldr     r0, [r12, #96]\n\t"                          \
-    "cmp     r0, #0\n\t"                                  \
+    "ldr     r12, [r1], #4\n\t"                           \
+    "cmp     r12, #0\n\t"                                 \
     "bne     5f\n\t"                                      \
     "4:\n\t"
 #define CONV4_EXACT_STUB                                  \
     "5:\n\t"                                              \
-    "add     r0, r12, #100\n\t"                           \
-    "stm     r0, {r2-r9}\n\t"                             \
+    "stm     r12, {r2-r9}\n\t"                            \
     "b       4b\n\t"
 
 __attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN("", "", "");
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, "", CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_full(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, "", CONV4_SKIP_ACC, "");
 }
 
 __attribute__((naked, noinline)) static void conv4_run_clamp(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_CLAMP, "", "");
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_clamp(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_run_full_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_full_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_run_clamp_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
+}
+
+__attribute__((naked, noinline)) static void conv4_pw_clamp_dbl(conv_run_t *run)
+{
+    (void)run;
+    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
 }
 
 /* Any range, flagged blocks. */
 __attribute__((naked, noinline)) static void conv4_run_exact(conv_run_t *run)
 {
     (void)run;
-    CONV4_RUN(CONV4_CLAMP, CONV4_EXACT_CHECK, CONV4_EXACT_STUB);
+    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_EXACT_CHECK,
+              CONV4_EXACT_STUB);
 }
 #undef CONV4_EXACT_STUB
 #undef CONV4_EXACT_CHECK
+#undef CONV4_SKIP_ACC
+#undef CONV4_PW_NEXT
+#undef CONV4_PW_ENTRY
+#undef CONV4_ONE_NEXT
+#undef CONV4_ONE_ENTRY
 #undef CONV4_RUN
 #undef CONV4_CLAMP
+#undef CONV4_RQ_DBL
 #undef CONV4_RQ
 #undef CONV4_GROUP
 #undef CONV4_HALF
 #else
-/* C model of the above (the clamp is a no-op for the full range). */
+/* C model of the above (the clamp is a no-op for the full range; doubled
+ * weights come with lsh1 0 in the stream). */
 static void conv4_run_clamp(conv_run_t *run)
 {
     const uint32_t *const end = conv_col4 + CONV_KMAX;
     const int32_t lo = (int8_t)run->lo4, hi = (int8_t)run->hi4;
-    for (; run->blk != run->end; ++run->blk) {
+    const uint32_t *w = run->w;
+    while (w != run->end) {
+        conv_blk_t *const bk = &conv_blk[w[8 + 2 * (end - run->col) + 17] >> 2];
         int32_t acc[8];
-        memcpy(acc, run->blk->bias, sizeof acc);
+        memcpy(acc, w, sizeof acc);
+        w += 8;
         for (const uint32_t *c = run->col; c < end; c += 2) {
             for (int j = 0; j < 4; ++j) {
-                acc[2 * j] = tp_smlad(c[0], run->w[j], acc[2 * j]);
-                acc[2 * j + 1] = tp_smlad(c[1], run->w[j], acc[2 * j + 1]);
+                acc[2 * j] = tp_smlad(c[0], w[j], acc[2 * j]);
+                acc[2 * j + 1] = tp_smlad(c[1], w[j], acc[2 * j + 1]);
             }
-            run->w += 4;
+            w += 4;
         }
-        if (run->blk->exact) {
-            memcpy(run->blk->acc, acc, sizeof acc);
+        if (bk->exact) {   /* (the acc word is an address only on the target) */
+            memcpy(bk->acc, acc, sizeof acc);
         }
-        for (int j = 0; j < 8 && !run->blk->exact; ++j) {
-            const int32_t *q = run->blk->rq[j >> 1];
-            const int32_t x = q[2] >= 32 ? 0 : (int32_t)((uint32_t)acc[j] << q[2]);
-            const int32_t v = tp_sat8((tp_smmulr(x, q[0]) + q[1] + (x >> 31)) >> q[3]);
-            (j & 1 ? run->outB : run->outA)[j >> 1] = tp_clamp8(v, lo, hi);
+        ++w;
+        for (int j = 0; j < 8 && !bk->exact; ++j) {
+            const int32_t *q = (const int32_t *)w + 4 * (j >> 1);
+            const int32_t x = q[1] >= 32 ? 0 : (int32_t)((uint32_t)acc[j] << q[1]);
+            const int32_t v = tp_sat8((tp_smmulr(x, q[0]) + q[3] + (x >> 31)) >> q[2]);
+            (j & 1 ? run->outB : run->outA)[w[16] + (j >> 1)] = tp_clamp8(v, lo, hi);
         }
-        run->outA += 4;
-        run->outB += 4;
+        w += 17;
     }
 }
 
@@ -938,7 +1181,97 @@ static void conv4_run_exact(conv_run_t *run)
 {
     conv4_run_clamp(run);
 }
+
+static void conv4_run_full_dbl(conv_run_t *run)
+{
+    conv4_run_clamp(run);
+}
+
+static void conv4_run_clamp_dbl(conv_run_t *run)
+{
+    conv4_run_clamp(run);
+}
+
+static void conv4_pw_clamp(conv_run_t *run)
+{
+    for (;;) {
+        conv4_run_clamp(run);
+        if (--run->npair == 0) {
+            return;
+        }
+        run->outA += run->ostep;
+        run->outB += run->ostep;
+        expand_pair(conv_col4 + CONV_KMAX - run->in_c, run->src, run->src + run->in_c,
+                    run->in_c >> 2, run->off2);
+        run->src += 2 * run->in_c;
+    }
+}
+
+static void conv4_pw_full(conv_run_t *run)
+{
+    conv4_pw_clamp(run);
+}
+
+static void conv4_pw_full_dbl(conv_run_t *run)
+{
+    conv4_pw_clamp(run);
+}
+
+static void conv4_pw_clamp_dbl(conv_run_t *run)
+{
+    conv4_pw_clamp(run);
+}
 #endif
+
+/* The stream from the filter (K taps a row) and conv_fq, dbl as above,
+ * and the constant blocks (outputs clamped to [lo, hi]); returns the end of
+ * the stream, *redo whether a block is flagged. */
+static uint32_t *conv4_build(const int8_t *filter, int32_t K, int32_t out_c, int dbl, int32_t lo,
+                             int32_t hi, int *redo)
+{
+    uint32_t *s = conv_wexp;
+    *redo = 0;
+    conv_ncblk = 0;
+    for (int32_t oc = 0; oc < out_c; oc += 4) {
+        const conv_fq_t *const q = &conv_fq[oc];
+        conv_blk_t *bk = &conv_blk[oc >> 2];
+        bk->exact = 0;
+        if ((q[0].mult | q[1].mult | q[2].mult | q[3].mult) == 0
+            && (q[0].e | q[1].e | q[2].e | q[3].e) >= 0) {
+            /* the asm's result for mult 0 */
+            uint32_t v = 0;
+            for (int j = 0; j < 4; ++j) {
+                v |= (uint32_t)(uint8_t)tp_clamp8(tp_sat8(q[j].rnd >> q[j].e), lo, hi) << (8 * j);
+            }
+            conv_cblk[conv_ncblk].out = oc;
+            conv_cblk[conv_ncblk].val = v;
+            ++conv_ncblk;
+            continue;
+        }
+        expand_filter4(filter + (size_t)oc * K, K, 4, dbl, s + 8);
+        for (int j = 0; j < 4; ++j) {
+            int32_t *rq = (int32_t *)s + 9 + 2 * K + 4 * j;
+            s[2 * j] = s[2 * j + 1] = (uint32_t)q[j].bias << dbl;
+            rq[0] = q[j].mult;
+            rq[1] = q[j].mult == 0 ? 32 : q[j].lsh1 - dbl;
+            if (dbl && q[j].mult == 0) {
+                s[2 * j] = s[2 * j + 1] = 0;
+                for (int32_t k = 0; k < 2 * K; k += 4) {
+                    s[8 + k + j] = 0;
+                }
+            }
+            rq[2] = q[j].e;
+            rq[3] = q[j].rnd;
+            /* (the asm's rounding needs mult >= 0) */
+            bk->exact |= q[j].e < 0 || q[j].mult < 0;
+        }
+        s[8 + 2 * K] = bk->exact ? (uint32_t)(uintptr_t)bk->acc : 0;
+        s[25 + 2 * K] = (uint32_t)oc;
+        *redo |= bk->exact;
+        s += 2 * K + CONV_BLKX;
+    }
+    return s;
+}
 
 /* Outputs of the flagged blocks from their accumulators, any channel's form. */
 static void conv4_redo_exact(int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi)
@@ -955,21 +1288,108 @@ static void conv4_redo_exact(int32_t out_c, int8_t *outA, int8_t *outB, int32_t 
     }
 }
 
-/* All four-channel blocks for the pixel pair in the column buffer. */
-static inline void conv4_pair(conv_run_t *run, int full, int redo, int32_t out_c, int8_t *outA,
-                              int8_t *outB)
+typedef void conv4_run_fn(conv_run_t *run);
+
+/* The constant blocks' outputs of one pixel. */
+static inline void conv4_const(int8_t *out)
+{
+    for (int32_t i = 0; i < conv_ncblk; ++i) {
+        __builtin_memcpy(out + conv_cblk[i].out, &conv_cblk[i].val, 4);
+    }
+}
+
+/* All four-channel blocks for the pixel pair in the column buffer (fn: the
+ * pass for the call's range and stream; redo: some block is flagged). */
+static inline void conv4_pair(conv_run_t *run, conv4_run_fn *fn, int redo, int32_t out_c,
+                              int8_t *outA, int8_t *outB)
 {
     run->w = conv_wexp;
-    run->blk = conv_blk;
     run->outA = outA;
     run->outB = outB;
+    if (run->end != conv_wexp) {
+        fn(run);
+    }
+    conv4_const(outA);
+    conv4_const(outB);
     if (redo) {
-        conv4_run_exact(run);
         conv4_redo_exact(out_c, outA, outB, (int8_t)run->lo4, (int8_t)run->hi4);
-    } else if (full) {
-        conv4_run_full(run);
-    } else {
-        conv4_run_clamp(run);
+    }
+}
+
+/* Walks the output pixels of one batch in order; in (byte offset of the
+ * field's first tap, may be negative) and inside follow each step, so a
+ * field is found without geometry per pixel. */
+typedef struct {
+    int32_t oy, ox, iy0, ix0;
+    ptrdiff_t row, off;
+} conv_walk_t;
+
+static inline void walk_next(const tp_conv2d_s8_params_t *p, conv_walk_t *w)
+{
+    w->ix0 += p->stride_w;
+    w->off += (ptrdiff_t)p->stride_w * p->in_c;
+    if (++w->ox == p->out_w) {
+        w->ox = 0;
+        ++w->oy;
+        w->ix0 = -p->pad_left;
+        w->iy0 += p->stride_h;
+        w->row += (ptrdiff_t)p->stride_h * p->in_w * p->in_c;
+        w->off = w->row;
+    }
+}
+
+/* The field of the walk's pixel for fill_rows1: in place when inside (row
+ * step less the groups in *s), else staged into st. */
+static inline const int8_t *walk_field(const tp_conv2d_s8_params_t *p, const int8_t *in_b,
+                                       const conv_walk_t *w, int32_t ix_max, int32_t iy_max,
+                                       int32_t s_in, int32_t s_st, int8_t *st, int32_t *s)
+{
+    if (w->ix0 >= 0 && w->ix0 <= ix_max && w->iy0 >= 0 && w->iy0 <= iy_max) {
+        *s = s_in;
+        return in_b + w->off;
+    }
+    stage_field(p, in_b, w->oy, w->ox, st);
+    *s = s_st;
+    return st;
+}
+
+/* All pixel pairs of a layer for fill_rows1 (R % 4 == 1, k_h <= 4) and the
+ * four-channel blocks. */
+static void conv4_rows1(const tp_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
+                        conv_run_t *run, conv4_run_fn *fn, int redo, uint32_t off2,
+                        uint32_t *dst)
+{
+    const int32_t in_c = p->in_c, R = p->k_w * in_c, body = R & ~3;
+    const int32_t npix = p->out_h * p->out_w, out_c = p->out_c;
+    /* Fields inside: columns ix0 in [0, ix_max], rows iy0 in [0, iy_max]. */
+    const int32_t ix_max = p->dil_w == 1 ? p->in_w - p->k_w : -1;
+    const int32_t iy_max = p->in_h - 1 - (p->k_h - 1) * p->dil_h;
+    const int32_t s_in = p->dil_h * p->in_w * in_c - body, s_st = R - body;
+    conv_rows1_t r = {dst, NULL, NULL, 0, 0, p->k_h, off2, body >> 2, 8 * (4 - p->k_h)};
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * in_c;
+        int8_t *out_b = output + (size_t)b * npix * out_c;
+        conv_walk_t w = {0, 0, -p->pad_top, -p->pad_left, 0, 0};
+        w.row = ((ptrdiff_t)w.iy0 * p->in_w + w.ix0) * in_c;
+        w.off = w.row;
+        for (int32_t pix = 0; pix < npix; pix += 2) {
+            int8_t *outA = out_b + (size_t)pix * out_c;
+            int8_t *outB = outA + out_c;
+            r.a = walk_field(p, in_b, &w, ix_max, iy_max, s_in, s_st, conv_stage, &r.sa);
+            walk_next(p, &w);
+            if (pix + 1 < npix) {
+                r.b = walk_field(p, in_b, &w, ix_max, iy_max, s_in, s_st, conv_stageB, &r.sb);
+                walk_next(p, &w);
+            } else {
+                /* Odd pixel out: compute it twice, keep one copy. */
+                r.b = r.a;
+                r.sb = r.sa;
+                outB = conv_dummy;
+            }
+            r.dst = dst;
+            fill_rows1(&r);
+            conv4_pair(run, fn, redo, out_c, outA, outB);
+        }
     }
 }
 
@@ -1036,27 +1456,26 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
     /* Four channels at a time when the expanded filter fits (the
      * expansion pays for itself from about eight output pixels). */
     const int use4 = fast && (p->out_c & 3) == 0
-                     && (int64_t)p->out_c * Kf / 2 <= CONV_WEMAX
+                     && (int64_t)(p->out_c >> 2) * (2 * Kf + CONV_BLKX) <= CONV_WEMAX
                      && (int64_t)p->batches * p->out_h * p->out_w >= 8;
     conv_run_t run;
     int redo = 0;   /* some block needs its outputs redone in C */
+    conv4_run_fn *fn = NULL;
+    int dbl = 0;
     if (use4) {
-        expand_filter4(fw, Kf, p->out_c);
-        for (int32_t oc = 0; oc < p->out_c; ++oc) {
-            conv_blk_t *bk = &conv_blk[oc >> 2];
+        /* Doubled weights when no channel is flagged and their extra
+         * expansion cost (a cycle per word) is below the shifts saved (two
+         * per channel and pixel pair). */
+        dbl = (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
+        for (int32_t oc = 0; oc < p->out_c && dbl; ++oc) {
             const conv_fq_t *q = &conv_fq[oc];
-            bk->bias[2 * (oc & 3)] = bk->bias[2 * (oc & 3) + 1] = q->bias;
-            bk->rq[oc & 3][0] = q->mult;
-            bk->rq[oc & 3][1] = q->rnd;
-            bk->rq[oc & 3][2] = q->mult == 0 ? 32 : q->lsh1;
-            bk->rq[oc & 3][3] = q->e;
-            /* (the asm's rounding needs mult >= 0) */
-            const int32_t ex = q->e < 0 || q->mult < 0;
-            bk->exact = (oc & 3) ? bk->exact | ex : ex;
-            redo |= ex;
+            dbl = q->e >= 0 && q->mult >= 0 && (q->mult == 0 || q->lsh1 == 1);
         }
+        run.end = conv4_build(fw, Kf, p->out_c, dbl, p->act_min, p->act_max, &redo);
+        fn = redo ? conv4_run_exact
+             : dbl ? (full ? conv4_run_full_dbl : conv4_run_clamp_dbl)
+             : (full ? conv4_run_full : conv4_run_clamp);
         run.col = conv_col4 + CONV_KMAX - Kf;
-        run.end = conv_blk + (p->out_c >> 2);
         run.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
         run.hi4 = (uint32_t)(uint8_t)p->act_max * 0x01010101u;
     }
@@ -1070,10 +1489,31 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         /* Pointwise, stride 1: output pixel i reads input pixel i, so a
          * pair's fields are adjacent and need no geometry. */
         const int32_t in_c = p->in_c;
+        /* Whole pairs in one asm call when no block is flagged. */
+        const int32_t pw = redo ? 0 : npix >> 1;
+        conv4_run_fn *const fpw = dbl ? (full ? conv4_pw_full_dbl : conv4_pw_clamp_dbl)
+                                      : (full ? conv4_pw_full : conv4_pw_clamp);
         for (int32_t b = 0; b < p->batches; ++b) {
             const int8_t *in_b = input + (size_t)b * npix * in_c;
             int8_t *out_b = output + (size_t)b * npix * out_c;
-            for (int32_t pix = 0; pix < npix; pix += 2) {
+            if (pw > 0) {
+                expand_pair(fill_dst, in_b, in_b + in_c, in_c >> 2, off2);
+                run.w = conv_wexp;
+                run.outA = out_b;
+                run.outB = out_b + out_c;
+                run.src = in_b + 2 * in_c;
+                run.npair = pw;
+                run.in_c = in_c;
+                run.ostep = 2 * out_c;
+                run.off2 = off2;
+                if (run.end != conv_wexp) {
+                    fpw(&run);
+                }
+                for (int32_t pix = 0; pix < 2 * pw && conv_ncblk > 0; ++pix) {
+                    conv4_const(out_b + (size_t)pix * out_c);
+                }
+            }
+            for (int32_t pix = 2 * pw; pix < npix; pix += 2) {
                 const int8_t *srcA = in_b + (size_t)pix * in_c;
                 const int8_t *srcB = srcA + in_c;
                 int8_t *outA = out_b + (size_t)pix * out_c;
@@ -1083,9 +1523,15 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                     outB = conv_dummy;
                 }
                 expand_pair(fill_dst, srcA, srcB, in_c >> 2, off2);
-                conv4_pair(&run, full, redo, out_c, outA, outB);
+                conv4_pair(&run, fn, redo, out_c, outA, outB);
             }
         }
+        return;
+    }
+
+    const int32_t R = p->k_w * p->in_c;
+    if (use4 && fast && !pairfill && (R & 3) == 1 && R > 4 && p->k_h <= 4) {
+        conv4_rows1(p, input, output, &run, fn, redo, off2, fill_dst);
         return;
     }
 
@@ -1122,7 +1568,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                 fill_slot(p, in_b, by, bx, 1, K, off2, fill_dst);
             }
             if (use4) {
-                conv4_pair(&run, full, redo, out_c, outA, outB);
+                conv4_pair(&run, fn, redo, out_c, outA, outB);
             } else if (!fast) {
                 gemm_pair(p, filter, bias, K, outA, outB);
             } else if (full) {
