@@ -735,42 +735,49 @@ static void dw_plane_fill(const tp_depthwise_conv2d_s8_params_t *p, const int8_t
                           int32_t u0, int32_t n, int32_t ncol, uint32_t zp4)
 {
     const int32_t C = p->out_c, pl = p->pad_left;
-    /* image pixels that land in the columns */
+    /* Per image row: a pair (zero point, pixel 0) if pl, nmid pairs of
+     * pixels, a pair (last pixel, zero point) if odd, then zero points. */
     const int32_t npix = p->in_w < ncol - pl ? p->in_w : ncol - pl;
-    for (int32_t i = 0; i < n; ++i) {
+    const int32_t nmid = (npix - pl) >> 1, odd = (npix - pl) & 1;
+    const uint32_t z = tp_sxtb16(zp4);   /* a zero-point column pair, every plane */
+    const int32_t rstep = p->in_w * C;
+    const int8_t *s = in_b + (u0 - p->pad_top) * rstep + c0;
+    int8_t *row = dw_rows;
+    for (int32_t i = 0; i < n; ++i, s += rstep, row += DW_PRB) {
         const int32_t iy = u0 + i - p->pad_top;
-        int8_t *d = dw_rows + i * DW_PRB;
-        int8_t *const end = d + 2 * ncol;
+        int8_t *d = row;
         if (iy >= 0 && iy < p->in_h) {
-            const int8_t *s = in_b + (size_t)iy * p->in_w * C + c0;
-            int32_t k = npix;
+            const int8_t *x = s;
             if (pl) {
-                dw_plane_pair(d, zp4, tp_ld32(s));
+                dw_plane_pair(d, zp4, tp_ld32(x));
                 d += 4;
-                s += C;
-                --k;
+                x += C;
             }
-            for (; k >= 2; k -= 2, s += 2 * C, d += 4) {
-                dw_plane_pair(d, tp_ld32(s), tp_ld32(s + C));
+            for (int8_t *const e = d + 4 * nmid; d < e; d += 4, x += 2 * C) {
+                dw_plane_pair(d, tp_ld32(x), tp_ld32(x + C));
             }
-            if (k) {
-                dw_plane_pair(d, tp_ld32(s), zp4);
+            if (odd) {
+                dw_plane_pair(d, tp_ld32(x), zp4);
                 d += 4;
             }
         }
-        for (; d < end; d += 4) {
-            dw_plane_pair(d, zp4, zp4);
+        for (; d < row + 2 * ncol; d += 4) {
+            dw_st32(d, z);
+            dw_st32(d + DW_PB, z);
+            dw_st32(d + 2 * DW_PB, z);
+            dw_st32(d + 3 * DW_PB, z);
         }
     }
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Asm text: one kernel row (plane row offset RO, weight words at WO, WO+4)
- * of a quad, adding to A0 .. A3 (the bias for the first row). */
-#define DW_SW_ROW(RO, WO, A0, A1, A2, A3)                       \
+/* Asm text: one kernel row of a quad (Q0 loads q0; the other inputs at
+ * RO + 4, RO + 8 from in, the weight words at WO, WO + 4 from r), adding
+ * to A0 .. A3 (the bias for the first row). */
+#define DW_SW_ROW(Q0, RO, WO, A0, A1, A2, A3)                   \
     "ldr     %[w01], [%[r], #" WO "]\n\t"                       \
     "ldr     %[w12], [%[r], #" WO "+4]\n\t"                     \
-    "ldr     %[q0], [%[in], #" RO "]\n\t"                       \
+    Q0                                                          \
     "ldr     %[q2], [%[in], #" RO "+4]\n\t"                     \
     "ldr     %[q4], [%[in], #" RO "+8]\n\t"                     \
     "smlad   %[a0], %[q0], %[w01], %[" A0 "]\n\t"               \
@@ -810,14 +817,15 @@ static void dw_plane_fill(const tp_depthwise_conv2d_s8_params_t *p, const int8_t
     DW_SW_RQ("a0", "a0")                                        \
     DW_SW_RQ_BFI("a1", "8")                                     \
     "strh    %[a0], [%[out]]\n\t"
+/* The quad loop; its first load steps in on to the next quad's window
+ * (the later offsets are relative to that). */
 #define DW_SW_QUAD                                              \
     "1:\n\t"                                                    \
-    DW_SW_ROW("0", "16", "b", "b", "b", "b")                    \
-    DW_SW_ROW("128", "24", "a0", "a1", "a2", "a3")              \
-    DW_SW_ROW("256", "32", "a0", "a1", "a2", "a3")              \
+    DW_SW_ROW("ldr     %[q0], [%[in]], #8\n\t", "-8", "16", "b", "b", "b", "b") \
+    DW_SW_ROW("ldr     %[q0], [%[in], #120]\n\t", "120", "24", "a0", "a1", "a2", "a3") \
+    DW_SW_ROW("ldr     %[q0], [%[in], #248]\n\t", "248", "32", "a0", "a1", "a2", "a3") \
     "ldr     %[w01], [%[r], #4]\n\t"                            \
     "ldr     %[w12], [%[r], #8]\n\t"                            \
-    "add     %[in], %[in], #8\n\t"                              \
     DW_SW_RQ("a0", "a0")                                        \
     DW_SW_RQ_BFI("a1", "8")                                     \
     DW_SW_RQ_BFI("a2", "16")                                    \
