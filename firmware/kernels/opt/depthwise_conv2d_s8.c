@@ -740,14 +740,12 @@ static void dw_plane_fill(const tp_depthwise_conv2d_s8_params_t *p, const int8_t
     const int32_t npix = p->in_w < ncol - pl ? p->in_w : ncol - pl;
     const int32_t nmid = (npix - pl) >> 1, odd = (npix - pl) & 1;
     const uint32_t z = tp_sxtb16(zp4);   /* a zero-point column pair, every plane */
-    const int32_t rstep = p->in_w * C;
-    const int8_t *s = in_b + (u0 - p->pad_top) * rstep + c0;
     int8_t *row = dw_rows;
-    for (int32_t i = 0; i < n; ++i, s += rstep, row += DW_PRB) {
+    for (int32_t i = 0; i < n; ++i, row += DW_PRB) {
         const int32_t iy = u0 + i - p->pad_top;
         int8_t *d = row;
         if (iy >= 0 && iy < p->in_h) {
-            const int8_t *x = s;
+            const int8_t *x = in_b + (size_t)iy * p->in_w * C + c0;
             if (pl) {
                 dw_plane_pair(d, zp4, tp_ld32(x));
                 d += 4;
