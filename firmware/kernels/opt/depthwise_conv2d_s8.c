@@ -879,6 +879,48 @@ dw_sweep(const int8_t *in, const uint32_t *r, int8_t *out, int32_t nq, int pair)
 #endif
 }
 
+/* The four channels' output rows of a row without a closing pair (nq > 0):
+ * dw_sweep's quad loop, and the step to the next channel's plane, record
+ * and output row, in one asm block (the per-channel values live in
+ * memory: all registers are taken). */
+static inline __attribute__((always_inline)) void dw_sweep4(const int8_t *in, const uint32_t *rec, int32_t nq)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    _Static_assert(DW_REC == 10, "the asm steps 40 bytes per record");
+    int32_t a0, a1, a2, a3, b, ec;
+    uint32_t q0, q2, q4, w01, w12;
+    int8_t *out = dw_orow[0];
+    const uint32_t *r = rec;
+    const uint32_t negq = (uint32_t)-nq << 8;          /* the quad count above the shift */
+    const int32_t instep = DW_PB - 8 * nq, outstep = DW_PC - 4 * nq;
+    const uint32_t *const rend = rec + 4 * DW_REC;
+    __asm__ volatile("2:\n\t"
+                     "ldr     %[b], [%[r]]\n\t"
+                     "ldr     %[ec], [%[r], #12]\n\t"
+                     "ldr     %[q0], %[negq]\n\t"
+                     "orr     %[ec], %[ec], %[q0]\n\t"
+                     DW_SW_QUAD
+                     "ldr     %[q0], %[instep]\n\t"
+                     "ldr     %[q2], %[outstep]\n\t"
+                     "ldr     %[q4], %[rend]\n\t"
+                     "add     %[r], %[r], #40\n\t"
+                     "add     %[in], %[in], %[q0]\n\t"
+                     "add     %[out], %[out], %[q2]\n\t"
+                     "cmp     %[r], %[q4]\n\t"
+                     "bne     2b\n\t"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),
+                       [q0] "=&r"(q0), [q2] "=&r"(q2), [q4] "=&r"(q4), [w01] "=&r"(w01),
+                       [w12] "=&r"(w12), [in] "+r"(in), [out] "+r"(out), [ec] "=&r"(ec), [r] "+r"(r),
+                       [b] "=&r"(b)
+                     : [negq] "m"(negq), [instep] "m"(instep), [outstep] "m"(outstep), [rend] "m"(rend)
+                     : "cc", "memory");
+#else
+    for (int32_t k = 0; k < 4; ++k) {
+        dw_sweep(in + k * DW_PB, rec + k * DW_REC, dw_orow[k], nq, 0);
+    }
+#endif
+}
+
 /* Output row from the four channels' rows: four pixels (sixteen bytes) per
  * step as a 4x4 byte transpose, the last few pixels one word each. */
 static inline __attribute__((always_inline)) void
@@ -939,8 +981,12 @@ dw_planes_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, in
                 dw_plane_fill(p, in_b, c0, oy0, nr - 1 + DW_K, ncol, zp4);
                 for (int32_t oy = 0; oy < nr; ++oy) {
                     const int8_t *in = dw_rows + oy * DW_PRB;
-                    for (int32_t k = 0; k < 4; ++k) {
-                        dw_sweep(in + k * DW_PB, rec + k * DW_REC, dw_orow[k], nq, pair);
+                    if (!pair) {
+                        dw_sweep4(in, rec, nq);
+                    } else {
+                        for (int32_t k = 0; k < 4; ++k) {
+                            dw_sweep(in + k * DW_PB, rec + k * DW_REC, dw_orow[k], nq, pair);
+                        }
                     }
                     dw_emit_row(out_b + ((size_t)(oy0 + oy) * OW) * C + c0, OW, C, full, lo4, hi4);
                 }
