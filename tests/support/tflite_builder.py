@@ -537,4 +537,27 @@ def special_cases():
         spec.inputs[1].scale[c] = 1e-20
     spec.inputs[2].scale = [0.02 * f for f in spec.inputs[1].scale]
     cases.append(('conv_pw_pairs_batch2', single_op_model(spec)))
+    # Depthwise 3x3 stride 1 with rows of 12 or more outputs (the opt
+    # kernel's channel-planes path), kept small (the raw firmware holds
+    # every case): whole quads, a closing pair, a closing quad past the row
+    # end, two bands of rows, no left pad (VALID) with a batch of two, twelve
+    # channels, the widest rows the planes hold (62) and one more (63, the
+    # padded-rows path), clamped outputs and a shared left shift.
+    planes = [((1, 15, 12, 4), 'SAME', 'NONE', None),
+              ((1, 3, 14, 4), 'SAME', 'RELU6', None),
+              ((2, 4, 14, 4), 'VALID', 'RELU6', None),
+              ((1, 3, 15, 4), 'SAME', 'NONE', 0.8),
+              ((1, 3, 12, 12), 'SAME', 'RELU', None),
+              ((1, 1, 62, 4), 'SAME', 'RELU', None),
+              ((1, 1, 63, 4), 'SAME', 'NONE', None)]
+    for n, (shape, padding, act, gain) in enumerate(planes):
+        in_scale = 0.02
+        fs_range = (0.01, 0.0101) if gain else (1e-3, 0.02)
+        out_scale = in_scale * 0.01 * gain if gain else None
+        small = dict(weights=rng.integers(-1, 2, size=(1, 3, 3, shape[3])).astype(np.int8),
+                     bias=rng.integers(-20, 21, size=shape[3]).astype(np.int32)) if gain else {}
+        cases.append((f'dw3x3_planes_{n}', single_op_model(_conv_spec(
+            rng, shape, in_scale, int(rng.integers(-128, 128)), (3, 3), (1, 1), padding, shape[3], act=act,
+            depthwise=True, fscale_range=fs_range, out_scale=out_scale, out_zp=int(rng.integers(-128, 128)),
+            **small))))
     return cases
