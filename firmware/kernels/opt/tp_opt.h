@@ -155,6 +155,16 @@ static inline void tp_rq_prepare(tp_rq_t *q, int32_t mult, int32_t shift, uint32
     q->ooff = ooff;
     q->tier = 0;
     q->rnd = 0;
+    /* The usual channel in 32-bit arithmetic: a positive multiplier, a
+     * right shift of 1 .. 22, max_abs < 2^29 and |output_offset| <= 128 give
+     * |o| <= 2^29, 2^(e-1) <= 2^21 and |output_offset| * 2^e <= 2^29, whose
+     * sum is under 2^31: tier 2, the result of the general checks below. */
+    if (mult > 0 && shift <= -1 && shift >= -22 && max_abs < (1u << 29) && ooff >= -128
+        && ooff <= 128) {
+        q->tier = 2;
+        q->rnd = (1 << (e - 1)) + ooff * (1 << e);
+        return;
+    }
     if (e > 31 || lsh > 29 || (mult != 0 && e == 0)) {
         return;
     }
