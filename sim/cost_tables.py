@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"   # 2: blocks QEMU cut without a branch are timed as the uncut code
 
 
 @dataclass(frozen=True)

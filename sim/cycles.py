@@ -504,6 +504,7 @@ class CycleModel:
         self.flash = flash_region
         self.decoder = Decoder(firmware, self.table)
         self._timings: dict[tuple[int, int], BlockTiming | None] = {}
+        self._continued_cache: dict[tuple, BlockTiming] = {}
         self.name = f"tinyperf-cycles/{self.table.name} v{MODEL_VERSION}"
 
     def timing(self, vaddr: int, n: int) -> BlockTiming | None:
@@ -512,6 +513,43 @@ class CycleModel:
             insns = self.decoder.block(vaddr, n)
             self._timings[key] = time_block(insns, self.table) if insns else None
         return self._timings[key]
+
+    def _fall_through_blocks(self, rows) -> dict[int, list[tuple[int, int, int]]]:
+        """Blocks that end without a branch (QEMU cuts a block at a 1 KiB
+        page boundary, among other places), by the address they fall into:
+        {next address: [(vaddr, n, execs), ...]}."""
+        out: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for vaddr, n, execs, tm in rows:
+            if tm is None or tm.branch is not None or not execs:
+                continue
+            insns = self.decoder.block(vaddr, n)
+            out[insns[-1].addr + insns[-1].size].append((vaddr, n, execs))
+        return out
+
+    def _continued(self, vaddr: int, n: int, execs: int, tm: BlockTiming,
+                   preds: list[tuple[int, int, int]]) -> BlockTiming:
+        """A block entered (partly) by falling through from blocks that QEMU
+        cut without a branch: on the core those instructions run back to back,
+        so for those entries the block costs time(pred + block) - time(pred)
+        (a load pipelines with the one before the cut, a pair dual-issues
+        across it); entries by a branch keep the block's own timing. Without
+        this, estimates depend on where page boundaries fall in the code."""
+        key = (vaddr, n, execs, tuple(preds))
+        if key not in self._continued_cache:
+            insns = self.decoder.block(vaddr, n)
+            joined_execs = 0
+            joined_cycles = 0.0
+            for pv, pn, pe in preds:
+                before = self.decoder.block(pv, pn)
+                both = time_block(before + insns, self.table).cycles - time_block(before, self.table).cycles
+                joined_execs += pe
+                joined_cycles += pe * both
+            share = min(1.0, joined_execs / execs)
+            cycles = share * (joined_cycles / joined_execs) + (1.0 - share) * tm.cycles
+            scale = cycles / tm.cycles if tm.cycles else 1.0
+            by_class = {cls: c * scale for cls, c in tm.by_class.items()}
+            self._continued_cache[key] = tm._replace(cycles=cycles, by_class=by_class)
+        return self._continued_cache[key]
 
     def _in_flash(self, vaddr: int) -> bool:
         return self.flash is None or self.flash.contains(vaddr, 1)
@@ -525,12 +563,15 @@ class CycleModel:
             timing = self.timing(vaddr, n)
             rows.append((vaddr, n, execs, timing))
         taken = split_taken([(v, n, e, tm.branch if tm else None) for v, n, e, tm in rows])
+        falls_into = self._fall_through_blocks(rows)
         out = []
         for vaddr, n, execs, tm in rows:
             extra: dict[str, float] = {}
             if tm is None:  # bytes not in the image (e.g. code written at run time): 1 cycle each
                 out.append((vaddr, n, execs, float(n), {"undecoded": float(n)}, {"undecoded": n}))
                 continue
+            if vaddr in falls_into and execs:
+                tm = self._continued(vaddr, n, execs, tm, falls_into[vaddr])
             ws = self.wait_states if self._in_flash(vaddr) else 0
             if tm.branch is not None and execs:
                 br_taken, br_execs = taken[tm.branch.addr]

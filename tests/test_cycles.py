@@ -143,6 +143,19 @@ def test_independent_loads(tmp_path, core, expected):
 
 
 @needs_as
+def test_a_block_cut_without_a_branch_costs_what_the_uncut_code_costs(tmp_path):
+    """QEMU cuts blocks at 1 KiB pages; the core runs across the cut."""
+    model, insns = snippet(tmp_path, "ldr r0, [r1]\nldr r2, [r1, #4]\nldr r3, [r1, #8]", "cortex-m4")
+    start, third = insns[0].addr, insns[2].addr
+    whole = model.block_cycles([(start, 3, 10)])[0].cycles_per_exec
+    cut = model.block_cycles([(start, 2, 10), (third, 1, 10)])
+    assert whole == 4 and sum(r.cycles_per_exec for r in cut) == whole
+    # entered 10 times by falling through, 10 more by a branch (its own 2 cycles)
+    mixed = {r.vaddr: r.cycles_per_exec for r in model.block_cycles([(start, 2, 10), (third, 1, 20)])}
+    assert mixed[third] == pytest.approx(0.5 * 1 + 0.5 * 2)
+
+
+@needs_as
 @pytest.mark.parametrize("core, expected", [
     ("cortex-m4", 2 * 3),       # each load uses the previous result for its address: no pipelining
     ("cortex-m0plus", 2 * 3),
