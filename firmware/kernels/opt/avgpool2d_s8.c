@@ -6,7 +6,8 @@
  * sum of at most 255 int8 values (|sum| <= 255 * 128 < 2^15), so the lanes
  * cannot overflow; larger windows and channel counts that are not a
  * multiple of 4 take the reference kernel. The division (round half away
- * from zero over the in-bounds taps) is the reference's. */
+ * from zero over the in-bounds taps) is the reference's, done as a
+ * multiplication by a reciprocal that is exact in this range. */
 #include "tp_opt.h"
 
 #if !TP_OPT_SIMD
@@ -21,10 +22,20 @@
 
 #define POOL_MAX_TAPS 255
 
-static inline int8_t pool_average(int32_t acc, int32_t count, int32_t lo, int32_t hi)
+/* ceil(2^32 / count) for count >= 2: then (n * R) >> 32 == n / count for
+ * every n <= 2^15, which covers a rounded lane sum (|sum| <= 255 * 128,
+ * plus count / 2); checked for all counts 2 .. 255 and all such n. */
+static inline uint32_t pool_reciprocal(int32_t count)
 {
-    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-    return (int8_t)tp_clamp(acc, lo, hi);
+    return 0xFFFFFFFFu / (uint32_t)count + 1u;
+}
+
+/* The reference's average: round half away from zero, by a multiply. */
+static inline int32_t pool_average(int32_t acc, int32_t count, uint32_t recip)
+{
+    const uint32_t n = (uint32_t)(acc < 0 ? -acc : acc) + (uint32_t)(count / 2);
+    const int32_t q = count == 1 ? (int32_t)n : (int32_t)(((uint64_t)n * recip) >> 32);
+    return acc > 0 ? q : -q;
 }
 
 void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input, int8_t *output)
@@ -35,6 +46,7 @@ void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input, int
         return;
     }
     const size_t row = (size_t)p->in_w * ch;
+    const int full = p->act_min <= -128 && p->act_max >= 127;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * row;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
@@ -46,6 +58,8 @@ void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input, int
                 const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
                 const int32_t kx1 = p->in_w - ix0 < p->k_w ? p->in_w - ix0 : p->k_w;
                 const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+                const int32_t n = count > 0 ? count : 1;   /* an empty window sums to 0 */
+                const uint32_t recip = n > 1 ? pool_reciprocal(n) : 0;
                 const int8_t *win = in_b + (size_t)(iy0 + ky0) * row + (size_t)(ix0 + kx0) * ch;
                 for (int32_t c = 0; c < ch; c += 4) {
                     uint32_t even = 0, odd = 0;   /* lanes: channels (c, c+2), (c+1, c+3) */
@@ -58,12 +72,18 @@ void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input, int
                             odd = tp_sxtab16_ror8(odd, w);
                         }
                     }
-                    /* an empty window sums to 0, which any divisor keeps */
-                    const int32_t n = count > 0 ? count : 1;
-                    output[c] = pool_average((int16_t)even, n, p->act_min, p->act_max);
-                    output[c + 1] = pool_average((int16_t)odd, n, p->act_min, p->act_max);
-                    output[c + 2] = pool_average((int16_t)(even >> 16), n, p->act_min, p->act_max);
-                    output[c + 3] = pool_average((int16_t)(odd >> 16), n, p->act_min, p->act_max);
+                    int32_t v[4] = {pool_average((int16_t)even, n, recip),
+                                    pool_average((int16_t)odd, n, recip),
+                                    pool_average((int16_t)(even >> 16), n, recip),
+                                    pool_average((int16_t)(odd >> 16), n, recip)};
+                    if (!full) {   /* an average of int8 values is an int8 */
+                        for (int j = 0; j < 4; ++j) {
+                            v[j] = tp_clamp(v[j], p->act_min, p->act_max);
+                        }
+                    }
+                    const uint32_t word = (uint32_t)(uint8_t)v[0] | (uint32_t)(uint8_t)v[1] << 8
+                                          | (uint32_t)(uint8_t)v[2] << 16 | (uint32_t)v[3] << 24;
+                    __builtin_memcpy(output + c, &word, 4);
                 }
                 output += ch;
             }
