@@ -677,16 +677,21 @@ dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int
         off[2 * t + 1] = off[2 * t] + (uint32_t)down;
     }
     uint32_t *s = dw_w;
+    /* The inner loops unrolled: their overhead (a spilled bound reloaded
+     * per tap) cost about as much as the copying itself. */
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
+#pragma GCC unroll 4
         for (int32_t c = c0; c < c0 + 4; ++c) {
             *s++ = (uint32_t)dw_bias[c] << L;
         }
         const int8_t *f = filter + c0;
+#pragma GCC unroll 9
         for (int32_t t = 0; t < DW_K * DW_K; ++t, f += C, s += 4) {
             s[0] = off[2 * t];
             s[1] = off[2 * t + 1];
             dw_tap_lanes(tp_ld32(f), L, &s[2], &s[3]);
         }
+#pragma GCC unroll 4
         for (int32_t c = c0; c < c0 + 4; ++c, s += 3) {
             s[0] = (uint32_t)dw_fq[c].mult;
             s[1] = (uint32_t)dw_fq[c].rnd;
