@@ -646,11 +646,28 @@ static inline uint32_t dw_scale_lanes(uint32_t v, int32_t L)
     return ((v << L) & 0xFFFFu) | ((v & 0xFFFF0000u) << L);
 }
 
+/* The tap's weight word w as (c0, c2), (c1, c3) lanes times 2^L. L is 1
+ * for the usual channel (dw_prepare_channel): callers pass a literal 1
+ * then, and the doubling is SXTAB16 adding the same bytes again, one
+ * instruction per word instead of dw_scale_lanes' masks and shifts. */
+static inline __attribute__((always_inline)) void dw_tap_lanes(uint32_t w, int32_t L, uint32_t *e,
+                                                               uint32_t *o)
+{
+    const uint32_t se = tp_sxtb16(w), so = tp_sxtb16_ror8(w);
+    if (L == 1) {
+        *e = tp_sxtab16(se, w);
+        *o = tp_sxtab16_ror8(so, w);
+    } else {
+        *e = dw_scale_lanes(se, L);
+        *o = dw_scale_lanes(so, L);
+    }
+}
+
 /* Per group of four channels: the scaled bias; per tap, the tap's offset
  * in the window of output row oy and of oy + 1, and the weights scaled by
  * 2^L as (c0, c2), (c1, c3) lanes; per channel mult, rnd, shift. */
-static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t pw,
-                         int32_t L)
+static inline __attribute__((always_inline)) void
+dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t pw, int32_t L)
 {
     const int32_t C = p->out_c;
     const int32_t down = p->stride_h * pw * C;      /* window of the next output row */
@@ -660,18 +677,21 @@ static void dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t 
         off[2 * t + 1] = off[2 * t] + (uint32_t)down;
     }
     uint32_t *s = dw_w;
+    /* The inner loops unrolled: their overhead (a spilled bound reloaded
+     * per tap) cost about as much as the copying itself. */
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
+#pragma GCC unroll 4
         for (int32_t c = c0; c < c0 + 4; ++c) {
             *s++ = (uint32_t)dw_bias[c] << L;
         }
         const int8_t *f = filter + c0;
+#pragma GCC unroll 9
         for (int32_t t = 0; t < DW_K * DW_K; ++t, f += C, s += 4) {
             s[0] = off[2 * t];
             s[1] = off[2 * t + 1];
-            const uint32_t w = tp_ld32(f);
-            s[2] = dw_scale_lanes(tp_sxtb16(w), L);
-            s[3] = dw_scale_lanes(tp_sxtb16_ror8(w), L);
+            dw_tap_lanes(tp_ld32(f), L, &s[2], &s[3]);
         }
+#pragma GCC unroll 4
         for (int32_t c = c0; c < c0 + 4; ++c, s += 3) {
             s[0] = (uint32_t)dw_fq[c].mult;
             s[1] = (uint32_t)dw_fq[c].rnd;
@@ -1011,7 +1031,8 @@ static int dw_planes_fit(const tp_depthwise_conv2d_s8_params_t *p)
 }
 
 /* The channel records (layout above), weights and bias scaled by 2^L. */
-static void dw_planes_records(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t L)
+static inline __attribute__((always_inline)) void
+dw_planes_records(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t L)
 {
     const int32_t C = p->out_c;
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
@@ -1027,9 +1048,7 @@ static void dw_planes_records(const tp_depthwise_conv2d_s8_params_t *p, const in
         for (int32_t ky = 0; ky < DW_K; ++ky, f += DW_K * C) {
             uint32_t e[DW_K], o[DW_K];   /* per tap: (c0, c2), (c1, c3) */
             for (int32_t kx = 0; kx < DW_K; ++kx) {
-                const uint32_t w = tp_ld32(f + kx * C);
-                e[kx] = dw_scale_lanes(tp_sxtb16(w), L);
-                o[kx] = dw_scale_lanes(tp_sxtb16_ror8(w), L);
+                dw_tap_lanes(tp_ld32(f + kx * C), L, &e[kx], &o[kx]);
             }
             uint32_t *rw = r + 4 + 2 * ky;
             for (int32_t j = 0; j < 2; ++j) {   /* (w0, w1), then (w1, w2) */
@@ -1159,7 +1178,11 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
     const int32_t pw = (p->out_w - 1) * p->stride_w + 2 * p->dil_w + 1;
     const int k3 = !ex && one_l && L <= 8 && p->k_h == DW_K && p->k_w == DW_K;
     if (k3 && dw_planes_fit(p)) {
-        dw_planes_records(p, filter, L < 0 ? 0 : L);
+        if (L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
+            dw_planes_records(p, filter, 1);
+        } else {
+            dw_planes_records(p, filter, L < 0 ? 0 : L);
+        }
         if (full) {
             dw_planes_impl(p, input, output, 1);
         } else {
@@ -1168,7 +1191,11 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         return;
     }
     if (k3 && (C & 3) == 0 && (2 * p->dil_h + 1 + p->stride_h) * pw * C <= DW_RBUF) {
-        dw_k3_stream(p, filter, pw, L < 0 ? 0 : L);
+        if (L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
+            dw_k3_stream(p, filter, pw, 1);
+        } else {
+            dw_k3_stream(p, filter, pw, L < 0 ? 0 : L);
+        }
         if (full) {
             dw_k3_impl(p, input, output, pw, 1);
         } else {
