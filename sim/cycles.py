@@ -504,7 +504,7 @@ class CycleModel:
         self.flash = flash_region
         self.decoder = Decoder(firmware, self.table)
         self._timings: dict[tuple[int, int], BlockTiming | None] = {}
-        self._continued_cache: dict[tuple, BlockTiming] = {}
+        self._joined_cycles: dict[tuple[int, int, int, int], float] = {}
         self.name = f"tinyperf-cycles/{self.table.name} v{MODEL_VERSION}"
 
     def timing(self, vaddr: int, n: int) -> BlockTiming | None:
@@ -534,22 +534,22 @@ class CycleModel:
         (a load pipelines with the one before the cut, a pair dual-issues
         across it); entries by a branch keep the block's own timing. Without
         this, estimates depend on where page boundaries fall in the code."""
-        key = (vaddr, n, execs, tuple(preds))
-        if key not in self._continued_cache:
-            insns = self.decoder.block(vaddr, n)
-            joined_execs = 0
-            joined_cycles = 0.0
-            for pv, pn, pe in preds:
-                before = self.decoder.block(pv, pn)
-                both = time_block(before + insns, self.table).cycles - time_block(before, self.table).cycles
-                joined_execs += pe
-                joined_cycles += pe * both
-            share = min(1.0, joined_execs / execs)
-            cycles = share * (joined_cycles / joined_execs) + (1.0 - share) * tm.cycles
-            scale = cycles / tm.cycles if tm.cycles else 1.0
-            by_class = {cls: c * scale for cls, c in tm.by_class.items()}
-            self._continued_cache[key] = tm._replace(cycles=cycles, by_class=by_class)
-        return self._continued_cache[key]
+        joined_execs = sum(pe for _pv, _pn, pe in preds)
+        joined_cycles = sum(pe * self._joined(pv, pn, vaddr, n) for pv, pn, pe in preds)
+        share = min(1.0, joined_execs / execs)
+        cycles = share * (joined_cycles / joined_execs) + (1.0 - share) * tm.cycles
+        scale = cycles / tm.cycles if tm.cycles else 1.0
+        return tm._replace(cycles=cycles, by_class={cls: c * scale for cls, c in tm.by_class.items()})
+
+    def _joined(self, pv: int, pn: int, vaddr: int, n: int) -> float:
+        """Cycles of block (vaddr, n) run right after block (pv, pn)."""
+        key = (pv, pn, vaddr, n)
+        if key not in self._joined_cycles:
+            before = self.decoder.block(pv, pn)
+            both = before + self.decoder.block(vaddr, n)
+            self._joined_cycles[key] = (time_block(both, self.table).cycles
+                                        - time_block(before, self.table).cycles)
+        return self._joined_cycles[key]
 
     def _in_flash(self, vaddr: int) -> bool:
         return self.flash is None or self.flash.contains(vaddr, 1)
