@@ -1070,53 +1070,23 @@ typedef struct {
     "stm     r12, {r2-r9}\n\t"                            \
     "b       4b\n\t"
 
-__attribute__((naked, noinline)) static void conv4_run_full(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, "", CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_pw_full(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, "", CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_run_clamp(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_pw_clamp(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, CONV4_CLAMP, CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_run_full_dbl(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_pw_full_dbl(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, "", CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_run_clamp_dbl(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
-}
-
-__attribute__((naked, noinline)) static void conv4_pw_clamp_dbl(conv_run_t *run)
-{
-    (void)run;
-    CONV4_RUN(CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, CONV4_CLAMP, CONV4_SKIP_ACC, "");
-}
+/* One naked routine per combination of entry (any layer / pointwise pass),
+ * requantisation (plain / doubled weights) and range (full / clamped). */
+#define CONV4_VARIANT(name, entry, next, rq, clamp)                            \
+    __attribute__((naked, noinline)) static void name(conv_run_t *run)      \
+    {                                                                        \
+        (void)run;                                                           \
+        CONV4_RUN(entry, next, rq, clamp, CONV4_SKIP_ACC, "");               \
+    }
+CONV4_VARIANT(conv4_run_full, CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, "")
+CONV4_VARIANT(conv4_pw_full, CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, "")
+CONV4_VARIANT(conv4_run_clamp, CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ, CONV4_CLAMP)
+CONV4_VARIANT(conv4_pw_clamp, CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ, CONV4_CLAMP)
+CONV4_VARIANT(conv4_run_full_dbl, CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, "")
+CONV4_VARIANT(conv4_pw_full_dbl, CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, "")
+CONV4_VARIANT(conv4_run_clamp_dbl, CONV4_ONE_ENTRY, CONV4_ONE_NEXT, CONV4_RQ_DBL, CONV4_CLAMP)
+CONV4_VARIANT(conv4_pw_clamp_dbl, CONV4_PW_ENTRY, CONV4_PW_NEXT, CONV4_RQ_DBL, CONV4_CLAMP)
+#undef CONV4_VARIANT
 
 /* Any range, flagged blocks. */
 __attribute__((naked, noinline)) static void conv4_run_exact(conv_run_t *run)
