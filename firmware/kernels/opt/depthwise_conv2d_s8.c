@@ -125,6 +125,7 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
     }
     __asm__ volatile(
         "1:\n\t"
+        ".rept 2\n\t"   /* two taps per iteration */
         "ldr     %[x], [%[tp]], #4\n\t"
         "ldr     %[x], [%[x], %[c0]]\n\t"
         "ldrd    %[we], %[wo], [%[w]], #8\n\t"
@@ -134,15 +135,7 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
         "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
         "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
         "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
-        "ldr     %[x], [%[tp]], #4\n\t"
-        "ldr     %[x], [%[x], %[c0]]\n\t"
-        "ldrd    %[we], %[wo], [%[w]], #8\n\t"
-        "sxtb16  %[e], %[x]\n\t"
-        "sxtb16  %[x], %[x], ror #8\n\t"
-        "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
-        "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
-        "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
-        "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+        ".endr\n\t"
         "subs    %[n], %[n], #1\n\t"
         "bne     1b\n\t"
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
