@@ -36,7 +36,8 @@ static int32_t weight_sum(const int8_t *w, int32_t K)
 {
     int32_t s = 0;
     for (int32_t k = 0; k < K; k += 16) {
-        s = vaddvaq_p_s8(s, vldrbq_z_s8(w + k, vctp8q((uint32_t)(K - k))), vctp8q((uint32_t)(K - k)));
+        const mve_pred16_t pr = vctp8q((uint32_t)(K - k));
+        s = vaddvaq_p_s8(s, vldrbq_z_s8(w + k, pr), pr);
     }
     return s;
 }
@@ -190,7 +191,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
         for (int32_t i = 0; i < npix; i += 2) {
             const int32_t j = i + 1 < npix ? i + 1 : i;
             const int8_t *x = gather(p, in_b, i / p->out_w, i % p->out_w, mve_col);
-            const int8_t *y = gather(p, in_b, j / p->out_w, j % p->out_w, mve_col + K);
+            const int8_t *y = j > i ? gather(p, in_b, j / p->out_w, j % p->out_w, mve_col + K) : x;
             int8_t *outA = out_b + (size_t)i * p->out_c;
             pixel_pair(x, y, filter, K, p->out_c, outA, j > i ? outA + p->out_c : mve_scratch,
                        p->act_min, p->act_max, vector_rq);
