@@ -640,7 +640,7 @@ static inline uint32_t dw_scale_lanes(uint32_t v, int32_t L)
 }
 
 /* The tap's weight word w as (c0, c2), (c1, c3) lanes times 2^L. L is 1
- * for the usual channel (dw_prepare_channel): callers pass a literal 1
+ * for the usual channel (tier 2 with lsh1 1): callers pass a literal 1
  * then, and the doubling is SXTAB16 adding the same bytes again, one
  * instruction per word instead of dw_scale_lanes' masks and shifts. */
 static inline __attribute__((always_inline)) void dw_tap_lanes(uint32_t w, int32_t L, uint32_t *e,
@@ -1086,27 +1086,14 @@ static void dw_fold_bias(const tp_depthwise_conv2d_s8_params_t *p, const int8_t 
     }
 }
 
-/* Requantisation entry of channel c (dw_fq, and dw_rq for a channel
- * outside the groups of four). The usual channel, a positive multiplier
- * with a right shift e of 1 .. 22 and an accumulator bound under 2^29, is
- * tier 2 without tp_rq_prepare's 64-bit checks: |o| <= 2^29 + 1,
- * 2^(e-1) <= 2^21 and |output_offset| * 2^e <= 2^29 keep its sum under
- * 2^31, and the entry is the one tp_rq_prepare gives. */
+/* Requantisation entry of channel c: dw_fq, from dw_rq (which a channel
+ * outside the groups of four uses as it is). tp_rq_prepare decides the
+ * usual channel in 32-bit arithmetic. */
 static void dw_prepare_channel(const tp_depthwise_conv2d_s8_params_t *p, int32_t c, int32_t T,
-                               uint32_t bound, int32_t bias_c, int grouped)
+                               uint32_t bound, int32_t bias_c)
 {
     const int32_t mult = p->out_mult[c], shift = p->out_shift[c];
-    const uint32_t babs = bias_c < 0 ? 0u - (uint32_t)bias_c : (uint32_t)bias_c;
-    const uint32_t room = bound < (1u << 29) ? (1u << 29) - bound : 0;
     dw_fq_t *f = &dw_fq[c];
-    if (grouped && mult > 0 && shift <= -1 && shift >= -22 && babs < room
-        && p->output_offset >= -128 && p->output_offset <= 128) {
-        f->mult = mult;
-        f->e = -shift;
-        f->rnd = (1 << (f->e - 1)) + p->output_offset * (1 << f->e);
-        f->lsh1 = 1;
-        return;
-    }
     tp_rq_prepare(&dw_rq[c], mult, shift, tp_add_bound(bound, bias_c), p->output_offset);
     const tp_rq_t *q = &dw_rq[c];
     if (q->tier == 2 && q->mult > 0) {
@@ -1155,7 +1142,7 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
     dw_fold_bias(p, filter, bias, C, T);
     const uint32_t bound = tp_dot_bound(T, p->input_offset, 0);
     for (int32_t c = 0; c < C; ++c) {
-        dw_prepare_channel(p, c, T, bound, bias ? bias[c] : 0, c < 4 * G);
+        dw_prepare_channel(p, c, T, bound, bias ? bias[c] : 0);
     }
     /* Whether some channel needs the exact routine, and the left shift L
      * (lsh1) if all requantised channels share it. */
