@@ -57,8 +57,9 @@ def compiler_version() -> str:
 
 
 def build_image(platform: Platform, app: str = "bench", bench: str | None = None,
-                outdir: Path | None = None, kernels: str = "ref") -> Path:
-    """Build one firmware image; the ELF's path."""
+                outdir: Path | None = None, kernels: str = "ref", model: Path | None = None) -> Path:
+    """Build one firmware image; the ELF's path.  `model`: a .tflite in place of
+    the benchmark's own (a path tinyperf chose, see harness.modelinfo.store_model)."""
     compiler_version()
     if not (FIRMWARE_DIR / "Makefile").is_file():
         raise ToolMissingError(f"firmware sources not found at {FIRMWARE_DIR}: building needs a tinyperf checkout")
@@ -68,6 +69,8 @@ def build_image(platform: Platform, app: str = "bench", bench: str | None = None
            f"BUILD={outdir}", f"PYTHON={sys.executable}", f"KERNELS={kernels}"]
     if bench:
         cmd.append(f"BENCH={bench}")
+    if model is not None:
+        cmd.append(f"MODEL={Path(model).resolve()}")
     outdir.mkdir(parents=True, exist_ok=True)
     with (outdir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builders of one image take turns

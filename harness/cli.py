@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -35,6 +36,17 @@ def _platform(name: str | None):
     try:
         return get_platform(name)
     except UnknownPlatformError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+
+
+def _open_benchmarks(names: tuple[str, ...], model: Path | None):
+    """The benchmarks a command runs, with --model applied (harness.openmodel)."""
+    from harness.modelinfo import ModelError
+    from harness.openmodel import resolve
+
+    try:
+        return resolve(names, model)
+    except ModelError as err:
         raise CliError(str(err), EXIT_USAGE) from None
 
 
@@ -166,10 +178,15 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--icount", is_flag=True, help="Deterministic time (QEMU -icount), for firmware that takes timer interrupts.")
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: your .tflite (alone: raw int8 tensors in and out; after a benchmark name: "
+                   "in place of its model, with its inputs, data set and scoring).")
+@click.option("--iterations", type=click.IntRange(min=1),
+              help="With --model: inferences in the perf window (default: from the model's MACs).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
 def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
-            icount, backend, as_json) -> None:
-    """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
+            icount, backend, model_path, iterations, as_json) -> None:
+    """Run MLPerf Tiny benchmarks (kws vww ic ad by default), or your model (--model), on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import results_document, summary_table
     from harness.runner import BenchRun, save_run_spec
@@ -186,7 +203,11 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         runs.append(run)
     else:
         platform = _platform(platform_name)
-        chosen = rc.resolve_benchmarks(benches)
+        if iterations and not model_path:
+            raise CliError("--iterations needs --model: the benchmarks run the official loop counts", EXIT_USAGE)
+        chosen = _open_benchmarks(benches, model_path) if model_path else rc.resolve_benchmarks(benches)
+        if iterations:
+            chosen = [replace(b, perf_iterations=iterations) for b in chosen]
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
@@ -228,18 +249,32 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
 @click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
 @click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
 @click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: compile your .tflite (alone: the raw firmware; after a benchmark name: "
+                   "in place of its model).")
 def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir: Path, kernels: str,
-              selftest: bool, prebuilt: bool, jobs: int) -> None:
-    """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
-    from harness.build import BENCHES, build_set, publish_prebuilt
+              selftest: bool, prebuilt: bool, jobs: int, model_path: Path | None) -> None:
+    """Build benchmark firmware (all of kws vww ic ad by default), or your model (--model), from firmware/ sources."""
+    from harness.build import BENCHES, build_set, describe, publish_prebuilt
 
     from harness.benchmarks import UnknownBenchmarkError, get_benchmark
 
+    if model_path and (prebuilt or selftest):
+        raise CliError("--model builds one model's firmware: drop --prebuilt/--selftest", EXIT_USAGE)
+    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    if model_path:
+        from harness.openmodel import build_for, firmware_id
+
+        bench = _open_benchmarks(benches, model_path)[0]
+        with console.status(f"building {bench.model_file} for {len(boards)} platform(s)"):
+            images = [describe(build_for(bench, board, kernels, out_dir.resolve() / kernels / board.name / bench.name),
+                               board, firmware_id(bench), kernels) for board in boards]
+        _print_built(images)
+        return
     try:
         benches = tuple(get_benchmark(b).name for b in benches)
     except UnknownBenchmarkError as err:
         raise CliError(str(err), EXIT_USAGE) from None
-    boards = [_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
         if prebuilt:  # both kernel sets; the self-test firmware has no kernels
@@ -248,17 +283,21 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
             publish_prebuilt(images)
         else:
             images = build_set(boards, names, out_dir.resolve(), kernels, jobs)
+    _print_built(images)
+
+
+def _print_built(images) -> None:
     table = Table(title="built firmware")
-    for col in ("benchmark", "platform", "kernels", "flash B", "RAM B", "arena B", "ELF"):
+    for col in ("benchmark", "model", "platform", "kernels", "flash B", "RAM B", "arena B", "ELF"):
         table.add_column(col)
     for image in images:
-        table.add_row(image.benchmark, image.platform, image.kernels, str(image.flash_bytes), str(image.ram_bytes),
-                      str(image.arena_bytes or "-"), image.elf)
+        table.add_row(image.benchmark, image.model or "-", image.platform, image.kernels, str(image.flash_bytes),
+                      str(image.ram_bytes), str(image.arena_bytes or "-"), image.elf)
     console.print(table)
 
 
 @cli.command("profile")
-@click.argument("target", metavar="BENCH|ELF")
+@click.argument("target", metavar="[BENCH|ELF]", required=False)
 @click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
 @click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
@@ -270,9 +309,14 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: profile your .tflite, built for the platform (BENCH then gives the inputs).")
+@click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
+              help="Kernel set of a benchmark's or --model's image.")
 @click.option("--json", "as_json", is_flag=True, help="Print profile.json to stdout instead of the tables.")
-def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
-                seed: int, out_dir: Path | None, top: int, as_json: bool) -> None:
+def profile_cmd(target: str | None, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
+                seed: int, out_dir: Path | None, top: int, model_path: Path | None, kernels: str,
+                as_json: bool) -> None:
     """Where the perf window's instructions and cycles go: per layer and per function.
 
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
@@ -281,10 +325,10 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 
     platform = _platform(platform_name)
     try:
-        elf, bench = prof.resolve_target(target, platform)
+        elf, bench = prof.resolve_target(target, platform, model_path, kernels)
     except prof.ProfileError as err:
         raise CliError(str(err), EXIT_USAGE) from None
-    with console.status(f"profiling {target} on {platform.name}"):
+    with console.status(f"profiling {target or model_path} on {platform.name}"):
         result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
     out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
     prof.write_profile(result, out)
@@ -314,9 +358,12 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: A and B may then be kernel sets (ref, opt) of your .tflite's image.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int | None,
-                output_samples: int, seed: int, junit_file: Path | None, top: int, as_json: bool) -> None:
+                output_samples: int, seed: int, junit_file: Path | None, top: int, model_path: Path | None,
+                as_json: bool) -> None:
     """Compare two builds: per-layer (or per-function) instruction and cycle deltas, and outputs.
 
     A and B are result folders ('tinyperf profile' or 'tinyperf run'), ELFs of one benchmark, or a
@@ -329,7 +376,8 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
         _platform(platform_name)
     try:
         with console.status("comparing"):
-            side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
+            side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed,
+                                               model=model_path)
         result = cmp.compare_sides(side_a, side_b, max_regression)
     except cmp.CompareError as err:
         raise CliError(str(err), EXIT_USAGE) from None
@@ -348,14 +396,19 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 
 
 @cli.command("serve")
-@click.argument("target", metavar="BENCH|ELF")
+@click.argument("target", metavar="[BENCH|ELF]", required=False)
 @click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
 @click.option("--pace/--no-pace", default=True, show_default=True,
               help="Hold each reply until host time has caught up with the emulated time it took.")
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
               help="Also make this symlink to the pty (removed on exit).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
-def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool) -> None:
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: serve your .tflite's image (after BENCH: in place of its model).")
+@click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
+              help="Kernel set of the --model image.")
+def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
+              model_path: Path | None, kernels: str) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
@@ -365,10 +418,17 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
     from harness.serve import Server, ServeError, resolve_firmware
 
     platform = _platform(platform_name)
-    try:
-        elf = resolve_firmware(target, platform, BENCHES)
-    except ServeError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    if model_path is not None:
+        from harness.openmodel import build_for
+
+        elf = build_for(_open_benchmarks((target,) if target else (), model_path)[0], platform, kernels)
+    elif target is None:
+        raise CliError("name a benchmark, an ELF or --model PATH.tflite", EXIT_USAGE)
+    else:
+        try:
+            elf = resolve_firmware(target, platform, BENCHES)
+        except ServeError as err:
+            raise CliError(str(err), EXIT_USAGE) from None
     firmware = FirmwareImage(elf)
     cpi = _serve_cpi(platform, firmware, icount)
     server = Server(platform, firmware, pace=pace, link=link, icount=icount,

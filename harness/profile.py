@@ -54,6 +54,8 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.modelinfo import record_from_elf
+from harness.openmodel import bench_for_image, check_image, record_of
 from harness.datasets import default_inputs
 from harness.dut import Dut, DutError, window_markers
 from platforms import Platform
@@ -151,9 +153,12 @@ def regenerate_model_json(bench: Benchmark) -> Path:
 
 
 def _layers_from_json(path: Path) -> list[Layer]:
-    doc = json.loads(path.read_text())
+    return _layers_from_doc(json.loads(path.read_text())["layers"])
+
+
+def _layers_from_doc(entries) -> list[Layer]:
     return [Layer(int(entry["index"]), entry["symbol"], entry["op"], list(entry["output_shape"]),
-                  int(entry["macs"])) for entry in doc["layers"]]
+                  int(entry["macs"])) for entry in entries]
 
 
 def model_layers(image: FirmwareImage, bench: Benchmark | None) -> tuple[list[Layer] | None, str]:
@@ -161,6 +166,9 @@ def model_layers(image: FirmwareImage, bench: Benchmark | None) -> tuple[list[La
     symbols = layer_symbols(image)
     if not symbols:
         return None, "no layer_NN_* symbols"
+    record = record_from_elf(image.path)
+    if record is not None and set(symbols) <= {layer["symbol"] for layer in record.layers}:
+        return _layers_from_doc(record.layers), "the model record inside the ELF"
     candidates: list[tuple[str, Callable[[], Path]]] = [
         ("model.json in the ELF's build folder", lambda: image.path.parent / "model" / "model.json")]
     if bench is not None:
@@ -325,12 +333,13 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
          "share": round(share(cycles), 6), "entries": _per(entries, iterations)}
         for name, (insns, cycles, entries) in sorted(per_function.items(), key=lambda kv: -kv[1][1])
     ]
+    record = record_of(image.path, bench)
     return Profile(
         benchmark=bench.name if bench else None, platform=platform.name, firmware=str(image.path),
         firmware_sha256=_sha256(image.path), cycle_model=model.name, iterations=iterations, warmups=warmups,
         window_instructions=window_instructions, window_cycles=int(round(window_cycles_f)),
         instructions=_per(window_instructions, iterations), cycles=round(window_cycles_f / iterations, 1),
-        macs=bench.macs if bench else None, clock_mhz=platform.clock_mhz, layers=layer_rows,
+        macs=record.macs if record else None, clock_mhz=platform.clock_mhz, layers=layer_rows,
         outside_layers=outside, functions=function_rows,
         stacks={k: round(v[1] / iterations, 1) for k, v in stacks.items()},
         stacks_instructions={k: _per(v[0], iterations) for k, v in stacks.items()},
@@ -349,13 +358,15 @@ def identify(dut: Dut, bench: Benchmark | None, image: FirmwareImage) -> Benchma
             return bench
         raise ProfileError(f"{image.path}: the firmware does not report its model ({err}): "
                            "profile a benchmark name instead") from None
-    try:
-        found = get_benchmark(model)
-    except UnknownBenchmarkError:
+    if bench is not None:
+        if model != bench.id:
+            raise ProfileError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+        check_image(image.path, bench)
+        return bench
+    found = bench_for_image(image.path, model)
+    if found is None:
         raise ProfileError(f"{image.path} reports model '{model}', which is not an MLPerf Tiny benchmark "
-                           "tinyperf knows") from None
-    if bench is not None and found.name != bench.name:
-        raise ProfileError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+                           "tinyperf knows, and carries no model record") from None
     return found
 
 
@@ -416,14 +427,27 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     return profile
 
 
-def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | None]:
-    """BENCH (prebuilt, or built from source when there is none) or an ELF path."""
+def resolve_target(target: str | None, platform: Platform, model: Path | None = None,
+                   kernels: str = "ref") -> tuple[Path, Benchmark | None]:
+    """BENCH (prebuilt, or built from source when there is none), an ELF path, or
+    with `model` the image built for that model (BENCH then gives the inputs)."""
     from firmware_bins import prebuilt
     from harness.build import BENCHES, build_image
+    from harness.modelinfo import ModelError
+    from harness.openmodel import build_for, resolve
 
+    if model is not None:
+        try:
+            bench = resolve((target,) if target else (), model)[0]
+        except ModelError as err:
+            raise ProfileError(str(err)) from None
+        return build_for(bench, platform, kernels), bench
+    if target is None:
+        raise ProfileError("name a benchmark, an ELF or --model PATH.tflite")
     if target in BENCHES:
         bench = get_benchmark(target)
-        return prebuilt(platform.name, target) or build_image(platform, "bench", target), bench
+        return prebuilt(platform.name, target, kernels) or build_image(platform, "bench", target,
+                                                                       kernels=kernels), bench
     path = Path(target)
     if path.is_file():
         return path, None

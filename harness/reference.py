@@ -36,15 +36,17 @@ class ModelIO:
     output: Quantisation
 
 
-@cache
-def model_io(bench_name: str) -> ModelIO:
-    """Input shape and in/out quantisation, read from the .tflite flatbuffer.
+def model_io(bench: Benchmark | str) -> ModelIO:
+    """Input shape and in/out quantisation of a benchmark's model (its own, or an open-division one)."""
+    bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
+    return _model_io(bench.model_path)
 
-    Read with the `tflite` schema package rather than tflite-micro so that
-    scoring works even where the host reference is not installed.
-    """
-    bench = get_benchmark(bench_name)
-    model = tflite.Model.GetRootAsModel(bench.model_path.read_bytes(), 0)
+
+@cache
+def _model_io(model_path) -> ModelIO:
+    """Read with the `tflite` schema package rather than tflite-micro so that
+    scoring works even where the host reference is not installed."""
+    model = tflite.Model.GetRootAsModel(model_path.read_bytes(), 0)
     graph = model.Subgraphs(0)
     tin, tout = graph.Tensors(graph.Inputs(0)), graph.Tensors(graph.Outputs(0))
 
@@ -73,7 +75,7 @@ def model_input(bench: Benchmark, input_bytes: bytes) -> np.ndarray:
     """The int8 input tensor the device builds from the bytes it received for one inference."""
     if len(input_bytes) != bench.input_bytes:
         raise ValueError(f"{bench.name} takes {bench.input_bytes} input bytes per inference, got {len(input_bytes)}")
-    io = model_io(bench.name)
+    io = model_io(bench)
     if bench.input_dtype == "uint8":  # ic, vww: the device subtracts 128
         q = (np.frombuffer(input_bytes, dtype=np.uint8).astype(np.int16) - 128).astype(np.int8)
     elif bench.input_dtype == "int8":  # kws: features arrive already quantised
@@ -116,7 +118,7 @@ def score(bench: Benchmark | str, raw_output: np.ndarray, input_bytes: bytes) ->
     last bits), and finally sum / 640.
     """
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
-    out = model_io(bench.name).output
+    out = model_io(bench).output
     deq = (np.asarray(raw_output, dtype=np.int32).reshape(-1) - out.zero_point).astype(np.float32) * out.scale
     if bench.metric != "auc":
         return deq

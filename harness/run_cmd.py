@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from firmware_bins import prebuilt
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.build import build_image
+from harness.openmodel import RAW_ID, build_for, check_image, open_benchmark
 from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
@@ -48,7 +49,11 @@ def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
 
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
     if elf is not None:
-        return FirmwareImage(elf)
+        image = FirmwareImage(elf)
+        check_image(image.path, bench)
+        return image
+    if bench.model_source is not None:
+        return FirmwareImage(build_for(bench, platform, kernels))
     path = prebuilt(platform.name, bench.name, kernels) or build_image(platform, "bench", bench.name, kernels=kernels)
     return FirmwareImage(path)
 
@@ -115,14 +120,21 @@ def _write(run: BenchRun, perf, records) -> BenchmarkResult:
 
 
 def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -> dict:
-    return {"benchmark": run.bench.name, "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
+    return {"benchmark": run.bench.name, "model": str(run.bench.model_source) if run.bench.model_source else None,
+            "model_name": run.bench.model_file,
+            "base": run.bench.id if run.bench.model_source and run.bench.id != RAW_ID else None,
+            "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
             "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
             "jobs": run.jobs, "icount": run.icount, "backend": run.backend}
 
 
 def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     spec = load_run_spec(run_dir)
-    bench = get_benchmark(spec["benchmark"])
+    if spec.get("model"):
+        bench = open_benchmark(Path(spec["model"]), get_benchmark(spec["base"]) if spec.get("base") else None,
+                               spec["model_name"])
+    else:
+        bench = get_benchmark(spec["benchmark"])
     dataset = Path(spec["dataset"]) if spec["dataset"] else None
     run = BenchRun(bench, get_platform(spec["platform"]), FirmwareImage(spec["firmware"]), tuple(spec["modes"]),
                    inputs_for(bench, dataset, spec["samples"], spec["seed"]), run_dir, spec["jobs"],

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import Benchmark
 from harness.datasets import Sample, default_inputs
 from harness.dut import DutError, InferResult, open_dut
 from harness.metrics import evaluate
+from harness.openmodel import bench_for_image, check_image
 from harness.reference import HostReference, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from platforms import Platform
@@ -78,16 +79,17 @@ class BenchRun:
 
 def benchmark_of(dut, firmware: FirmwareImage) -> Benchmark:
     model = dut.profile()
-    try:
-        return get_benchmark(model)
-    except UnknownBenchmarkError:
-        raise RunError(f"{firmware.path} reports model '{model}', not an MLPerf Tiny benchmark") from None
+    bench = bench_for_image(firmware.path, model)
+    if bench is None:
+        raise RunError(f"{firmware.path} reports model '{model}', not an MLPerf Tiny benchmark")
+    return bench
 
 
 def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
     model = dut.profile()
     if model != bench.id:
         raise RunError(f"{firmware.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+    check_image(firmware.path, bench)
 
 
 def run_perf(run: BenchRun, transcript) -> PerfResult:

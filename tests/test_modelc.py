@@ -95,7 +95,7 @@ def test_generated_api_kws(tmp_path):
     info = json.loads((tmp_path / 'model.json').read_text())
     assert info['model'] == 'kws_ref_model.tflite'
     assert info['macs'] == 2656768
-    assert info['input'] == {'shape': [1, 49, 10, 1], 'scale': info['input']['scale'],
+    assert info['input'] == {'shape': [1, 49, 10, 1], 'dtype': 'int8', 'scale': info['input']['scale'],
                              'zero_point': 83}
     assert info['output']['zero_point'] == -128
     assert [L['op'] for L in info['layers']].count('CONV_2D') == 5

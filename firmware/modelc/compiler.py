@@ -238,7 +238,7 @@ def gen_source(c):
 
 def gen_json(c):
     def qinfo(t):
-        return {'shape': list(t.shape), 'scale': float(np.float32(t.scale)),
+        return {'shape': list(t.shape), 'dtype': t.dtype.lower(), 'scale': float(np.float32(t.scale)),
                 'zero_point': int(t.zero_point)}
     d = {
         'model': c.name,
@@ -250,7 +250,7 @@ def gen_json(c):
         'output': qinfo(c.output),
         'layers': [{'index': L.index, 'symbol': L.symbol, 'op': L.tfl_op,
                     'input_shapes': L.input_shapes, 'output_shape': L.output_shape,
-                    'macs': L.macs} for L in c.layers],
+                    'macs': L.macs, 'kernel': L.kernel, 'params': L.params} for L in c.layers],
     }
     return json.dumps(d, indent=1) + '\n'
 
