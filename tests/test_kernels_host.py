@@ -13,6 +13,9 @@ CASE_COUNTS = {
     'avgpool2d': 60,
     'add': 60,
     'softmax': 60,
+    'maxpool2d': 40,
+    'pad': 40,
+    'concatenation': 40,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]

@@ -88,6 +88,9 @@ KINDS = {  # kind -> cases per run
     "add": 30,
     "avgpool2d": 20,
     "softmax": 10,
+    "maxpool2d": 10,
+    "pad": 10,
+    "concatenation": 10,
 }
 
 

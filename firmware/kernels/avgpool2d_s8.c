@@ -1,14 +1,7 @@
 /* AVERAGE_POOL_2D, int8. */
 #include "tp_kernels.h"
 #include "requantize.h"
-
-/* The taps [*k0, *k1) of a k-tap window starting at input index i0 that
- * fall inside an input of n (an empty range when none does). */
-static inline void pool_span(int32_t i0, int32_t k, int32_t n, int32_t *k0, int32_t *k1)
-{
-    *k0 = i0 < 0 ? -i0 : 0;
-    *k1 = n - i0 < k ? n - i0 : k;
-}
+#include "pool_window.h"
 
 void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
                      int8_t *output)
@@ -19,11 +12,11 @@ void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
             int32_t ky0, ky1;
-            pool_span(iy0, p->k_h, p->in_h, &ky0, &ky1);
+            tp_pool_span(iy0, p->k_h, p->in_h, &ky0, &ky1);
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
                 int32_t kx0, kx1;
-                pool_span(ix0, p->k_w, p->in_w, &kx0, &kx1);
+                tp_pool_span(ix0, p->k_w, p->in_w, &kx0, &kx1);
                 /* The divisor counts only in-bounds taps (TFLM semantics), so
                  * edge windows average fewer values. */
                 const int32_t count = (ky1 - ky0) * (kx1 - kx0);

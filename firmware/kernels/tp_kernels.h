@@ -66,6 +66,22 @@ typedef struct {
     int32_t act_min, act_max;
 } tp_avgpool2d_s8_params_t;
 
+/* MAX_POOL_2D: the same geometry as AVERAGE_POOL_2D. */
+typedef tp_avgpool2d_s8_params_t tp_maxpool2d_s8_params_t;
+
+typedef struct {
+    const int32_t *in_shape;         /* 4-D, leading 1s added */
+    const int32_t *out_shape;
+    const int32_t *before;           /* padding before each dimension */
+    int32_t pad_value;
+} tp_pad_s8_params_t;
+
+typedef struct {
+    int32_t outer;                   /* product of the dimensions before the axis */
+    int32_t n_inputs;
+    const int32_t *slice_bytes;      /* per input: axis size * inner size */
+} tp_concatenation_s8_params_t;
+
 typedef struct {
     int32_t size;                    /* element count, both inputs same shape */
     int32_t left_shift;
@@ -93,6 +109,11 @@ void tp_fully_connected_s8(const tp_fully_connected_s8_params_t *p,
                            const int32_t *bias, int8_t *output);
 void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
                      int8_t *output);
+void tp_maxpool2d_s8(const tp_maxpool2d_s8_params_t *p, const int8_t *input,
+                     int8_t *output);
+void tp_pad_s8(const tp_pad_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_concatenation_s8(const tp_concatenation_s8_params_t *p, const int8_t *const *inputs,
+                         int8_t *output);
 void tp_add_s8(const tp_add_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,

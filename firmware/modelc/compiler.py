@@ -11,6 +11,8 @@ from .planner import Buffer, plan
 from .reader import read_model
 
 ARENA_ALIGN = 16
+# Constant arrays a layer's parameter struct points to: role -> struct field.
+CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
 
 
 class Compiled:
@@ -185,9 +187,9 @@ def gen_source(c):
             w(f'static const tp_{L.kernel}_params_t {pre}_p = {{')
             for k, v in L.params.items():
                 w(f'    .{k} = {_c_int32_literal(v)},')
-            if 'mult' in names:
-                w(f'    .out_mult = {names["mult"]},')
-                w(f'    .out_shift = {names["shift"]},')
+            for role, nm in names.items():
+                if role not in ('w', 'b'):
+                    w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
             w('};')
         w('')
 
@@ -212,6 +214,9 @@ def gen_source(c):
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {pre}_w, {bias}, {outp});')
         elif L.kernel == 'add_s8':
             w(f'    tp_add_s8(&{pre}_p, {ins[0]}, {ins[1]}, {outp});')
+        elif L.kernel == 'concatenation_s8':
+            w(f'    static const int8_t *const inputs[] = {{{", ".join(ins)}}};')
+            w(f'    tp_concatenation_s8(&{pre}_p, inputs, {outp});')
         else:
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {outp});')
         w('}')

@@ -178,6 +178,65 @@ def lower_avgpool(g, op):
     return Layer(op.index, op.op, 'avgpool2d_s8', [inp.index], out.index, params, [], 0)
 
 
+def _same_quant(a, b, what):
+    _need(np.float32(a.scale) == np.float32(b.scale) and a.zero_point == b.zero_point,
+          f'{what} quantisation differs from the output\'s')
+
+
+def lower_maxpool(g, op):
+    layer = lower_avgpool(g, op)
+    layer.kernel = 'maxpool2d_s8'
+    return layer
+
+
+def _shape_to_4d(shape):
+    _need(1 <= len(shape) <= 4, f'{len(shape)}-D tensor')
+    return [1] * (4 - len(shape)) + [int(d) for d in shape]
+
+
+def lower_pad(g, op):
+    T = g.tensors
+    inp, pads, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _same_quant(inp, out, 'input')
+    _need(pads.is_const and pads.dtype in ('INT32', 'INT64'), 'paddings must be a constant integer tensor')
+    before = [int(v) for v in np.asarray(pads.data).reshape(-1, 2)[:, 0]]
+    after = [int(v) for v in np.asarray(pads.data).reshape(-1, 2)[:, 1]]
+    _need(len(before) == len(inp.shape) and min(before + after) >= 0, 'paddings shape or negative padding')
+    _need([d + b + a for d, b, a in zip(inp.shape, before, after)] == list(out.shape), 'output shape')
+    value = out.zero_point
+    if op.op == 'PADV2' and len(op.inputs) > 2 and op.inputs[2] >= 0:
+        const = T[op.inputs[2]]
+        _need(const.is_const and const.dtype == 'INT8', 'PADV2 constant must be a constant int8 tensor')
+        value = int(np.asarray(const.data).reshape(-1)[0])
+    shapes = dict(in_shape=_shape_to_4d(inp.shape), out_shape=_shape_to_4d(out.shape),
+                  before=[0] * (4 - len(before)) + before)
+    consts = [(role, 'int32_t', np.array(v, dtype=np.int32)) for role, v in shapes.items()]
+    return Layer(op.index, op.op, 'pad_s8', [inp.index], out.index, dict(pad_value=value), consts, 0)
+
+
+def lower_concatenation(g, op):
+    T = g.tensors
+    out = T[op.outputs[0]]
+    _int8_act(out, 'output')
+    ins = [T[i] for i in op.inputs]
+    for t in ins:
+        _int8_act(t, 'input')
+        _same_quant(t, out, 'input')
+    _need(op.options.get('FusedActivationFunction', 0) == 0, 'fused activation')
+    rank = len(out.shape)
+    axis = op.options.get('Axis', 0)
+    axis = axis + rank if axis < 0 else axis
+    _need(0 <= axis < rank and all(len(t.shape) == rank for t in ins), 'axis or ranks')
+    inner = int(np.prod(out.shape[axis + 1:], dtype=np.int64))
+    outer = int(np.prod(out.shape[:axis], dtype=np.int64))
+    _need(sum(t.shape[axis] for t in ins) == out.shape[axis], 'output shape')
+    slices = np.array([t.shape[axis] * inner for t in ins], dtype=np.int32)
+    return Layer(op.index, op.op, 'concatenation_s8', [t.index for t in ins], out.index,
+                 dict(outer=outer, n_inputs=len(ins)), [('slice_bytes', 'int32_t', slices)], 0)
+
+
 def lower_add(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
@@ -227,23 +286,38 @@ LOWERINGS = {
     'ADD': lower_add,
     'SOFTMAX': lower_softmax,
     'RESHAPE': lower_reshape,
+    'SQUEEZE': lower_reshape,
+    'MAX_POOL_2D': lower_maxpool,
+    'PAD': lower_pad,
+    'PADV2': lower_pad,
+    'CONCATENATION': lower_concatenation,
 }
 
 
 def lower(g, model_name):
+    """Every operator as a layer; one error naming every operator that cannot be lowered."""
     layers = []
+    unknown = {}                 # op name -> op indices (no kernel at all)
+    refused = []                 # "NAME (op index i): reason"
     for op in g.operators:
         fn = LOWERINGS.get(op.op)
-        where = f'unsupported operator {op.op} (op index {op.index}) in {model_name}'
-        if fn is None or not op.outputs or len(op.outputs) != 1:
-            raise ModelcError(where)
+        if fn is None:
+            unknown.setdefault(op.op, []).append(op.index)
+            continue
         try:
+            _need(len(op.outputs) == 1, f'{len(op.outputs)} outputs')
             layer = fn(g, op)
         except Unsupported as e:
-            raise ModelcError(f'{where}: {e}')
+            refused.append(f'{op.op} (op index {op.index}): {e}')
+            continue
         except (IndexError, KeyError, ValueError, TypeError) as e:
-            raise ModelcError(f'{where}: malformed operator ({e})')
+            refused.append(f'{op.op} (op index {op.index}): malformed operator ({e})')
+            continue
         layer.input_shapes = [list(g.tensors[i].shape) for i in op.inputs if i >= 0]
         layer.output_shape = list(g.tensors[layer.output].shape)
         layers.append(layer)
+    items = [f'{name} (op index {", ".join(map(str, idx))})' for name, idx in unknown.items()] + refused
+    if items:
+        plural = 's' if len(items) > 1 else ''
+        raise ModelcError(f'unsupported operator{plural} {"; ".join(items)} in {model_name}')
     return layers

@@ -323,6 +323,61 @@ def random_avgpool(rng):
     return spec, f'AVGPOOL in={inp.shape} k={kh}x{kw} s={sh}x{sw} {padding} act={act}'
 
 
+def random_maxpool(rng):
+    spec, desc = random_avgpool(rng)
+    spec.op = 'MAX_POOL_2D'
+    return spec, desc.replace('AVGPOOL', 'MAXPOOL')
+
+
+def random_pad(rng):
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(x) for x in rng.integers(1, 7, size=rank))
+    pads = rng.integers(0, 4, size=(rank, 2)).astype(np.int32)
+    out_shape = tuple(int(d + a + b) for d, (a, b) in zip(shape, pads))
+    scale, zp = _rand_scale(rng, 0.005, 1.0), int(rng.integers(-128, 128))
+    inputs = [TensorSpec(shape, np.int8, scale, zp), TensorSpec((rank, 2), np.int32, data=pads)]
+    op = 'PAD'
+    if rng.random() < 0.3:
+        op = 'PADV2'
+        inputs.append(TensorSpec((1,), np.int8, scale, zp, data=np.array([rng.integers(-128, 128)], np.int8)))
+    spec = OpSpec(op, inputs, [TensorSpec(out_shape, np.int8, scale, zp)],
+                  'PadV2Options' if op == 'PADV2' else 'PadOptions', {})
+    return spec, f'{op} in={shape} pads={pads.tolist()}'
+
+
+def random_concatenation(rng):
+    """CONCATENATION of the model input and a same-quantised copy made by a
+    1x1 depthwise conv (modelc models have one input), 2 or 3 operands."""
+    rank = int(rng.integers(1, 5))
+    base = [int(x) for x in rng.integers(1, 6, size=rank)]
+    base[-1] = max(base[-1], 1)
+    axis = int(rng.integers(-rank, rank))
+    scale, zp = _rand_scale(rng, 0.005, 1.0), int(rng.integers(-128, 128))
+    shape4 = (1,) * (4 - rank) + tuple(base)
+    c = shape4[-1]
+    fs = [float(np.float32(1.0 / 127)) for _ in range(c)]
+    w = rng.integers(-127, 128, size=(1, 1, 1, c)).astype(np.int8)
+    tensors = [TensorSpec(tuple(base), np.int8, scale, zp, name='x'),
+               TensorSpec(shape4, np.int8, scale, zp, name='x4'),
+               TensorSpec((1, 1, 1, c), np.int8, fs, 0, 3, w, name='w'),
+               TensorSpec((c,), np.int32, [scale * f for f in fs], 0, 0,
+                          rng.integers(-200, 201, size=c).astype(np.int32), name='b'),
+               TensorSpec(shape4, np.int8, scale, zp, name='y4'),
+               TensorSpec(tuple(base), np.int8, scale, zp, name='y')]
+    operands = [int(v) for v in rng.choice([0, 5], size=int(rng.integers(2, 4)))]
+    ax = axis % rank
+    out_shape = list(base)
+    out_shape[ax] = base[ax] * len(operands)
+    tensors.append(TensorSpec(tuple(out_shape), np.int8, scale, zp, name='out'))
+    ops = [OpSpec('RESHAPE', [0], [1]),
+           OpSpec('DEPTHWISE_CONV_2D', [1, 2, 3], [4], 'DepthwiseConv2DOptions',
+                  {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
+                   'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
+           OpSpec('RESHAPE', [4], [5]),
+           OpSpec('CONCATENATION', operands, [6], 'ConcatenationOptions', {'Axis': axis})]
+    return build_model(ops, [0], [6], tensors), f'CONCATENATION shape={base} axis={axis} operands={operands}'
+
+
 def random_add(rng):
     """ADD of the model input and a per-channel rescaled copy of it.
 
@@ -393,13 +448,21 @@ GENERATORS = {
     'avgpool2d': _single(random_avgpool),
     'add': random_add,
     'softmax': _single(random_softmax),
+    'maxpool2d': _single(random_maxpool),
+    'pad': _single(random_pad),
+    'concatenation': random_concatenation,
 }
+
+
+# The order cases were first generated in: a new kind is appended, so adding
+# one does not change the cases of the others.
+KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
+              'maxpool2d', 'pad', 'concatenation']
 
 
 def make_case(kind, index, base_seed=2024):
     """Deterministic case `index` of `kind`: (model_bytes, description)."""
-    kinds = sorted(GENERATORS)
-    rng = np.random.default_rng([base_seed, kinds.index(kind), index])
+    rng = np.random.default_rng([base_seed, KIND_SEEDS.index(kind), index])
     return GENERATORS[kind](rng)
 
 
