@@ -287,6 +287,9 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
 
 
 def _print_built(images) -> None:
+    from harness.modelinfo import record_from_elf
+    from harness.portable import portable_layers, portable_line
+
     table = Table(title="built firmware")
     for col in ("benchmark", "model", "platform", "kernels", "flash B", "RAM B", "arena B", "ELF"):
         table.add_column(col)
@@ -294,6 +297,18 @@ def _print_built(images) -> None:
         table.add_row(image.benchmark, image.model or "-", image.platform, image.kernels, str(image.flash_bytes),
                       str(image.ram_bytes), str(image.arena_bytes or "-"), image.elf)
     console.print(table)
+    for image in images:  # no silent fallback: an opt image names every layer on the portable path
+        record = record_from_elf(Path(image.elf)) if image.kernels == "opt" else None
+        if record is None:
+            continue
+        found = portable_layers(record.layers, get_platform(image.platform))
+        if found and all(reason == "the core has no DSP extension" for _, _, reason in found):
+            err_console.print(f"tinyperf: note: {image.benchmark} on {image.platform}: every layer runs the portable "
+                              "kernels (the core has no DSP extension)", highlight=False)
+            continue
+        for symbol, op, reason in found:
+            err_console.print(f"tinyperf: note: {image.benchmark} on {image.platform}: "
+                              f"{portable_line(symbol, op, reason)}", highlight=False)
 
 
 @cli.command("profile")

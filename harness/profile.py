@@ -56,6 +56,7 @@ from elftools.elf.elffile import ELFFile
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.modelinfo import record_from_elf
 from harness.openmodel import bench_for_image, check_image, record_of
+from harness.portable import measured_portable, portable_line
 from harness.datasets import default_inputs
 from harness.dut import Dut, DutError, window_markers
 from platforms import Platform
@@ -222,6 +223,8 @@ class Profile:
     outputs: list[dict] | None  # per seeded input: name, sha256, raw (hex), results
     layer_source: str
     notes: list[str] = field(default_factory=list)
+    # Layers of an optimized image that ran a portable kernel: symbol op reason share (harness.portable).
+    portable: list[dict] = field(default_factory=list)
 
     @property
     def latency_ms(self) -> float:
@@ -423,7 +426,10 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     profile = build_profile(image, platform, bench, layers, source, hits, first, last, iterations, warmups,
                             result.instructions)
     profile.outputs = outputs
-    profile.notes = notes + profile.notes
+    record = record_of(image.path, bench)
+    profile.portable = measured_portable(profile.layers, profile.stacks, image.symbols, platform,
+                                         record.layers if record else None)
+    profile.notes = notes + profile.notes + [portable_line(**row) for row in profile.portable]
     return profile
 
 
