@@ -623,4 +623,16 @@ def special_cases():
             rng, shape, in_scale, int(rng.integers(-128, 128)), (3, 3), (1, 1), padding, shape[3], act=act,
             depthwise=True, fscale_range=fs_range, out_scale=out_scale, out_zp=int(rng.integers(-128, 128)),
             **small))))
+    # Wide layers (the larger IC ResNet's 3x3x160): 1,440 and 2,048 taps per
+    # output, in four-channel blocks (few output channels) and in pairs (so
+    # many that the expanded filter does not fit).
+    cases.append(('conv_k1440_blocks', single_op_model(_conv_spec(
+        rng, (1, 4, 4, 160), 0.02, -128, (3, 3), (1, 1), 'SAME', 8))))
+    cases.append(('conv_k1440_pairs', single_op_model(_conv_spec(
+        rng, (1, 3, 3, 160), 0.02, 7, (3, 3), (1, 1), 'SAME', 160, act='RELU6'))))
+    cases.append(('conv_k2048_blocks', single_op_model(_conv_spec(
+        rng, (1, 3, 3, 512), 0.02, -5, (2, 2), (1, 1), 'VALID', 12, act='NONE'))))
+    # Helium: 3x3x512 = 4,608 taps (beyond the DSP kernel's 2,048: portable there).
+    cases.append(('conv_k4608', single_op_model(_conv_spec(
+        rng, (1, 3, 3, 512), 0.02, 3, (3, 3), (1, 1), 'SAME', 8, act='RELU'))))
     return cases
