@@ -15,8 +15,7 @@ pytestmark = needs_toolchain
 
 
 def _model_with_portable_layers(path):
-    """conv 3x3 over 160 channels (1,440 taps), then depthwise with depth multiplier 2, then softmax;
-    with taps_over an extra conv of 3x3x512 (4,608 taps: portable on the DSP cores)."""
+    """conv 3x3 over 160 channels (1,440 taps), then depthwise with depth multiplier 2, then softmax."""
     rng = np.random.default_rng(3)
     conv = _conv_spec(rng, (1, 4, 4, 160), 0.02, -128, (3, 3), (1, 1), "SAME", 8)
     dw = _conv_spec(rng, (1, 4, 4, 8), conv.outputs[0].scale, -128, (3, 3), (1, 1), "SAME", 16, depthwise=True)
