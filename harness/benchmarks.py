@@ -13,6 +13,9 @@ from pathlib import Path
 MODELS_DIR = Path(__file__).resolve().parent.parent / "firmware" / "models"
 
 
+RAW_ID = "raw"  # the model id of the raw firmware (`m-model-[raw]`): any model, tensors in and out as is
+
+
 class UnknownBenchmarkError(LookupError):
     """A benchmark name that is not in the table."""
 
@@ -40,6 +43,11 @@ class Benchmark:
     @property
     def model_path(self) -> Path:
         return self.model_source or MODELS_DIR / self.model_file
+
+    @property
+    def raw(self) -> bool:
+        """Open division without a closed benchmark: input files are the model's input tensor."""
+        return self.id == RAW_ID
 
     @property
     def macs(self) -> int:

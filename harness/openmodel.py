@@ -17,13 +17,12 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import RAW_ID, Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.modelinfo import ModelError, ModelRecord, find_model, record_from_elf, record_from_model, store_model
 from platforms import Platform
 from sim.cache import cache_dir
 from sim.errors import SimError
 
-RAW_ID = "raw"  # the model id the raw firmware reports (`m-model-[raw]`)
 # Perf loop: about this many MACs in the measured window (kws's official 70
 # inferences are ~190 M MACs; emulation time, not the device's, is what limits
 # us), at least one inference and at most the official maximum used (1500).
@@ -89,7 +88,7 @@ def resolve(names: tuple[str, ...], model: Path | None) -> list[Benchmark]:
 
 def firmware_id(bench: Benchmark) -> str:
     """The make BENCH of a benchmark's firmware."""
-    return "raw" if bench.id == RAW_ID else bench.name
+    return RAW_ID if bench.raw else bench.name
 
 
 def build_for(bench: Benchmark, platform: Platform, kernels: str = "ref", outdir: Path | None = None) -> Path:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from firmware_bins import prebuilt
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.build import build_image
-from harness.openmodel import RAW_ID, build_for, check_image, open_benchmark
+from harness.openmodel import build_for, check_image, open_benchmark
 from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
@@ -122,7 +122,7 @@ def _write(run: BenchRun, perf, records) -> BenchmarkResult:
 def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -> dict:
     return {"benchmark": run.bench.name, "model": str(run.bench.model_source) if run.bench.model_source else None,
             "model_name": run.bench.model_file,
-            "base": run.bench.id if run.bench.model_source and run.bench.id != RAW_ID else None,
+            "base": run.bench.id if run.bench.model_source and not run.bench.raw else None,
             "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
             "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
             "jobs": run.jobs, "icount": run.icount, "backend": run.backend}

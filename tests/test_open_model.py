@@ -36,7 +36,9 @@ def models(tmp_path_factory) -> dict[str, Path]:
     bad.write_bytes(single_op_model(OpSpec(
         "SPACE_TO_DEPTH", [TensorSpec((1, 4, 4, 2), np.int8, 0.1, 0)], [TensorSpec((1, 2, 2, 8), np.int8, 0.1, 0)],
         "SpaceToDepthOptions", {"BlockSize": 2})))
-    return {"conv": conv, "kws": kws, "bad": bad}
+    floats = d / "float_io.tflite"  # float32 in and out through QUANTIZE / DEQUANTIZE
+    floats.write_bytes(make_case("quantize_io", 3)[0])
+    return {"conv": conv, "kws": kws, "bad": bad, "floats": floats}
 
 
 def test_image_records_its_model(models, tmp_path):
@@ -52,8 +54,10 @@ def test_image_records_its_model(models, tmp_path):
     assert [layer["op"] for layer in record.layers] == ["CONV_2D"]
 
 
-def test_raw_run_verifies_against_that_model(models, tmp_path):
-    proc = tinyperf("run", "--model", str(models["conv"]), "-p", "cortex-m4", "-n", "3", "--json",
+@pytest.mark.parametrize("name, platform", [("conv", "cortex-m4"), ("floats", "cortex-m4"),
+                                            ("floats", "cortex-m0plus")])
+def test_raw_run_verifies_against_that_model(models, tmp_path, name, platform):
+    proc = tinyperf("run", "--model", str(models[name]), "-p", platform, "-n", "3", "--json",
                     "--results", str(tmp_path))
     assert proc.returncode == 0, proc.err
     doc = json.loads(proc.out)
@@ -61,7 +65,7 @@ def test_raw_run_verifies_against_that_model(models, tmp_path):
     from harness.modelinfo import record_from_model
     from harness.openmodel import perf_iterations
 
-    macs = record_from_model(models["conv"]).macs
+    macs = record_from_model(models[name]).macs
     assert result["macs"] == macs
     assert result["verify"]["bit_exact"] == result["verify"]["samples"] == 3
     assert result["perf"]["iterations"] == perf_iterations(macs)

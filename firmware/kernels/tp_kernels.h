@@ -83,6 +83,35 @@ typedef struct {
 } tp_concatenation_s8_params_t;
 
 typedef struct {
+    int32_t size;
+    float scale;                     /* of the int8 output */
+    int32_t zero_point;
+} tp_quantize_f32_s8_params_t;
+
+typedef struct {
+    int32_t size;
+    float scale;                     /* of the int8 input */
+    int32_t zero_point;
+} tp_dequantize_s8_f32_params_t;
+
+typedef struct {
+    int32_t size;
+    int32_t input_unsigned;          /* 1: the input bytes are uint8 */
+    int32_t input_offset;            /* -input zero point */
+    int32_t out_mult, out_shift;     /* input scale / output scale */
+    int32_t output_offset;
+    int32_t out_min, out_max;        /* -128..127, or 0..255 for a uint8 output */
+} tp_quantize_s8_params_t;
+
+typedef struct {
+    int32_t size;
+    int32_t input_offset;            /* -input zero point */
+    int32_t identity_mult, identity_shift;   /* input scale / output scale */
+    int32_t alpha_mult, alpha_shift;         /* alpha * input scale / output scale */
+    int32_t output_offset;
+} tp_leaky_relu_s8_params_t;
+
+typedef struct {
     int32_t size;                    /* element count, both inputs same shape */
     int32_t left_shift;
     int32_t in1_offset, in1_mult, in1_shift;
@@ -114,6 +143,10 @@ void tp_maxpool2d_s8(const tp_maxpool2d_s8_params_t *p, const int8_t *input,
 void tp_pad_s8(const tp_pad_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_concatenation_s8(const tp_concatenation_s8_params_t *p, const int8_t *const *inputs,
                          int8_t *output);
+void tp_quantize_f32_s8(const tp_quantize_f32_s8_params_t *p, const float *input, int8_t *output);
+void tp_dequantize_s8_f32(const tp_dequantize_s8_f32_params_t *p, const int8_t *input, float *output);
+void tp_quantize_s8(const tp_quantize_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_leaky_relu_s8(const tp_leaky_relu_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_add_s8(const tp_add_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,

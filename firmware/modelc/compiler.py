@@ -11,6 +11,8 @@ from .planner import Buffer, plan
 from .reader import read_model
 
 ARENA_ALIGN = 16
+# Model input and output tensor types (float32 and uint8 through QUANTIZE/DEQUANTIZE).
+IO_TYPES = ('INT8', 'UINT8', 'FLOAT32')
 # Constant arrays a layer's parameter struct points to: role -> struct field.
 CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
 
@@ -69,8 +71,8 @@ def analyse(model_path):
                           'exactly one of each is supported')
     T = g.tensors
     for idx, what in ((g.inputs[0], 'input'), (g.outputs[0], 'output')):
-        if T[idx].dtype != 'INT8' or T[idx].is_const:
-            raise ModelcError(f'model {what} must be a non-constant int8 tensor in {name}')
+        if T[idx].dtype not in IO_TYPES or T[idx].is_const:
+            raise ModelcError(f'model {what} must be a non-constant int8, uint8 or float32 tensor in {name}')
 
     # Union RESHAPE outputs with their inputs: same bytes, one buffer.
     act = set(g.inputs) | set(g.outputs)
@@ -104,7 +106,7 @@ def analyse(model_path):
     sizes = {}
     for t in act:
         r = _find(parent, t)
-        sizes[r] = max(sizes.get(r, 0), T[t].size)
+        sizes[r] = max(sizes.get(r, 0), T[t].nbytes)
     buffers = [Buffer(r, sizes[r], life[r][0], life[r][1]) for r in sorted(life)]
     arena = plan(buffers, ARENA_ALIGN)
     offsets = {b.key: b.offset for b in buffers}
@@ -138,8 +140,8 @@ def gen_header(c):
 #include <stdint.h>
 
 #define MODEL_NAME "{mname}"
-#define MODEL_INPUT_BYTES {c.input.size}
-#define MODEL_OUTPUT_BYTES {c.output.size}
+#define MODEL_INPUT_BYTES {c.input.nbytes}
+#define MODEL_OUTPUT_BYTES {c.output.nbytes}
 #define MODEL_INPUT_SCALE {_c_float(c.input.scale)}
 #define MODEL_INPUT_ZERO_POINT {_c_int(c.input.zero_point)}
 #define MODEL_OUTPUT_SCALE {_c_float(c.output.scale)}
@@ -157,6 +159,13 @@ extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
 
 #endif
 """
+
+
+def _pointer(c, tensor):
+    """The C expression for an activation tensor in the arena, typed as its
+    kernel takes it (the int8 quantize kernel reads a uint8 input through int8_t)."""
+    base = f'tp_arena + {c.tensor_offset[tensor]}'
+    return f'(float *)({base})' if c.graph.tensors[tensor].dtype == 'FLOAT32' else base
 
 
 def gen_source(c):
@@ -186,7 +195,7 @@ def gen_source(c):
         if L.kernel != 'reshape':
             w(f'static const tp_{L.kernel}_params_t {pre}_p = {{')
             for k, v in L.params.items():
-                w(f'    .{k} = {_c_int32_literal(v)},')
+                w(f'    .{k} = {_c_float(v) if isinstance(v, float) else _c_int32_literal(v)},')
             for role, nm in names.items():
                 if role not in ('w', 'b'):
                     w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
@@ -200,13 +209,13 @@ def gen_source(c):
     off = c.tensor_offset
     for L in c.layers:
         pre = f'l{L.index:02d}'
-        outp = f'tp_arena + {off[L.output]}'
-        ins = [f'tp_arena + {off[t]}' for t in L.act_inputs]
+        outp = _pointer(c, L.output)
+        ins = [_pointer(c, t) for t in L.act_inputs]
         w(f'__attribute__((noinline)) void {L.symbol}(void)')
         w('{')
         if L.kernel == 'reshape':
             if off[L.act_inputs[0]] != off[L.output]:
-                w(f'    memmove({outp}, {ins[0]}, {c.graph.tensors[L.output].size});')
+                w(f'    memmove({outp}, {ins[0]}, {c.graph.tensors[L.output].nbytes});')
             else:
                 w('    /* RESHAPE: output aliases the input buffer; nothing to move. */')
         elif L.kernel in ('conv2d_s8', 'depthwise_conv2d_s8', 'fully_connected_s8'):

@@ -237,6 +237,69 @@ def lower_concatenation(g, op):
                  dict(outer=outer, n_inputs=len(ins)), [('slice_bytes', 'int32_t', slices)], 0)
 
 
+def _elementwise_io(g, op):
+    T = g.tensors
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _need(not inp.is_const, 'constant input')
+    _need(inp.size == out.size, 'element count changes')
+    for t, what in ((inp, 'input'), (out, 'output')):
+        _need(t.dtype == 'FLOAT32' or (len(t.scales) == 1 and len(t.zero_points) <= 1),
+              f'{what} must be per-tensor quantised')
+    return inp, out
+
+
+def lower_quantize(g, op):
+    """QUANTIZE: float32 -> int8 (a float model input), or between int8/uint8
+    (a uint8 input or output, or a change of scale)."""
+    inp, out = _elementwise_io(g, op)
+    if inp.dtype == 'FLOAT32':
+        _need(out.dtype == 'INT8', f'float32 to {out.dtype}')
+        return Layer(op.index, op.op, 'quantize_f32_s8', [inp.index], out.index,
+                     dict(size=out.size, scale=float(np.float32(out.scale)), zero_point=out.zero_point), [], 0)
+    _need(inp.dtype in ('INT8', 'UINT8') and out.dtype in ('INT8', 'UINT8'), f'{inp.dtype} to {out.dtype}')
+    mult, shift = quant.quantize_multiplier(float(np.float32(inp.scale)) / float(np.float32(out.scale)))
+    lo, hi = (0, 255) if out.dtype == 'UINT8' else (-128, 127)
+    params = dict(size=out.size, input_unsigned=int(inp.dtype == 'UINT8'), input_offset=-inp.zero_point,
+                  out_mult=mult, out_shift=shift, output_offset=out.zero_point, out_min=lo, out_max=hi)
+    return Layer(op.index, op.op, 'quantize_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_dequantize(g, op):
+    inp, out = _elementwise_io(g, op)
+    _need(inp.dtype == 'INT8' and out.dtype == 'FLOAT32', f'{inp.dtype} to {out.dtype}')
+    return Layer(op.index, op.op, 'dequantize_s8_f32', [inp.index], out.index,
+                 dict(size=out.size, scale=float(np.float32(inp.scale)), zero_point=inp.zero_point), [], 0)
+
+
+def lower_relu(g, op):
+    """RELU and RELU6 on int8, as TFLM computes them: RELU requantises (input
+    scale / output scale) and clamps to the output's [0, inf); RELU6 clamps the
+    input to its own [0, 6] and ignores the output's scale and zero point.
+    Both are what the QUANTIZE kernel computes (RELU6 with multiplier 1)."""
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    ref = out if op.op == 'RELU' else inp
+    mult, shift = quant.quantize_multiplier(float(np.float32(inp.scale)) / float(np.float32(ref.scale)))
+    lo, hi = quant.activation_range(op.op, ref.scale, ref.zero_point)
+    params = dict(size=out.size, input_unsigned=0, input_offset=-inp.zero_point, out_mult=mult, out_shift=shift,
+                  output_offset=ref.zero_point, out_min=lo, out_max=hi)
+    return Layer(op.index, op.op, 'quantize_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_leaky_relu(g, op):
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    alpha = float(np.float32(op.options.get('Alpha', 0.0)))
+    ins, outs = float(np.float32(inp.scale)), float(np.float32(out.scale))
+    im, ishift = quant.quantize_multiplier(ins / outs)
+    am, ashift = quant.quantize_multiplier(alpha * ins / outs)
+    params = dict(size=out.size, input_offset=-inp.zero_point, identity_mult=im, identity_shift=ishift,
+                  alpha_mult=am, alpha_shift=ashift, output_offset=out.zero_point)
+    return Layer(op.index, op.op, 'leaky_relu_s8', [inp.index], out.index, params, [], 0)
+
+
 def lower_add(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
@@ -291,6 +354,11 @@ LOWERINGS = {
     'PAD': lower_pad,
     'PADV2': lower_pad,
     'CONCATENATION': lower_concatenation,
+    'QUANTIZE': lower_quantize,
+    'DEQUANTIZE': lower_dequantize,
+    'RELU': lower_relu,
+    'RELU6': lower_relu,
+    'LEAKY_RELU': lower_leaky_relu,
 }
 
 

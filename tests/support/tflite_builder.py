@@ -378,6 +378,72 @@ def random_concatenation(rng):
     return build_model(ops, [0], [6], tensors), f'CONCATENATION shape={base} axis={axis} operands={operands}'
 
 
+def random_quantize_io(rng):
+    """A model with float32 or uint8 I/O: QUANTIZE in, a 1x1 depthwise conv (so
+    the int8 scale changes), then DEQUANTIZE to float32 or QUANTIZE to uint8 (or
+    int8 with another scale).  Returns (model_bytes, desc); the input bytes of a
+    float model are made by float_inputs()."""
+    shape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
+    c = shape[-1]
+    in_type = np.float32 if rng.random() < 0.6 else np.uint8
+    out_type = [np.float32, np.uint8, np.int8][int(rng.integers(0, 3))]
+    s1, z1 = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s2, z2 = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s3, z3 = _rand_scale(rng, 0.005, 0.5), int(rng.integers(0 if out_type == np.uint8 else -128,
+                                                             256 if out_type == np.uint8 else 128))
+    if in_type == np.float32:
+        x = TensorSpec(shape, np.float32, name='x')
+    else:
+        x = TensorSpec(shape, np.uint8, _rand_scale(rng, 0.005, 0.5), int(rng.integers(0, 256)), name='x')
+    fs = [float(np.float32(rng.uniform(0.5, 2.0) * s2 / (s1 * 127))) for _ in range(c)]
+    tensors = [x, TensorSpec(shape, np.int8, s1, z1, name='q'),
+               TensorSpec((1, 1, 1, c), np.int8, fs, 0, 3, rng.integers(-127, 128, size=(1, 1, 1, c)).astype(np.int8)),
+               TensorSpec((c,), np.int32, [s1 * f for f in fs], 0, 0, rng.integers(-300, 301, size=c).astype(np.int32)),
+               TensorSpec(shape, np.int8, s2, z2, name='y'),
+               TensorSpec(shape, out_type, None if out_type == np.float32 else s3,
+                          None if out_type == np.float32 else z3, name='out')]
+    ops = [OpSpec('QUANTIZE', [0], [1]),
+           OpSpec('DEPTHWISE_CONV_2D', [1, 2, 3], [4], 'DepthwiseConv2DOptions',
+                  {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
+                   'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
+           OpSpec('DEQUANTIZE' if out_type == np.float32 else 'QUANTIZE', [4], [5])]
+    desc = (f'QUANTIZE/DEQUANTIZE io {np.dtype(in_type).name} -> {np.dtype(out_type).name} shape={shape} '
+            f'q=({s1:.4g},{z1})')
+    return build_model(ops, [0], [5], tensors), desc
+
+
+def float_inputs(rng, model_bytes, count):
+    """Input bytes (as int8 rows) for a model whose input is float32: values
+    spanning the first QUANTIZE's int8 range and 20 % beyond, plus exact
+    half steps (rounding ties)."""
+    from modelc.reader import read_model
+
+    g = read_model(model_bytes)
+    x = g.tensors[g.inputs[0]]
+    q = g.tensors[g.operators[0].outputs[0]]
+    lo, hi = (-128 - q.zero_point) * q.scale, (127 - q.zero_point) * q.scale
+    span = hi - lo
+    vals = rng.uniform(lo - 0.2 * span, hi + 0.2 * span, size=(count, x.size)).astype(np.float32)
+    ties = (rng.integers(-140, 140, size=(count, x.size)) + 0.5).astype(np.float32) * np.float32(q.scale)
+    vals[:, ::2] = ties[:, ::2]
+    return vals.view(np.int8)
+
+
+def random_activation(rng):
+    """A standalone RELU, RELU6 or LEAKY_RELU, the output scale and zero point
+    independent of the input's (TFLM has no RELU_N1_TO_1)."""
+    op = str(rng.choice(['RELU', 'RELU6', 'LEAKY_RELU']))
+    shape = tuple(int(x) for x in rng.integers(1, 8, size=int(rng.integers(1, 5))))
+    s_in, z_in = _rand_scale(rng, 0.005, 0.2), int(rng.integers(-128, 128))
+    s_out, z_out = float(np.float32(s_in * rng.uniform(0.3, 3.0))), int(rng.integers(-128, 128))
+    opts, otype = {}, ''
+    if op == 'LEAKY_RELU':
+        otype, opts = 'LeakyReluOptions', {'Alpha': float(np.float32(rng.uniform(0.01, 0.5)))}
+    spec = OpSpec(op, [TensorSpec(shape, np.int8, s_in, z_in)], [TensorSpec(shape, np.int8, s_out, z_out)],
+                  otype, opts)
+    return spec, f'{op} shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out}) {opts}'
+
+
 def random_add(rng):
     """ADD of the model input and a per-channel rescaled copy of it.
 
@@ -451,13 +517,16 @@ GENERATORS = {
     'maxpool2d': _single(random_maxpool),
     'pad': _single(random_pad),
     'concatenation': random_concatenation,
+    'quantize_io': random_quantize_io,
+    'activation': _single(random_activation),
 }
 
 
 # The order cases were first generated in: a new kind is appended, so adding
 # one does not change the cases of the others.
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
-              'maxpool2d', 'pad', 'concatenation']
+              'maxpool2d', 'pad', 'concatenation', 'quantize_io',
+              'activation']
 
 
 def make_case(kind, index, base_seed=2024):
@@ -631,8 +700,15 @@ def special_cases():
     cases.append(('conv_k1440_pairs', single_op_model(_conv_spec(
         rng, (1, 3, 3, 160), 0.02, 7, (3, 3), (1, 1), 'SAME', 160, act='RELU6'))))
     cases.append(('conv_k2048_blocks', single_op_model(_conv_spec(
-        rng, (1, 3, 3, 512), 0.02, -5, (2, 2), (1, 1), 'VALID', 12, act='NONE'))))
+        rng, (1, 2, 3, 512), 0.02, -5, (2, 2), (1, 1), 'VALID', 12, act='NONE'))))
+    # Depthwise beyond 256 channels (MobileNetV2 expansions: 384, 960), 3x3
+    # stride 1 and 2 and a 5x5.
+    for n, (shape, k, stride) in enumerate((((1, 3, 3, 384), 3, 1), ((1, 3, 3, 960), 3, 2),
+                                            ((1, 2, 3, 320), 5, 1))):
+        cases.append((f'dw_wide_{n}', single_op_model(_conv_spec(
+            rng, shape, 0.02, int(rng.integers(-128, 128)), (k, k), (stride, stride), 'SAME', shape[3],
+            act='RELU6', depthwise=True))))
     # Helium: 3x3x512 = 4,608 taps (beyond the DSP kernel's 2,048: portable there).
     cases.append(('conv_k4608', single_op_model(_conv_spec(
-        rng, (1, 3, 3, 512), 0.02, 3, (3, 3), (1, 1), 'SAME', 8, act='RELU'))))
+        rng, (1, 2, 2, 512), 0.02, 3, (3, 3), (1, 1), 'SAME', 8, act='RELU'))))
     return cases
