@@ -281,61 +281,34 @@ def test_backend_is_registered():
 
 # -- process handling, against a stand-in renode ------------------------------------
 
-FAKE_RENODE = r'''
-import json, os, re, signal, socket, sys, time
-script_path = sys.argv[-1]
-info = os.environ.get("FAKE_RENODE_INFO")
-if info:
-    with open(info, "w") as f:
-        json.dump({"argv": sys.argv, "pid": os.getpid(), "pgid": os.getpgid(0), "sid": os.getsid(0),
-                   "script": open(script_path).read()}, f)
-if os.environ.get("FAKE_RENODE_FAIL"):
-    print("12:00:00.0000 [ERROR] cpu: fake failure while loading the platform", flush=True)
-    time.sleep(60)
-script = open(script_path).read()
-port = int(re.search(r'CreateServerSocketTerminal (\d+) "\w+" false', script).group(1))
-counts = re.search(r"open\('([^']+)', 'a'\)", script).group(1) if "open(" in script else None
-markers = re.findall(r"f\.write\('M ([0-9a-f]+) '", script)
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen(1)
-conn, _ = srv.accept()
-conn.sendall(b"fake-renode ready\n")
-count, buf = 0, b""
-while True:
-    data = conn.recv(4096)
-    if not data:
-        break
-    buf += data
-    while b"%" in buf:
-        cmd, buf = buf.split(b"%", 1)
-        cmd = cmd.decode()
-        if cmd == "mark":
-            with open(counts, "a") as f:
-                for m in markers:
-                    count += 10
-                    f.write("M %s %d\n" % (m, count))
-            conn.sendall(b"marked\n")
-        elif cmd.startswith("exit "):
-            with open(counts, "a") as f:
-                f.write("T %d\nX %d\nE\n" % (count, int(cmd[5:]) & 0xff))
-        else:
-            conn.sendall(("echo-[%s]\n" % cmd).encode())
-time.sleep(60)  # like Renode: does not quit by itself
-'''
+FAKE_RENODE = Path(__file__).resolve().parent / "support" / "fake_renode.py"
+
+
+def _install_fake(tmp_path: Path, monkeypatch, version: str = "1.14.0") -> Path:
+    program = tmp_path / "bin" / "renode"
+    program.parent.mkdir(exist_ok=True)
+    program.write_text(f"#!{sys.executable}\n" + FAKE_RENODE.read_text())
+    program.chmod(0o755)
+    info = tmp_path / "info.jsonl"
+    monkeypatch.setenv("RENODE", str(program))
+    monkeypatch.setenv("FAKE_RENODE_INFO", str(info))
+    monkeypatch.setenv("FAKE_RENODE_VERSION", version)
+    monkeypatch.setenv("FAKE_RENODE_MONITOR_PORT", str(free_local_port()))
+    return info
 
 
 @pytest.fixture
 def fake_renode(tmp_path, monkeypatch):
-    program = tmp_path / "bin" / "renode"
-    program.parent.mkdir()
-    program.write_text(f"#!{sys.executable}\n" + FAKE_RENODE)
-    program.chmod(0o755)
-    info = tmp_path / "info.json"
-    monkeypatch.setenv("RENODE", str(program))
-    monkeypatch.setenv("FAKE_RENODE_INFO", str(info))
-    return info
+    return _install_fake(tmp_path, monkeypatch)
+
+
+def _infos(path: Path) -> list[dict]:
+    """What each fake renode instance recorded (one JSON line each, in the order they finished the script)."""
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _info(path: Path) -> dict:
+    return _infos(path)[-1]
 
 
 def _gone(pid: int) -> bool:
@@ -353,13 +326,15 @@ def test_fake_session_uart_markers_exit_and_reaping(fake_renode):
     emulator = open_emulator("cortex-m4", firmware, RunOptions(markers=markers), backend="renode")
     assert isinstance(emulator, RenodeEmulator)
     with emulator as dut:
-        info = json.loads(fake_renode.read_text())
-        assert info["argv"][1:4] == ["--disable-xwt", "--plain", info["argv"][-1]]
-        assert "--port" not in info["argv"] and "--console" not in info["argv"]
+        assert dut.read_line(10) == "fake-renode ready"
+        info = _info(fake_renode)
+        assert info["argv"][1:] == ["--disable-xwt", "--console", "--plain", info["argv"][-1]]
+        assert "--port" not in info["argv"] and "-P" not in info["argv"]
+        assert info["stdin_fifo"]  # the Monitor's stdin held open: at its end Renode quits
+        assert info["listening"] == [dut.port]  # no Monitor port, only the UART
         assert info["pgid"] == info["pid"] == info["sid"]  # its own session and process group
         assert f"CreateServerSocketTerminal {dut.port} " in info["script"]
         assert f"AddHook 0x{firmware.address(EXIT_SYMBOL):08x} $tp_exit" in info["script"]
-        assert dut.read_line(10) == "fake-renode ready"
         dut.write("hello%")
         assert dut.read_line(5) == "echo-[hello]"
         dut.write("mark%")
@@ -379,7 +354,7 @@ def test_fake_stop_without_exit_leaves_no_process(fake_renode):
     emulator = open_emulator("cortex-m4", prebuilt("cortex-m4", "kws"), backend="renode")
     with emulator as dut:
         assert dut.read_line(10) == "fake-renode ready"
-        pid = json.loads(fake_renode.read_text())["pid"]
+        pid = _info(fake_renode)["pid"]
         from sim.errors import FirmwareTimeout
         with pytest.raises(FirmwareTimeout):
             dut.wait(0.3)
@@ -396,7 +371,7 @@ def test_fake_startup_error_is_one_line(fake_renode, monkeypatch):
         emulator.start()
     assert time.monotonic() - start < 10
     assert str(caught.value) == "renode: cpu: fake failure while loading the platform"
-    assert _gone(json.loads(fake_renode.read_text())["pid"])
+    assert _gone(_info(fake_renode)["pid"])
 
 
 def test_dut_loads_inputs_over_the_uart_on_renode(fake_renode):
