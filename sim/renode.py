@@ -201,7 +201,7 @@ def _version_of(binary: str, mtime_ns: int) -> tuple[int, int, int] | None:
                              timeout=VERSION_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    found = re.search(r"\b(\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
+    found = re.search(r"(?<![\d.])(\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
     return tuple(int(part) for part in found.groups()) if found else None
 
 

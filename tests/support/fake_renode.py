@@ -45,6 +45,7 @@ from platforms.repl import RENODE_CONSTRUCTOR_PARAMETERS, RENODE_CPU_TYPE_SINCE 
 VERSION = tuple(int(x) for x in os.environ.get("FAKE_RENODE_VERSION", "1.14.0").split("."))
 NAMESPACE = "Antmicro.Renode.Peripherals."
 listening: list[int] = []
+listeners: list[socket.socket] = []  # kept open for the life of the process
 script_done = threading.Event()
 
 
@@ -233,6 +234,7 @@ def open_telnet_monitor(port: int) -> None:
               f"({err.strerror})", flush=True)
         sys.exit(1)
     server.listen(1)
+    listeners.append(server)
     listening.append(port)
     print(f"12:00:00.0000 [INFO] Monitor available in telnet mode on port {port}", flush=True)
 
