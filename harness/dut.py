@@ -23,6 +23,7 @@ from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import SimError
 from sim.plugin import window_blocks, windows
+from tinyperf_errors import TinyperfError
 
 # Our firmware brackets measured work with these; third-party EEMBC firmware
 # has th_timestamp, whose consecutive calls then delimit the windows.
@@ -42,7 +43,7 @@ OUTPUTS = re.compile(r"m-outputs-\[(?P<hex>[0-9a-fA-F]*)\]")
 MODEL = re.compile(r"m-model-\[(?P<model>[^\]]+)\]")
 
 
-class DutError(SimError):
+class DutError(TinyperfError):
     """The DUT answered with an error, hung or died; carries the transcript tail."""
 
     def __init__(self, message: str, tail: list[str]):

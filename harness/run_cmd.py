@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from firmware_bins import prebuilt
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import Benchmark, get_benchmark
 from harness.build import build_image
-from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
+from harness.datasets import Sample, default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from platforms import Platform, get_platform
@@ -40,10 +40,7 @@ class LockedWriter:
 
 
 def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
-    try:
-        return [get_benchmark(n) for n in names] if names else [get_benchmark(n) for n in ("kws", "vww", "ic", "ad")]
-    except UnknownBenchmarkError as err:
-        raise RunError(str(err)) from None
+    return [get_benchmark(n) for n in names or ("kws", "vww", "ic", "ad")]
 
 
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
@@ -56,10 +53,7 @@ def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels
 def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> list[Sample]:
     if dataset is None:
         return default_inputs(bench, DEFAULT_SAMPLES if count is None else count, seed)
-    try:
-        samples = list(load_dataset(dataset, bench))
-    except DatasetError as err:
-        raise RunError(str(err)) from None
+    samples = list(load_dataset(dataset, bench))
     return samples if count is None else samples[:count]
 
 

@@ -31,7 +31,7 @@ from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import TinyperfError
 
 MODES = ("perf", "verify", "accuracy")
 # An inference on the slowest platform runs well under a second of host time;
@@ -39,7 +39,7 @@ MODES = ("perf", "verify", "accuracy")
 SAMPLE_TIMEOUT_S = 120.0
 
 
-class RunError(SimError):
+class RunError(TinyperfError):
     """The run cannot go on (wrong firmware, --fail-fast on a failed sample)."""
 
 

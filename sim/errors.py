@@ -1,9 +1,13 @@
 """Errors the emulation layer reports: each message is one line that names the
 problem and, where there is one, the fix."""
+from __future__ import annotations
 
 
-class SimError(Exception):
-    """Base class: the CLI prints str(err) on one line and exits non-zero."""
+from tinyperf_errors import TinyperfError
+
+
+class SimError(TinyperfError):
+    """The emulation layer's errors: the CLI prints str(err) on one line and exits non-zero."""
 
 
 class ElfError(SimError):
