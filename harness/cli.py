@@ -18,6 +18,7 @@ from tinyperf_errors import EXIT_USAGE, TinyperfError
 console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
 err_console = Console(stderr=True, soft_wrap=True)
 
+EXIT_NO_VERDICT = 75  # sysexits EX_TEMPFAIL: samples without a verdict (emulator lost); --resume them
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
@@ -204,6 +205,9 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)
+    lost = rc.no_verdict_line(results, [run.run_dir for run in runs])
+    if lost:
+        raise CliError(lost, EXIT_NO_VERDICT)
 
 
 @cli.command("build")

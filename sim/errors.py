@@ -26,6 +26,11 @@ class EmulatorError(SimError):
     """The emulator failed to start or ended abnormally."""
 
 
+class EmulatorLost(EmulatorError):
+    """The emulator ended for a reason outside the firmware (killed by a signal,
+    stopped by us): whatever the firmware was doing gets no verdict."""
+
+
 class FirmwareTimeout(SimError):
     """The firmware did not finish (or answer) in time."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_toolchain
-from test_cli_errors import assert_one_line_error, tinyperf
+from test_cli_errors import assert_no_emulator_left, assert_one_line_error, tinyperf
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,3 +128,110 @@ def test_a_cache_path_make_cannot_take_builds_in_a_staging_folder(tmp_path):
     assert proc.returncode == 0, proc.err
     assert (tmp_path / "out" / "ref" / "cortex-m4" / "ad" / "ad.elf").is_file()
     assert not list(tmp_path.rglob("INJECTED"))
+
+
+# ---- a lost emulator is never a verdict ------------------------------------------------------------
+
+
+def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """tinyperf in this process (so a test can patch it): exit code and stderr."""
+    import sys
+
+    from harness import cli
+
+    monkeypatch.setattr(sys, "argv", ["tinyperf", *args])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as ended:
+        code = ended.code or 0
+    return code, capsys.readouterr().err
+
+
+def _run_folder(results: Path) -> Path:
+    (folder,) = [p for p in results.iterdir() if p.is_dir()]
+    return folder
+
+
+@needs_toolchain
+def test_a_sample_whose_emulator_keeps_dying_has_no_verdict_and_resume_runs_it(tmp_path, monkeypatch, capsys):
+    import json
+    import os
+    import signal
+
+    import pandas as pd
+
+    from harness import runner
+    from harness.dut import Dut
+
+    load = Dut.load
+
+    def load_killing_on_sample_3(self, data, *args, **kwargs):
+        if data == victim:
+            os.killpg(self.emulator._proc.pid, signal.SIGKILL)  # as `kill -9` of this QEMU would
+        return load(self, data, *args, **kwargs)
+
+    from harness.benchmarks import get_benchmark
+    from harness.datasets import default_inputs
+
+    victim_sample = default_inputs(get_benchmark("kws"), 6, 0)[3]
+    victim = victim_sample.data
+    monkeypatch.setattr(Dut, "load", load_killing_on_sample_3)
+    monkeypatch.setattr(runner, "LOST_RETRIES", 1)
+    results = tmp_path / "results"
+    code, err = _cli(monkeypatch, capsys, "run", "kws", "-n", "6", "--mode", "verify", "--jobs", "1",
+                     "--results", str(results))
+    folder = _run_folder(results)
+    assert code == 75, err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("tinyperf: error:")]
+    assert "1 samples have no verdict" in line and f"--resume {folder}" in line and "bit-exact" not in line
+    doc = json.loads((folder / "results.json").read_text())["results"][0]
+    assert doc["no_verdict_samples"] == 1 and doc["failed_samples"] == 0
+    assert doc["verify"] == {**doc["verify"], "samples": 5, "bit_exact": 5, "mismatches": [], "no_verdict": 1}
+    frame = pd.read_csv(folder / "samples.csv")
+    lost = frame[frame["no_verdict"]]
+    assert list(lost["name"]) == [victim_sample.name] and "killed by signal 9" in lost["error"].iloc[0]
+    assert "no verdict" in (folder / "summary.md").read_text()
+
+    monkeypatch.setattr(Dut, "load", load)
+    code, err = _cli(monkeypatch, capsys, "run", "--resume", str(folder))
+    assert code == 0, err
+    doc = json.loads((folder / "results.json").read_text())["results"][0]
+    assert doc["verify"]["bit_exact"] == 6 and doc["no_verdict_samples"] == 0
+    frame = pd.read_csv(folder / "samples.csv")
+    assert len(frame) == 6 and not frame["no_verdict"].any() and frame["bit_exact"].all()
+
+
+@needs_toolchain
+@pytest.mark.parametrize("trial", range(3))
+def test_ctrl_c_twice_records_no_verdict_and_resume_passes(tmp_path, trial):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "kws", "-n", "40", "--mode", "verify",
+                             "--jobs", "2", "--results", str(results)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        logs = list(results.glob("*/samples.jsonl"))
+        if logs and len(logs[0].read_text().splitlines()) >= 4 + 3 * trial:
+            break
+        time.sleep(0.02)
+    for _ in range(2 + trial % 2):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    folder = _run_folder(results)
+    records = [json.loads(ln) for ln in (folder / "samples.jsonl").read_text().splitlines()]
+    assert all(r["error"] is None and r["bit_exact"] for r in records), [r["error"] for r in records]
+    resumed = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--resume", str(folder)],
+                             capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert resumed.returncode == 0, resumed.stderr
+    doc = json.loads((folder / "results.json").read_text())["results"][0]
+    assert doc["verify"]["samples"] == 40 and doc["verify"]["bit_exact"] == 40
+    assert_no_emulator_left(folder)
