@@ -295,7 +295,7 @@ FAKE_RENODE = Path(__file__).resolve().parent / "support" / "fake_renode.py"
 def _install_fake(tmp_path: Path, monkeypatch, version: str = "1.14.0") -> Path:
     program = tmp_path / "bin" / "renode"
     program.parent.mkdir(exist_ok=True)
-    program.write_text(f"#!{sys.executable}\n" + FAKE_RENODE.read_text())
+    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_RENODE}" "$@"\n')
     program.chmod(0o755)
     info = tmp_path / "info.jsonl"
     monkeypatch.setenv("RENODE", str(program))
