@@ -66,6 +66,34 @@ def test_repl_agrees_with_toml(name):
     assert repl.cpu_type in RENODE_CORTEX_M_CPU_TYPES
 
 
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_board_header_names_the_fallback_timer_from_the_toml(name):
+    from platforms.gen import board_header
+    platform = get_platform(name)
+    header = board_header(platform)
+    assert platform.fallback_timer.clock_hz == 100_000
+    assert "#define TP_FALLBACK_TIMER_SYSTICK 1\n" in header
+    assert "#define TP_FALLBACK_TIMER_BASE 0xe000e010u\n" in header
+    assert "#define TP_FALLBACK_TIMER_US_PER_TICK 10u\n" in header
+
+
+@pytest.mark.parametrize("clock_hz, kind", [(300_000, "cortex-m-systick"), (100_000, "dwt-cyccnt")])
+def test_board_header_refuses_a_fallback_timer_it_cannot_drive(clock_hz, kind):
+    from dataclasses import replace
+
+    from platforms.gen import board_header
+    platform = replace(get_platform("cortex-m4"), fallback_timer=Peripheral(kind, 0xE000E010, clock_hz))
+    with pytest.raises(ValueError, match="fallback_timer must be one of"):
+        board_header(platform)
+
+
+def test_a_platform_without_fallback_timer_gets_no_fallback():
+    from dataclasses import replace
+
+    from platforms.gen import board_header
+    assert "FALLBACK" not in board_header(replace(get_platform("cortex-m4"), fallback_timer=None))
+
+
 def test_every_core_has_a_cpu_type_mapping():
     assert {p.core for p in catalog().values()} <= set(CPU_TYPES_FOR_CORE)
     assert all(set(types) <= RENODE_CORTEX_M_CPU_TYPES for types in CPU_TYPES_FOR_CORE.values())
