@@ -303,6 +303,7 @@ class RenodeEmulator(Emulator):
         self._dir: Path | None = None
         self._exit: int | None = None
         self._emulator_log = ""
+        self._failure: str | None = None  # Renode's complaint as one line, once it has written all of it
         self.port: int | None = None
         self.markers = marker_addresses(firmware, options.markers)
         self.exit_addr = firmware.address(EXIT_SYMBOL)
@@ -352,11 +353,10 @@ class RenodeEmulator(Emulator):
 
     def _renode_failure(self) -> SimError | None:
         """Renode's own complaint (a failed Monitor command, a crash), if it logged one."""
-        if renode_failure(self._read_renode_log(), self.platform) is None:
-            return None
-        time.sleep(ERROR_SETTLE_S)
-        message = renode_failure(self._read_renode_log(), self.platform)
-        return EmulatorError(message) if message else None
+        if self._failure is None and renode_failure(self._read_renode_log(), self.platform) is not None:
+            time.sleep(ERROR_SETTLE_S)
+            self._failure = renode_failure(self._read_renode_log(), self.platform)
+        return EmulatorError(self._failure) if self._failure else None
 
     def _poll_exit(self) -> int | None:
         """The firmware's exit code once the exit hook has written it."""
