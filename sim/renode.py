@@ -164,6 +164,12 @@ def make_resc(platform: Platform, firmware_path: Path | str, uart_port: int, mip
     MHz); markers_file: where hooks append records; marker_addrs: code
     addresses to record (a name->address dict or the addresses); exit_addr:
     the firmware's exit function, hooked to record the exit code (None: none)."""
+    # Every command below ran on Renode 1.14.0 (README, Renode section).  Their
+    # sources in renode-infrastructure: PerformanceInMips (BaseCPU.cs), AddHook
+    # (CpuHooksExtensions.cs: AddHook(ulong addr, string pythonScript)), and
+    # CreateServerSocketTerminal(int port, string name, bool emitConfig/telnetMode,
+    # bool flushOnConnect) (ServerSocketTerminal.cs; the third argument false
+    # sends no telnet negotiation bytes, in every release since 1.x).
     if not 0 < uart_port < 65536:
         raise SimError(f"UART port {uart_port} is not a TCP port")
     if int(mips) != mips or mips <= 0:
