@@ -7,9 +7,10 @@ Official layout (as the MLPerf Tiny runner reads it):
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -159,16 +160,33 @@ def default_inputs(bench: Benchmark | str, count: int, seed: int = 0) -> list[Sa
     Synthetic inputs have the right size and value range but no label; the same
     seed always gives the same bytes.
     """
+    return list(iter_default_inputs(bench, count, seed))
+
+
+def iter_default_inputs(bench: Benchmark | str, count: int, seed: int = 0) -> Iterator[Sample]:
+    """default_inputs, made one at a time (a billion of them cost nothing until they run)."""
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     real = _bundled(bench)[:count]
+    yield from real
     rng = np.random.default_rng(seed)
-    synthetic = [
-        Sample(f"synthetic-{i:04d}", None, _synthetic(bench, rng), f"synthetic-{i:04d}")
-        for i in range(count - len(real))
-    ]
-    return real + synthetic
+    for i in range(count - len(real)):
+        yield Sample(f"synthetic-{i:04d}", None, _synthetic(bench, rng), f"synthetic-{i:04d}")
+
+
+class Inputs:
+    """A run's inputs: counted up front, made while iterating (each iteration starts afresh)."""
+
+    def __init__(self, make: Callable[[], Iterable[Sample]], count: int):
+        self._make = make
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Sample]:
+        return islice(self._make(), self._count)
 
 
 def _bundled(bench: Benchmark) -> list[Sample]:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from firmware_bins import prebuilt
 from harness.benchmarks import Benchmark, get_benchmark
 from harness.build import build_image
-from harness.datasets import Sample, default_inputs, load_dataset
+from harness.datasets import Inputs, iter_default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from platforms import Platform, get_platform
@@ -50,11 +50,13 @@ def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels
     return FirmwareImage(path)
 
 
-def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> list[Sample]:
+def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> Inputs:
+    """The run's inputs, made as they run (so -n 1000000000 allocates nothing up front)."""
     if dataset is None:
-        return default_inputs(bench, DEFAULT_SAMPLES if count is None else count, seed)
-    samples = list(load_dataset(dataset, bench))
-    return samples if count is None else samples[:count]
+        count = DEFAULT_SAMPLES if count is None else count
+        return Inputs(lambda: iter_default_inputs(bench, count, seed), count)
+    found = load_dataset(dataset, bench)
+    return Inputs(lambda: iter(found), len(found) if count is None else min(count, len(found)))
 
 
 def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:

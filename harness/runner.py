@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +69,7 @@ class BenchRun:
     platform: Platform
     firmware: FirmwareImage
     modes: tuple[str, ...]
-    samples: list[Sample]
+    samples: Iterable[Sample]  # with len(): a list, or datasets.Inputs (made while running)
     run_dir: Path
     jobs: int = 1
     fail_fast: bool = False
@@ -96,7 +95,8 @@ def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
 
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
-    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount, run.backend)
+    first = next(iter(run.samples))
+    return measure_perf(run.bench, run.platform, run.firmware, first, transcript, run.icount, run.backend)
 
 
 def measure_perf(bench: Benchmark | None, platform: Platform, firmware: FirmwareImage, sample: Sample | None = None,
@@ -159,57 +159,64 @@ def _infer(run: BenchRun, dut, sample: Sample, reference: HostReference | None) 
     return _record(run, sample, reference, inferred.results, raw, inferred.instructions)
 
 
-def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, results: dict[int, SampleRecord],
-           transcript, lock: threading.Lock) -> None:
-    """Run one shard of samples on one emulator, restarting it after a failed sample.
+def _shard(run: BenchRun, feed: Callable[[], tuple[int, Sample] | None], log: SampleLog,
+           results: dict[int, SampleRecord], transcript, lock: threading.Lock) -> None:
+    """Run samples taken from `feed` on one emulator, restarting it after a failed sample.
     A sample whose emulator is lost runs again on a fresh one (LOST_RETRIES times);
     after an interrupt it is left without a record, for --resume."""
     reference = HostReference(run.bench) if "verify" in run.modes else None
-    pending = deque(shard)
-    lost: Counter[int] = Counter()
+    current = feed()
+    lost = 0
 
-    def keep(index: int, record: SampleRecord) -> None:
+    def keep(record: SampleRecord) -> None:
         with lock:
             log.append(record)
-            results[index] = record
+            results[current[0]] = record
         run.on_sample()
 
-    while pending and not run.stop.is_set():
+    while current is not None and not run.stop.is_set():
         try:
             with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
                 check_model(dut, run.bench, run.firmware)
-                while pending and not run.stop.is_set():
-                    index, sample = pending[0]
-                    record = _infer(run, dut, sample, reference)
-                    pending.popleft()
-                    keep(index, record)
+                while current is not None and not run.stop.is_set():
+                    record = _infer(run, dut, current[1], reference)
+                    keep(record)
+                    current, lost = feed(), 0
                     if record.error:
                         if run.fail_fast:
                             run.stop.set()
-                            raise RunError(f"{run.bench.name} sample {sample.name} failed: {record.error}")
-                        break  # a fresh emulator for the rest of the shard
+                            raise RunError(f"{run.bench.name} sample {record.name} failed: {record.error}")
+                        break  # a fresh emulator for the rest
         except DutError as err:
             if not err.no_verdict:
                 raise
             if run.stop.is_set():
                 return  # interrupted: the sample keeps no record and --resume runs it
-            index, sample = pending[0]
-            lost[index] += 1
-            if lost[index] > LOST_RETRIES:
-                pending.popleft()
-                keep(index, _failed(run, sample, err))
+            lost += 1
+            if lost > LOST_RETRIES:
+                keep(_failed(run, current[1], err))
+                current, lost = feed(), 0
 
 
 def run_samples(run: BenchRun, log: SampleLog, transcript) -> list[SampleRecord]:
-    """verify/accuracy: every sample without a verdict in the log, sharded over `jobs` emulators."""
+    """verify/accuracy: every sample without a verdict in the log, taken in order by
+    `jobs` emulators from one shared feed (inputs are made as they are taken)."""
     done = {r.name: r for r in log.records() if not r.no_verdict}
-    todo = [(i, s) for i, s in enumerate(run.samples) if s.name not in done]
-    results: dict[int, SampleRecord] = {i: done[s.name] for i, s in enumerate(run.samples) if s.name in done}
+    results: dict[int, SampleRecord] = {}
     lock = threading.Lock()
-    jobs = max(1, min(run.jobs, len(todo)))
-    shards = [todo[k::jobs] for k in range(jobs)]
+    inputs = enumerate(run.samples)
+
+    def feed() -> tuple[int, Sample] | None:
+        with lock:
+            for index, sample in inputs:
+                if sample.name not in done:
+                    return index, sample
+                results[index] = done[sample.name]
+            return None
+
+    jobs = max(1, min(run.jobs, len(run.samples) - len(done)))
     with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(_shard, run, shard, log, results, transcript, lock) for shard in shards if shard]
+        futures = [pool.submit(_shard, run, feed, log, results, transcript, lock) for _ in range(jobs)]
         try:
             for future in futures:
                 future.result()
