@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -25,6 +26,24 @@ EXIT_INTERRUPTED = 130
 
 class CliError(TinyperfError):
     """A one-line error the command line itself finds (exit code given per error)."""
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and inf: nan compares false with any
+    bound, so FloatRange alone lets it through (and a nan limit never trips)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
+SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
+INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
 
 
 def _print_json(data) -> None:
@@ -58,7 +77,8 @@ def platforms_cmd(as_json: bool) -> None:
 @cli.command("exec")
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds before the run is stopped.")
+@click.option("--timeout", default=60.0, show_default=True, type=FiniteFloat(min=0.1, max=MAX_TIMEOUT_S),
+              help="Seconds before the run is stopped.")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bytes to send to the UART (default: stdin when it is not a terminal).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
@@ -146,7 +166,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--dataset-path", type=click.Path(path_type=Path),
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="Emulators in parallel.")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
@@ -249,13 +269,13 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
 @cli.command("profile")
 @click.argument("target", metavar="BENCH|ELF")
 @click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
-@click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
                    "pass the official N, e.g. 70 for kws, to mirror 'tinyperf run').")
-@click.option("--warmups", type=click.IntRange(min=0), default=1, show_default=True, help="Inferences before the window.")
+@click.option("--warmups", type=click.IntRange(min=0, max=INT32), default=1, show_default=True, help="Inferences before the window.")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded default inputs whose raw outputs are digested for 'tinyperf compare'.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
@@ -290,13 +310,13 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option("--platform", "-p", "platform_name", help="Platform for ELF sides (default: a folder's, else the default).")
-@click.option("--max-regression", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--max-regression", type=FiniteFloat(min=0), default=2.0, show_default=True,
               help="Fail when B's cycles per inference exceed A's by more than this many percent.")
-@click.option("--iterations", "-n", type=click.IntRange(min=1),
+@click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32),
               help="Inferences in the window when profiling ELFs (default: a profile folder's, else 3).")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded inputs whose raw outputs are compared when profiling ELFs.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")

@@ -73,6 +73,14 @@ USAGE = {
     "build unknown benchmark": (["build", "kvs"], "did you mean 'kws'"),
     "profile unknown target": (["profile", "nothing"], "unknown benchmark 'nothing'"),
     "serve missing ELF": (["serve", "/nonexistent/x.elf"], "no such ELF file"),
+    "exec --timeout nan": (["exec", "x.elf", "--timeout", "nan"], "not a finite number"),
+    "exec --timeout inf": (["exec", "x.elf", "--timeout", "inf"], "'--timeout'"),
+    "exec --timeout 1e300": (["exec", "x.elf", "--timeout", "1e300"], "'--timeout'"),
+    "compare --max-regression nan": (["compare", "kws", "kws", "--max-regression", "nan"], "not a finite number"),
+    "compare --max-regression inf": (["compare", "kws", "kws", "--max-regression", "inf"], "not a finite number"),
+    "compare --max-regression -1": (["compare", "kws", "kws", "--max-regression", "-1"], "'--max-regression'"),
+    "run --seed -1": (["run", "kws", "--seed", "-1"], "'--seed'"),
+    "profile --iterations 2^31": (["profile", "kws", "-n", "2147483648"], "'--iterations'"),
 }
 
 
@@ -235,3 +243,39 @@ def test_ctrl_c_twice_records_no_verdict_and_resume_passes(tmp_path, trial):
     doc = json.loads((folder / "results.json").read_text())["results"][0]
     assert doc["verify"]["samples"] == 40 and doc["verify"]["bit_exact"] == 40
     assert_no_emulator_left(folder)
+
+
+def test_compare_refuses_a_gate_that_cannot_close():
+    from harness.compare import CompareError, Side, compare_sides
+
+    side = Side("a", "run", "kws", "cortex-m4", None, 100.0, 100.0)
+    for limit in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(CompareError, match="finite number >= 0"):
+            compare_sides(side, side, limit)
+
+
+@needs_toolchain
+def test_a_billion_samples_start_at_once_without_memory(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "ad", "--mode", "verify", "-n", "1000000000",
+                             "--jobs", "1", "--results", str(results)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(results.glob("*/samples.jsonl")):
+            time.sleep(0.1)
+        while time.monotonic() < deadline and not next(results.glob("*/samples.jsonl")).read_text():
+            time.sleep(0.1)
+        assert time.monotonic() < deadline, "no sample ran within 60 s"
+        rss_kib = int(next(ln for ln in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                           if ln.startswith("VmRSS")).split()[1])
+        assert rss_kib < 600 * 1024, f"{rss_kib} KiB resident after the first sample"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err
