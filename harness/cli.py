@@ -356,20 +356,26 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
               help="Also make this symlink to the pty (removed on exit).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
-def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool) -> None:
+@click.option("--command-timeout", type=FiniteFloat(min=1, max=MAX_TIMEOUT_S), default=300.0, show_default=True,
+              help="Seconds the board may take over one command before it is restarted (the command gets an error).")
+def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
+              command_timeout: float) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
     like a real board's port.  m-lap-us lines carry emulated board time."""
     from harness.build import BENCHES
-    from harness.serve import Server, resolve_firmware
+    from harness.serve import Server, check_link, resolve_firmware
 
     platform = get_platform(platform_name)
     elf = resolve_firmware(target, platform, BENCHES)
     firmware = FirmwareImage(elf)
+    firmware.check_fits(platform)  # before calibration, which would report the same problem first
+    if link:
+        check_link(link)
     cpi = _serve_cpi(platform, firmware, icount)
-    server = Server(platform, firmware, pace=pace, link=link, icount=icount,
+    server = Server(platform, firmware, pace=pace, link=link, icount=icount, command_timeout=command_timeout,
                     cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:

@@ -109,9 +109,12 @@ def tinyperf_in(cwd: Path, *args: str, env: dict | None = None, timeout: float =
     import os
     import subprocess
     import sys
+    import time
 
+    start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, cwd=cwd, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    proc.elapsed = time.monotonic() - start
     proc.out, proc.err = proc.stdout.decode(), proc.stderr.decode()
     return proc
 
@@ -279,3 +282,67 @@ def test_a_billion_samples_start_at_once_without_memory(tmp_path):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err
+
+
+# ---- serve: no host files, no endless command, early checks --------------------------------------------
+
+
+@needs_toolchain
+def test_serve_refuses_db_file_in_order_and_a_fifo_never_reaches_the_board(tmp_path):
+    import os
+
+    from test_serve import Served, command, runner_port
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with Served("kws", "--platform", "cortex-m4", "--no-pace") as served:
+        port = runner_port(served.path)
+        for path in ("/etc/hostname", str(fifo)):
+            reply = command(port, f"db file {path}")
+            assert reply[0].startswith("e-[tinyperf serve: 'db file' is disabled") and reply[-1] == "m-ready"
+        port.write(b"name%db  file /etc/hostname%profile%")  # replies keep the order of the commands
+        port.timeout = 5
+        lines = [port.read_until(b"\n").decode().strip() for _ in range(5)]
+        assert lines[0] == "m-name-dut-[tinyperf]" and lines[2].startswith("e-[tinyperf serve: 'db file'")
+        assert lines[4].startswith("m-profile-["), lines
+        port.close()
+        assert served.interrupt() in (0, 130)
+    assert "Traceback" not in served.err_text()
+
+
+@needs_toolchain
+def test_serve_restarts_a_board_busy_past_the_command_limit(tmp_path):
+    import time
+
+    from test_serve import KWS_INPUT, Served, command, load, read_reply, runner_port
+
+    with Served("kws", "--platform", "cortex-m4", "--no-pace", "--command-timeout", "3") as served:
+        port = runner_port(served.path)
+        load(port, KWS_INPUT)
+        start = time.monotonic()
+        port.write(b"infer 2147483647 0%")
+        reply = read_reply(port, 30)
+        assert time.monotonic() - start < 3 + 15
+        assert "3 s command limit; board restarted" in reply[-2] and reply[-1] == "m-ready", reply
+        assert command(port, "name")[0] == "m-name-dut-[tinyperf]"
+        port.close()
+        assert served.interrupt() in (0, 130)
+    err = served.err_text()
+    assert err.count("took longer than the 3 s command limit") == 1 and "Traceback" not in err, err
+
+
+SERVE_EARLY = {
+    "ELF for another board": (["firmware_bins/cortex-m4/kws.elf", "-p", "cortex-m33"], 1,
+                              "lies outside cortex-m33's memory"),
+    "--link into a missing folder": (["kws", "--link", "/nonexistent/dir/port"], 2, "does not exist"),
+    "--link onto a file": (["kws", "--link", "README.md"], 2, "exists and is not a symlink"),
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("args,code,fragment", SERVE_EARLY.values(), ids=SERVE_EARLY.keys())
+def test_serve_fails_at_once_with_one_line(args, code, fragment):
+    proc = tinyperf_in(REPO, "serve", *args, timeout=30)
+    lines = proc.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinyperf: error:") and fragment in lines[0], proc.err
+    assert proc.returncode == code and proc.elapsed < 3  # before the emulator's start-up and calibration
