@@ -199,7 +199,8 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
-            raise CliError(f"dataset folder {dataset_path} does not exist: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+            what = "is not a folder" if dataset_path.exists() else "does not exist"
+            raise CliError(f"dataset path {dataset_path} {what}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         for bench in chosen:
             firmware = rc.firmware_for(bench, platform, elf, kernels)
@@ -244,10 +245,13 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
               selftest: bool, prebuilt: bool, jobs: int) -> None:
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
     from harness.build import BENCHES, build_set, publish_prebuilt
+    from harness.report import check_writable
 
     from harness.benchmarks import get_benchmark
 
     benches = tuple(get_benchmark(b).name for b in benches)
+    if not prebuilt:
+        check_writable(out_dir, "--out")
     boards = [get_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
@@ -287,8 +291,10 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
     collapsed stacks, cycles) and results.json into the output folder."""
     from harness import profile as prof
+    from harness.report import check_writable
 
     platform = get_platform(platform_name)
+    check_writable(out_dir or Path("results"), "--out")
     elf, bench = prof.resolve_target(target, platform)
     with console.status(f"profiling {target} on {platform.name}"):
         result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
@@ -442,6 +448,9 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as err:  # a file we read or write: full disk, no permission, ...
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"{where}{err.strerror or err}", 1)
     except Exception as err:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("TINYPERF_DEBUG"):
             raise

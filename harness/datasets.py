@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.benchmarks import Benchmark, get_benchmark
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "data" / "samples"
 KWS_SAMPLE = SAMPLES_DIR / "kws01" / "reference_submission_input.bin"
@@ -25,7 +25,9 @@ AD_BINS = 128  # the AD files are frames of 128 mel bins; a 640-value window is 
 
 
 class DatasetError(TinyperfError, ValueError):
-    """A dataset that cannot be used, with a one-line reason."""
+    """A dataset that cannot be used, with a one-line reason (a usage error: exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,24 @@ def load_dataset(dataset_path: str | Path, bench: Benchmark | str) -> Dataset:
     """
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
     root = Path(dataset_path) / bench.id
+    if Path(dataset_path).exists() and not Path(dataset_path).is_dir():
+        raise DatasetError(f"dataset path {dataset_path} is a file: pass the folder that holds {bench.id}/")
     if not root.is_dir():
         hint = " (pass the folder that contains it)" if Path(dataset_path).name == bench.id else ""
         raise DatasetError(f"dataset folder not found: {root}{hint}")
     index = root / "y_labels.csv"
     if not index.is_file():
         raise DatasetError(f"{index} not found: an official dataset lists its files there")
-    with index.open(newline="") as f:
-        rows = [(n, row) for n, row in enumerate(csv.reader(f), 1) if any(c.strip() for c in row)]
+    try:
+        with index.open(newline="", encoding="utf-8") as f:
+            rows = [(n, row) for n, row in enumerate(csv.reader(f), 1) if any(c.strip() for c in row)]
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{index}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}): "
+                           "an official y_labels.csv is plain text") from None
+    except csv.Error as err:  # e.g. a field over csv's 128 KiB limit: not a file,classes,label row
+        raise DatasetError(f"{index}: not a file,classes,label table ({err})") from None
+    except OSError as err:
+        raise DatasetError(f"{index}: cannot read it ({err.strerror})") from None
     if not rows:
         raise DatasetError(f"{index} lists no files")
     entries: list[DatasetEntry] = []

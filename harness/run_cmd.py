@@ -1,8 +1,11 @@
 """`tinyperf run`: benchmarks on an emulated board, results in a run folder."""
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -76,8 +79,29 @@ def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
     return run_dir
 
 
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """One tinyperf at a time per run folder: a second --resume of it fails at once."""
+    with (run_dir / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"run folder {run_dir} is in use by another tinyperf: wait for it to end") from None
+        yield
+
+
 def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
-    """Perf, then the per-sample modes; writes the report even when interrupted."""
+    """Perf, then the per-sample modes; writes the report even when interrupted.
+    A full disk (or any write error) ends the run with the samples so far kept."""
+    with locked(run.run_dir):
+        try:
+            return _execute(run, console, quiet)
+        except OSError as err:
+            raise RunError(f"{err.filename or run.run_dir}: {err.strerror}; the samples finished so far are kept: "
+                           f"fix that (free space?) and run 'tinyperf run --resume {run.run_dir}'") from None
+
+
+def _execute(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
     transcript = LockedWriter(run.run_dir / "transcript.log")
     perf = None
     records = []
@@ -94,7 +118,8 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
     except BaseException:
         stop_all()
         records = log.records()
-        _write(run, perf, records)
+        with suppress(OSError):  # the disk may be full: the sample log has everything already
+            _write(run, perf, records)
         raise
     finally:
         log.close()

@@ -31,7 +31,7 @@ from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 MODES = ("perf", "verify", "accuracy")
 # An inference on the slowest platform runs well under a second of host time;
@@ -245,8 +245,43 @@ def save_run_spec(run_dir: Path, spec: dict) -> None:
     (run_dir / "run.json").write_text(json.dumps(spec, indent=2) + "\n")
 
 
+# run.json: key -> (accepted types, required).  bool is checked apart: it is an int too.
+RUN_SPEC = {"benchmark": ((str,), True), "platform": ((str,), True), "firmware": ((str,), True),
+            "modes": ((list,), True), "dataset": ((str, type(None)), True), "seed": ((int,), True),
+            "samples": ((int, type(None)), True), "jobs": ((int,), True), "icount": ((bool,), True),
+            "backend": ((str,), False)}
+
+
 def load_run_spec(run_dir: Path) -> dict:
+    """run.json of a run folder, checked key by key (it may have been edited by hand)."""
     path = run_dir / "run.json"
     if not path.is_file():
-        raise RunError(f"{run_dir} is not a tinyperf run folder (no run.json): pass a folder under results/")
-    return json.loads(path.read_text())
+        raise RunError(f"{run_dir} is not a tinyperf run folder (no run.json): pass a folder under results/",
+                       EXIT_USAGE)
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise RunError(f"{path} cannot be read as JSON ({err}): the run cannot be resumed; start a new one",
+                       EXIT_USAGE) from None
+    problem = _run_spec_problem(spec)
+    if problem:
+        raise RunError(f"{path}: {problem}: the run cannot be resumed; start a new one", EXIT_USAGE)
+    return spec
+
+
+def _run_spec_problem(spec) -> str | None:
+    if not isinstance(spec, dict):
+        return f"expected an object, found {type(spec).__name__}"
+    for key, (types, required) in RUN_SPEC.items():
+        if key not in spec:
+            if required:
+                return f"'{key}' is missing"
+            continue
+        value = spec[key]
+        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+            return f"'{key}' is {json.dumps(value)[:40]}, not {' or '.join(t.__name__ for t in types)}"
+    if not spec["modes"] or any(m not in MODES for m in spec["modes"]):
+        return f"'modes' must list some of {', '.join(MODES)}"
+    if spec["seed"] < 0 or spec["jobs"] < 1 or (spec["samples"] is not None and spec["samples"] < 1):
+        return "'seed' must be >= 0, 'jobs' and 'samples' >= 1"
+    return None

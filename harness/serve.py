@@ -601,10 +601,10 @@ def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) 
             raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
                              f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)", EXIT_USAGE)
         return found
-    if path.exists() or "/" in target or target.endswith(".elf"):
-        if not path.is_file():
-            raise ServeError(f"{target}: no such ELF file", EXIT_USAGE)
-        return path
+    if path.exists() or path.is_symlink():
+        return path  # FirmwareImage says what is wrong with a folder, a device or a symlink loop
+    if "/" in target or target.endswith(".elf"):
+        raise ServeError(f"{target}: no such ELF file", EXIT_USAGE)
     try:
         name = get_benchmark(target).name  # also takes ids such as kws01
     except UnknownBenchmarkError as err:
