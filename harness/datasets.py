@@ -161,6 +161,10 @@ def _parse_row(bench: Benchmark, root: Path, row: list[str], where: str) -> Data
         if size < bench.input_bytes or size % 4:
             raise DatasetError(f"{where}: {path.name} has {size} bytes; {bench.name} files are float32 values, "
                                f"at least {bench.input_bytes} bytes")
+        bad = np.count_nonzero(~np.isfinite(np.fromfile(path, dtype="<f4")))
+        if bad:  # the model would score them as NaN, and the AUC could not be computed
+            raise DatasetError(f"{where}: {path.name} holds {bad} NaN or infinite values; "
+                               f"{bench.name} inputs are finite float32 values")
     elif size != bench.input_bytes:
         raise DatasetError(f"{where}: {path.name} has {size} bytes, {bench.name} inputs have {bench.input_bytes}")
     return DatasetEntry(row[0], label, path, size, window, stride)

@@ -22,6 +22,7 @@ from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samp
 from platforms import Platform, get_platform
 from sim.elf import FirmwareImage
 from sim.process import stop_all
+from tinyperf_errors import EXIT_USAGE
 
 DEFAULT_SAMPLES = 10
 
@@ -75,7 +76,7 @@ def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
             run_dir = results / f"{stamp}-{bench.name}-{platform.name}-{suffix}"
         run_dir.mkdir()
     except OSError:
-        raise RunError(f"results folder {results} is not writable: pass --results DIR") from None
+        raise RunError(f"results folder {results} is not writable: pass --results DIR", EXIT_USAGE) from None
     return run_dir
 
 

@@ -346,3 +346,244 @@ def test_serve_fails_at_once_with_one_line(args, code, fragment):
     lines = proc.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tinyperf: error:") and fragment in lines[0], proc.err
     assert proc.returncode == code and proc.elapsed < 3  # before the emulator's start-up and calibration
+
+
+# ---- the one-line contract: files and folders the user names ------------------------------------------
+
+
+def _dataset(root: Path, bench: str, index: bytes, files: dict[str, bytes] = {}) -> Path:
+    from harness.benchmarks import get_benchmark
+
+    folder = root / "data" / get_benchmark(bench).id
+    folder.mkdir(parents=True)
+    (folder / "y_labels.csv").write_bytes(index)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return root / "data"
+
+
+def _floats(values) -> bytes:
+    import numpy as np
+
+    return np.asarray(values, dtype="<f4").tobytes()
+
+
+DATASETS = {
+    "non-UTF-8 y_labels.csv": ("kws", b"a.bin,12,0\n\xff\xfe\xfa,12,1\n", {}, "not UTF-8 text"),
+    "200 KB CSV field": ("kws", b"a.bin,12," + b"7" * 200_000 + b"\n", {}, "not a file,classes,label table"),
+    "AD file with NaN": ("ad", b"a.bin,2,0,2560,512\nb.bin,2,1,2560,512\n",
+                         {"a.bin": _floats([float("nan")] * 640), "b.bin": _floats([0.5] * 640)},
+                         "a.bin holds 640 NaN or infinite values"),
+}
+
+
+@pytest.mark.parametrize("bench,index,files,fragment", DATASETS.values(), ids=DATASETS.keys())
+def test_bad_datasets_are_one_line_exit_2(tmp_path, bench, index, files, fragment):
+    data = _dataset(tmp_path, bench, index, files)
+    proc = tinyperf_in(tmp_path, "run", bench, "--mode", "accuracy", "--dataset-path", str(data),
+                       "--results", str(tmp_path / "results"), timeout=60)
+    assert_one_line_error(proc, fragment)
+    assert proc.returncode == EXIT_USAGE and not (tmp_path / "results").exists()
+
+
+def test_dataset_path_that_is_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    proc = tinyperf_in(tmp_path, "run", "kws", "--mode", "accuracy", "--dataset-path", "f", timeout=30)
+    assert_one_line_error(proc, "dataset path f is not a folder")
+    assert proc.returncode == EXIT_USAGE
+
+
+@needs_toolchain
+def test_ad_with_one_class_names_the_reason(tmp_path):
+    data = _dataset(tmp_path, "ad", b"a.bin,2,0,2560,512\nb.bin,2,0,2560,512\n",
+                    {"a.bin": _floats([0.25] * 640), "b.bin": _floats([0.5] * 640)})
+    proc = tinyperf_in(tmp_path, "run", "ad", "--mode", "accuracy", "--dataset-path", str(data), "--jobs", "1",
+                       "--results", str(tmp_path / "results"), timeout=120)
+    assert_one_line_error(proc, "quality auc cannot be computed", "none of class 1")
+    assert "None" not in proc.err and proc.returncode == 1
+
+
+def _not_an_elf(tmp_path: Path, kind: str) -> str:
+    if kind == "folder":
+        return str(tmp_path)
+    if kind == "symlink loop":
+        (tmp_path / "loop.elf").symlink_to(tmp_path / "loop.elf")
+        return str(tmp_path / "loop.elf")
+    return "/dev/null"
+
+
+NOT_ELF = {"folder": "a folder, not a firmware file", "symlink loop": "a symlink loop",
+           "/dev/null": "not a regular file"}
+
+
+@pytest.mark.parametrize("command", ["exec", "profile", "serve", "run"])
+@pytest.mark.parametrize("kind", NOT_ELF)
+def test_what_is_not_an_elf_is_named(tmp_path, command, kind):
+    target = _not_an_elf(tmp_path, kind)
+    args = ["run", "kws", "--elf", target, "--results", str(tmp_path / "r")] if command == "run" else [command, target]
+    proc = tinyperf_in(tmp_path, *args, timeout=30)
+    assert_one_line_error(proc, NOT_ELF[kind])
+    assert proc.returncode == 1 and proc.elapsed < 10
+
+
+# ---- run.json and samples.jsonl edited by hand ------------------------------------------------------------
+
+GOOD_SPEC = {"benchmark": "kws", "platform": "cortex-m4", "firmware": "firmware_bins/cortex-m4/kws.elf",
+             "modes": ["verify"], "dataset": None, "seed": 0, "samples": 2, "jobs": 1, "icount": False}
+BAD_SPECS = {
+    "not JSON": (b"{ not json", "cannot be read as JSON"),
+    "not UTF-8": (b"\xff\xfe{}", "cannot be read as JSON"),
+    "a list": (b"[1, 2]", "expected an object, found list"),
+    "no benchmark": ({k: v for k, v in GOOD_SPEC.items() if k != "benchmark"}, "'benchmark' is missing"),
+    "seed a string": ({**GOOD_SPEC, "seed": "x"}, "'seed' is \"x\", not int"),
+    "icount a number": ({**GOOD_SPEC, "icount": 1}, "'icount' is 1, not bool"),
+    "unknown mode": ({**GOOD_SPEC, "modes": ["fast"]}, "'modes' must list"),
+    "jobs 0": ({**GOOD_SPEC, "jobs": 0}, "'jobs' and 'samples' >= 1"),
+    "unknown benchmark": ({**GOOD_SPEC, "benchmark": "kwz"}, "unknown benchmark 'kwz'"),
+}
+
+
+@pytest.mark.parametrize("content,fragment", BAD_SPECS.values(), ids=BAD_SPECS.keys())
+def test_malformed_run_json_is_one_line_exit_2(tmp_path, content, fragment):
+    import json
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.json").write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    proc = tinyperf_in(REPO, "run", "--resume", str(folder), timeout=30)
+    assert_one_line_error(proc, fragment)
+    assert proc.returncode == EXIT_USAGE
+
+
+@needs_toolchain
+def test_malformed_samples_log_is_one_line_exit_2(tmp_path):
+    import json
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({**GOOD_SPEC, "firmware": str(REPO / GOOD_SPEC["firmware"])}))
+    (folder / "samples.jsonl").write_text('{"name": "x"}\n')
+    proc = tinyperf_in(REPO, "run", "--resume", str(folder), timeout=60)
+    assert_one_line_error(proc, "samples.jsonl line 1 is not a sample record")
+    assert proc.returncode == EXIT_USAGE
+
+
+@needs_toolchain
+def test_a_second_resume_of_a_folder_in_use_fails_at_once(tmp_path):
+    import fcntl
+    import json
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({**GOOD_SPEC, "firmware": str(REPO / GOOD_SPEC["firmware"])}))
+    with (folder / ".lock").open("w") as held:  # as the first tinyperf holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = tinyperf_in(REPO, "run", "--resume", str(folder), timeout=60)
+    assert_one_line_error(proc, "is in use by another tinyperf")
+    assert proc.returncode == 1 and not (folder / "samples.jsonl").exists()
+    assert tinyperf_in(REPO, "run", "--resume", str(folder), timeout=120).returncode == 0  # free again
+
+
+# ---- full disks and read-only folders ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A folder on a tmpfs of `size` (root only: skipped elsewhere); unmounted afterwards."""
+    import subprocess
+
+    mounted = []
+
+    def mount(size: str, read_only: bool = False) -> Path:
+        point = tmp_path / f"fs{len(mounted)}"
+        point.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here (needs root)")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=True)
+
+
+READ_ONLY = {
+    "build --out": ["build", "ad", "-p", "cortex-m4", "--out", "{ro}/b"],
+    "profile --out": ["profile", "kws", "--out", "{ro}/p"],
+    "run --results": ["run", "kws", "-n", "1", "--results", "{ro}/r"],
+    "build --out /dev/null/x": ["build", "ad", "-p", "cortex-m4", "--out", "/dev/null/x"],
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("args", READ_ONLY.values(), ids=READ_ONLY.keys())
+def test_unwritable_output_folders_fail_before_any_work(small_fs, args):
+    read_only = small_fs("64k", read_only=True) if any("{ro}" in a for a in args) else None
+    proc = tinyperf_in(REPO, *[a.replace("{ro}", str(read_only)) for a in args], timeout=60)
+    assert_one_line_error(proc, "pass")
+    assert proc.returncode == EXIT_USAGE and proc.elapsed < 10
+
+
+@needs_toolchain
+def test_disk_full_during_profile_is_one_line_and_leaves_no_partial_file(small_fs):
+    full = small_fs("48k")
+    proc = tinyperf_in(REPO, "profile", "kws", "-n", "1", "--outputs", "0", "--out", str(full / "p"), timeout=300)
+    assert_one_line_error(proc, "No space left on device")
+    assert proc.returncode == 1
+    assert not list(full.rglob("*.tmp")) and not list(full.rglob(".*.tmp"))
+
+
+@needs_toolchain
+def test_disk_full_during_run_keeps_the_samples_and_resume_finishes(tmp_path, monkeypatch, capsys):
+    import errno
+    import json
+
+    from harness.report import SampleLog
+
+    append = SampleLog.append
+
+    def append_until_full(self, record):
+        if len(self.records()) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        append(self, record)
+
+    monkeypatch.setattr(SampleLog, "append", append_until_full)
+    code, err = _cli(monkeypatch, capsys, "run", "kws", "-n", "6", "--mode", "verify", "--jobs", "1",
+                     "--results", str(tmp_path))
+    folder = _run_folder(tmp_path)
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("tinyperf: error:")]
+    assert code == 1 and "No space left on device" in line and f"--resume {folder}" in line
+    assert len((folder / "samples.jsonl").read_text().splitlines()) == 3
+    monkeypatch.setattr(SampleLog, "append", append)
+    code, err = _cli(monkeypatch, capsys, "run", "--resume", str(folder))
+    assert code == 0, err
+    doc = json.loads((folder / "results.json").read_text())["results"][0]
+    assert doc["verify"]["samples"] == 6 and doc["verify"]["bit_exact"] == 6
+
+
+# ---- nothing left in /tmp ------------------------------------------------------------------------------------
+
+
+@needs_toolchain
+@pytest.mark.parametrize("command", ["profile", "compare"])
+def test_profile_and_compare_leave_no_input_folders(monkeypatch, command):
+    import tempfile
+
+    from harness import compare, dut, profile
+    from platforms import get_platform
+
+    made = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        made.append(Path(mkdtemp(*args, **kwargs)))
+        return str(made[-1])
+
+    monkeypatch.setattr(dut.tempfile, "mkdtemp", recording_mkdtemp)
+    if command == "profile":
+        profile.run_profile(get_platform("cortex-m4"), REPO / "firmware_bins/cortex-m4/kws.elf", None, 1, 0, 1)
+    else:
+        compare.resolve_sides("kws", "kws", "cortex-m4", 1, 1)
+    assert made and not [p for p in made if p.exists()]
