@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_toolchain
-from test_cli_errors import assert_no_emulator_left, assert_one_line_error, tinyperf
+from test_cli_errors import assert_one_line_error, tinyperf
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,6 +159,23 @@ def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+def qemu_children(pid: int) -> list[int]:
+    """The emulators a tinyperf process runs right now (its qemu-system-arm children)."""
+    import subprocess
+
+    out = subprocess.run(["pgrep", "-P", str(pid), "qemu-system-arm"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def assert_all_gone(pids: list[int]) -> None:
+    import time
+
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{p}").exists() for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in pids if Path(f"/proc/{p}").exists()], "an emulator outlived tinyperf"
+
+
 def _run_folder(results: Path) -> Path:
     (folder,) = [p for p in results.iterdir() if p.is_dir()]
     return folder
@@ -232,10 +249,13 @@ def test_ctrl_c_twice_records_no_verdict_and_resume_passes(tmp_path, trial):
         if logs and len(logs[0].read_text().splitlines()) >= 4 + 3 * trial:
             break
         time.sleep(0.02)
+    emulators = qemu_children(proc.pid)
+    assert emulators
     for _ in range(2 + trial % 2):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.02)
     out, err = proc.communicate(timeout=60)
+    assert_all_gone(emulators)
     assert proc.returncode == 130 and "Traceback" not in err, err
     folder = _run_folder(results)
     records = [json.loads(ln) for ln in (folder / "samples.jsonl").read_text().splitlines()]
@@ -245,7 +265,6 @@ def test_ctrl_c_twice_records_no_verdict_and_resume_passes(tmp_path, trial):
     assert resumed.returncode == 0, resumed.stderr
     doc = json.loads((folder / "results.json").read_text())["results"][0]
     assert doc["verify"]["samples"] == 40 and doc["verify"]["bit_exact"] == 40
-    assert_no_emulator_left(folder)
 
 
 def test_compare_refuses_a_gate_that_cannot_close():
@@ -278,10 +297,12 @@ def test_a_billion_samples_start_at_once_without_memory(tmp_path):
         rss_kib = int(next(ln for ln in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
                            if ln.startswith("VmRSS")).split()[1])
         assert rss_kib < 600 * 1024, f"{rss_kib} KiB resident after the first sample"
+        emulators = qemu_children(proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err
+    assert_all_gone(emulators)
 
 
 # ---- serve: no host files, no endless command, early checks --------------------------------------------
@@ -306,8 +327,10 @@ def test_serve_refuses_db_file_in_order_and_a_fifo_never_reaches_the_board(tmp_p
         assert lines[0] == "m-name-dut-[tinyperf]" and lines[2].startswith("e-[tinyperf serve: 'db file'")
         assert lines[4].startswith("m-profile-["), lines
         port.close()
+        emulators = qemu_children(served.proc.pid)
         assert served.interrupt() in (0, 130)
     assert "Traceback" not in served.err_text()
+    assert_all_gone(emulators)
 
 
 @needs_toolchain
@@ -326,7 +349,10 @@ def test_serve_restarts_a_board_busy_past_the_command_limit(tmp_path):
         assert "3 s command limit; board restarted" in reply[-2] and reply[-1] == "m-ready", reply
         assert command(port, "name")[0] == "m-name-dut-[tinyperf]"
         port.close()
+        emulators = qemu_children(served.proc.pid)
+        assert len(emulators) == 1
         assert served.interrupt() in (0, 130)
+    assert_all_gone(emulators)
     err = served.err_text()
     assert err.count("took longer than the 3 s command limit") == 1 and "Traceback" not in err, err
 
@@ -587,3 +613,21 @@ def test_profile_and_compare_leave_no_input_folders(monkeypatch, command):
     else:
         compare.resolve_sides("kws", "kws", "cortex-m4", 1, 1)
     assert made and not [p for p in made if p.exists()]
+
+
+@needs_toolchain
+def test_firmware_says_what_it_did_with_bad_hex():
+    """Item 8 on the emulated board (the firmware built from source, not firmware_bins/)."""
+    from harness.build import build_image
+    from harness.dut import DutError, open_dut
+    from platforms import get_platform
+
+    elf = build_image(get_platform("cortex-m0plus"), "bench", "ad")
+    with open_dut("cortex-m0plus", elf) as dut:
+        assert dut.send("db load 4")[0] == "m-[Expecting 4 bytes]"
+        with pytest.raises(DutError, match=r"m-load-done .*Dropped 4 bytes beyond the 4 announced"):
+            dut.send("db 0102030405060708")
+        with pytest.raises(DutError, match=r"e-\[Command longer than 80 characters: nothing done\]"):
+            dut.send("db " + "ab" * 40)
+        with pytest.raises(DutError, match=r"e-\[Odd number of hex digits: each byte takes two\]"):
+            dut.send("db abc")
