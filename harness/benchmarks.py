@@ -10,13 +10,15 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyperf_errors import UsageError
+
 MODELS_DIR = Path(__file__).resolve().parent.parent / "firmware" / "models"
 
 
 RAW_ID = "raw"  # the model id of the raw firmware (`m-model-[raw]`): any model, tensors in and out as is
 
 
-class UnknownBenchmarkError(LookupError):
+class UnknownBenchmarkError(UsageError, LookupError):
     """A benchmark name that is not in the table."""
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -12,42 +13,39 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from platforms import UnknownPlatformError, catalog, get_platform
+from harness.openmodel import resolve
+from platforms import catalog, get_platform
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
 err_console = Console(stderr=True, soft_wrap=True)
 
-EXIT_USAGE = 2
+EXIT_NO_VERDICT = 75  # sysexits EX_TEMPFAIL: samples without a verdict (emulator lost); --resume them
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
 
-class CliError(Exception):
-    """A one-line error for the user, with the exit code to end on."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
+class CliError(TinyperfError):
+    """A one-line error the command line itself finds (exit code given per error)."""
 
 
-def _platform(name: str | None):
-    try:
-        return get_platform(name)
-    except UnknownPlatformError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and inf: nan compares false with any
+    bound, so FloatRange alone lets it through (and a nan limit never trips)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
-def _open_benchmarks(names: tuple[str, ...], model: Path | None):
-    """The benchmarks a command runs, with --model applied (harness.openmodel)."""
-    from harness.modelinfo import ModelError
-    from harness.openmodel import resolve
-
-    try:
-        return resolve(names, model)
-    except ModelError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
+SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
+INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
 
 
 def _print_json(data) -> None:
@@ -81,7 +79,8 @@ def platforms_cmd(as_json: bool) -> None:
 @cli.command("exec")
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds before the run is stopped.")
+@click.option("--timeout", default=60.0, show_default=True, type=FiniteFloat(min=0.1, max=MAX_TIMEOUT_S),
+              help="Seconds before the run is stopped.")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bytes to send to the UART (default: stdin when it is not a terminal).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
@@ -95,7 +94,7 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
     Exits with the firmware's exit code, 124 on timeout."""
     from harness.execute import execute
 
-    platform = _platform(platform_name)
+    platform = get_platform(platform_name)
     firmware = FirmwareImage(elf)
     if input_file:
         data = input_file.read_bytes()
@@ -135,7 +134,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
     """Check UART both ways and paper-exact instruction counts on every platform."""
     from harness.selftest import LOOP_PASSES, run_selftest
 
-    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    boards = [get_platform(n) for n in platform_names] or list(catalog().values())
     results = []
     with console.status("running self-tests") as status:
         for p in boards:
@@ -169,7 +168,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--dataset-path", type=click.Path(path_type=Path),
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="Emulators in parallel.")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
@@ -202,16 +201,17 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         run.fail_fast = fail_fast
         runs.append(run)
     else:
-        platform = _platform(platform_name)
+        platform = get_platform(platform_name)
         if iterations and not model_path:
             raise CliError("--iterations needs --model: the benchmarks run the official loop counts", EXIT_USAGE)
-        chosen = _open_benchmarks(benches, model_path) if model_path else rc.resolve_benchmarks(benches)
+        chosen = resolve(benches, model_path) if model_path else rc.resolve_benchmarks(benches)
         if iterations:
             chosen = [replace(b, perf_iterations=iterations) for b in chosen]
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
-            raise CliError(f"dataset folder {dataset_path} does not exist: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+            what = "is not a folder" if dataset_path.exists() else "does not exist"
+            raise CliError(f"dataset path {dataset_path} {what}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         for bench in chosen:
             firmware = rc.firmware_for(bench, platform, elf, kernels)
@@ -237,6 +237,9 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)
+    lost = rc.no_verdict_line(results, [run.run_dir for run in runs])
+    if lost:
+        raise CliError(lost, EXIT_NO_VERDICT)
 
 
 @cli.command("build")
@@ -256,25 +259,25 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
               selftest: bool, prebuilt: bool, jobs: int, model_path: Path | None) -> None:
     """Build benchmark firmware (all of kws vww ic ad by default), or your model (--model), from firmware/ sources."""
     from harness.build import BENCHES, build_set, describe, publish_prebuilt
+    from harness.report import check_writable
 
-    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
+    from harness.benchmarks import get_benchmark
 
     if model_path and (prebuilt or selftest):
         raise CliError("--model builds one model's firmware: drop --prebuilt/--selftest", EXIT_USAGE)
-    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    if not prebuilt:
+        check_writable(out_dir, "--out")
+    boards = [get_platform(n) for n in platform_names] or list(catalog().values())
     if model_path:
         from harness.openmodel import build_for, firmware_id
 
-        bench = _open_benchmarks(benches, model_path)[0]
+        bench = resolve(benches, model_path)[0]
         with console.status(f"building {bench.model_file} for {len(boards)} platform(s)"):
             images = [describe(build_for(bench, board, kernels, out_dir.resolve() / kernels / board.name / bench.name),
                                board, firmware_id(bench), kernels) for board in boards]
         _print_built(images)
         return
-    try:
-        benches = tuple(get_benchmark(b).name for b in benches)
-    except UnknownBenchmarkError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    benches = tuple(get_benchmark(b).name for b in benches)
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
         if prebuilt:  # both kernel sets; the self-test firmware has no kernels
@@ -314,13 +317,13 @@ def _print_built(images) -> None:
 @cli.command("profile")
 @click.argument("target", metavar="[BENCH|ELF]", required=False)
 @click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
-@click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
                    "pass the official N, e.g. 70 for kws, to mirror 'tinyperf run').")
-@click.option("--warmups", type=click.IntRange(min=0), default=1, show_default=True, help="Inferences before the window.")
+@click.option("--warmups", type=click.IntRange(min=0, max=INT32), default=1, show_default=True, help="Inferences before the window.")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded default inputs whose raw outputs are digested for 'tinyperf compare'.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
@@ -337,12 +340,11 @@ def profile_cmd(target: str | None, platform_name: str | None, iterations: int, 
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
     collapsed stacks, cycles) and results.json into the output folder."""
     from harness import profile as prof
+    from harness.report import check_writable
 
-    platform = _platform(platform_name)
-    try:
-        elf, bench = prof.resolve_target(target, platform, model_path, kernels)
-    except prof.ProfileError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    platform = get_platform(platform_name)
+    check_writable(out_dir or Path("results"), "--out")
+    elf, bench = prof.resolve_target(target, platform, model_path, kernels)
     with console.status(f"profiling {target or model_path} on {platform.name}"):
         result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
     out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
@@ -363,13 +365,13 @@ def profile_cmd(target: str | None, platform_name: str | None, iterations: int, 
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option("--platform", "-p", "platform_name", help="Platform for ELF sides (default: a folder's, else the default).")
-@click.option("--max-regression", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--max-regression", type=FiniteFloat(min=0), default=2.0, show_default=True,
               help="Fail when B's cycles per inference exceed A's by more than this many percent.")
-@click.option("--iterations", "-n", type=click.IntRange(min=1),
+@click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32),
               help="Inferences in the window when profiling ELFs (default: a profile folder's, else 3).")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded inputs whose raw outputs are compared when profiling ELFs.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")
@@ -388,16 +390,10 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
     from harness.report import atomic_write
 
     if platform_name is not None:
-        _platform(platform_name)
-    try:
-        with console.status("comparing"):
-            side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed,
-                                               model=model_path)
-        result = cmp.compare_sides(side_a, side_b, max_regression)
-    except cmp.CompareError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
-    except cmp.ProfileError as err:
-        raise CliError(str(err), EXIT_USAGE if "no such ELF" in str(err) or "unknown benchmark" in str(err) else 1) from None
+        get_platform(platform_name)
+    with console.status("comparing"):
+        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed, model=model_path)
+    result = cmp.compare_sides(side_a, side_b, max_regression)
     if junit_file is not None:
         atomic_write(junit_file, cmp.junit_xml(result))
     if as_json:
@@ -418,35 +414,37 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
               help="Also make this symlink to the pty (removed on exit).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
+@click.option("--command-timeout", type=FiniteFloat(min=1, max=MAX_TIMEOUT_S), default=300.0, show_default=True,
+              help="Seconds the board may take over one command before it is restarted (the command gets an error).")
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="Open division: serve your .tflite's image (after BENCH: in place of its model).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
               help="Kernel set of the --model image.")
 def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
-              model_path: Path | None, kernels: str) -> None:
+              command_timeout: float, model_path: Path | None, kernels: str) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
     like a real board's port.  m-lap-us lines carry emulated board time."""
     from harness.build import BENCHES
-    from harness.serve import Server, ServeError, resolve_firmware
+    from harness.serve import Server, check_link, resolve_firmware
 
-    platform = _platform(platform_name)
+    platform = get_platform(platform_name)
     if model_path is not None:
         from harness.openmodel import build_for
 
-        elf = build_for(_open_benchmarks((target,) if target else (), model_path)[0], platform, kernels)
+        elf = build_for(resolve((target,) if target else (), model_path)[0], platform, kernels)
     elif target is None:
         raise CliError("name a benchmark, an ELF or --model PATH.tflite", EXIT_USAGE)
     else:
-        try:
-            elf = resolve_firmware(target, platform, BENCHES)
-        except ServeError as err:
-            raise CliError(str(err), EXIT_USAGE) from None
+        elf = resolve_firmware(target, platform, BENCHES)
     firmware = FirmwareImage(elf)
+    firmware.check_fits(platform)  # before calibration, which would report the same problem first
+    if link:
+        check_link(link)
     cpi = _serve_cpi(platform, firmware, icount)
-    server = Server(platform, firmware, pace=pace, link=link, icount=icount,
+    server = Server(platform, firmware, pace=pace, link=link, icount=icount, command_timeout=command_timeout,
                     cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
@@ -468,11 +466,11 @@ def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:
     """The CPI of the firmware's official perf window, measured once before
     serving, so lap times are cycles at the platform clock as in `tinyperf run`
     (None for firmware that is not an MLPerf Tiny benchmark: then CPI 1)."""
-    from harness.runner import RunError, measure_perf
+    from harness.runner import measure_perf
 
     try:
         perf = measure_perf(None, platform, firmware, icount=icount)
-    except (RunError, SimError) as err:
+    except TinyperfError as err:
         click.echo(f"tinyperf: no cycle calibration ({err}); lap times use 1 cycle per instruction", err=True)
         return None
     click.echo(f"tinyperf: {perf.cycle_model}: CPI {perf.cpi:.4f} on the perf window; lap times are cycles "
@@ -490,26 +488,32 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _command_path(ctx: click.Context | None) -> str:
+    return ctx.command_path if ctx is not None else "tinyperf"
+
+
 def main() -> None:
     """Entry point: every error is one line on stderr and a non-zero exit."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        cli.main(standalone_mode=False)
-    except CliError as err:
-        _fail(str(err), err.code)
-    except SimError as err:
-        _fail(str(err), 1)
+        cli.main(standalone_mode=False, prog_name="tinyperf")
+    except TinyperfError as err:
+        _fail(str(err), err.exit_code)
     except click.exceptions.Abort:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as err:  # click's own three lines (Usage/Try/Error) become ours
+        _fail(f"{err.format_message().rstrip('.')} (see '{_command_path(err.ctx)} --help')", err.exit_code)
     except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
+        _fail(err.format_message(), err.exit_code)
     except KeyboardInterrupt:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as err:  # a file we read or write: full disk, no permission, ...
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"{where}{err.strerror or err}", 1)
     except Exception as err:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("TINYPERF_DEBUG"):
             raise

@@ -18,6 +18,7 @@ sides ran produced a different output.
 from __future__ import annotations
 
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,14 +26,17 @@ from pathlib import Path
 from firmware_bins import KERNEL_SETS
 from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
-                             ProfileError, load_profile, resolve_target, run_profile)
+                             load_profile, resolve_target, run_profile)
 from platforms import get_platform
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 DEFAULT_MAX_REGRESSION = 2.0  # percent
 
 
-class CompareError(ProfileError):
-    """The two sides cannot be compared (different benchmark or platform, unreadable folder)."""
+class CompareError(TinyperfError):
+    """The two sides cannot be compared (different benchmark or platform, unreadable folder): a usage error."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass
@@ -258,6 +262,9 @@ def _outputs(a: Side, b: Side) -> tuple[str, str | None, int, list[str]]:
 
 
 def compare_sides(a: Side, b: Side, max_regression: float = DEFAULT_MAX_REGRESSION) -> Comparison:
+    if not math.isfinite(max_regression) or max_regression < 0:
+        # nan compares false with everything: a gate that would silently pass any regression
+        raise CompareError(f"max_regression must be a finite number >= 0 percent, got {max_regression}")
     if a.benchmark != b.benchmark:
         raise CompareError(f"A is {a.benchmark} and B is {b.benchmark}: compare two builds of one benchmark")
     if a.platform != b.platform:

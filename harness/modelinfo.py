@@ -21,13 +21,13 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from sim.cache import cache_dir
-from sim.errors import SimError
+from tinyperf_errors import UsageError
 
 MODEL_SECTION = ".tinyperf.model"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "firmware" / "models"
 
 
-class ModelError(SimError):
+class ModelError(UsageError):
     """A model file that cannot be used, with a one-line reason (the CLI exits 2)."""
 
 

@@ -20,8 +20,7 @@ from pathlib import Path
 from harness.benchmarks import RAW_ID, Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.modelinfo import ModelError, ModelRecord, find_model, record_from_elf, record_from_model, store_model
 from platforms import Platform
-from sim.cache import cache_dir
-from sim.errors import SimError
+from tinyperf_errors import UsageError
 
 # Perf loop: about this many MACs in the measured window (kws's official 70
 # inferences are ~190 M MACs; emulation time, not the device's, is what limits
@@ -31,7 +30,7 @@ MAX_PERF_ITERATIONS = 1500
 _ELEMENT_BYTES = {"int8": 1, "uint8": 1, "float32": 4}
 
 
-class ModelMismatchError(SimError):
+class ModelMismatchError(UsageError):
     """An image built from another model than the one a command expects."""
 
 
@@ -98,8 +97,8 @@ def build_for(bench: Benchmark, platform: Platform, kernels: str = "ref", outdir
     sha = record_from_model(bench.model_path).sha256
     flags = hashlib.sha256(" ".join(OPT_FLAGS + list(platform.cflags)).encode()).hexdigest()[:8]
     fw = firmware_id(bench)
-    out = outdir or cache_dir("model-builds", kernels, platform.name, f"{fw}-{sha[:16]}-{flags}")
-    return build_image(platform, "bench", fw, out, kernels, model=bench.model_path)
+    return build_image(platform, "bench", fw, outdir, kernels, model=bench.model_path,
+                       cache_key=f"{fw}-model-{sha[:16]}-{flags}")
 
 
 def check_image(elf: Path, bench: Benchmark) -> None:

@@ -64,8 +64,8 @@ from sim import RunOptions, open_emulator
 from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
 from sim.elf import FirmwareImage
-from sim.errors import SimError
 from sim.plugin import Block, segments, window_hits
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 PROFILE_SCHEMA = "tinyperf-profile"
 PROFILE_VERSION = 1
@@ -80,7 +80,7 @@ INFER_TIMEOUT_S = 600.0
 
 
 
-class ProfileError(SimError):
+class ProfileError(TinyperfError):
     """The firmware cannot be profiled (no markers, unknown model, ...)."""
 
 
@@ -406,6 +406,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     options = RunOptions(markers=tuple(marker_names + sorted(layers_by_name)), profile=True)
     emulator = open_emulator(platform, image, options)
     emulator.start()
+    dut = None
     try:
         dut = Dut(emulator, transcript)
         dut.boot()
@@ -418,6 +419,8 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
         outputs = output_digests(dut, bench, output_samples, seed) if output_samples else []
     finally:
         emulator.stop()
+        if dut is not None:
+            dut.close()  # its input folder under /tmp
     begin, end = (image.address(name) for name in pair)
     hits, first, last = window_hits(markers, snapshots, begin, end)
     layers, source = model_layers(image, bench) if layers_by_name else (None, "no per-layer markers")
@@ -439,14 +442,10 @@ def resolve_target(target: str | None, platform: Platform, model: Path | None = 
     with `model` the image built for that model (BENCH then gives the inputs)."""
     from firmware_bins import prebuilt
     from harness.build import BENCHES, build_image
-    from harness.modelinfo import ModelError
     from harness.openmodel import build_for, resolve
 
     if model is not None:
-        try:
-            bench = resolve((target,) if target else (), model)[0]
-        except ModelError as err:
-            raise ProfileError(str(err)) from None
+        bench = resolve((target,) if target else (), model)[0]
         return build_for(bench, platform, kernels), bench
     if target is None:
         raise ProfileError("name a benchmark, an ELF or --model PATH.tflite")
@@ -455,15 +454,16 @@ def resolve_target(target: str | None, platform: Platform, model: Path | None = 
         return prebuilt(platform.name, target, kernels) or build_image(platform, "bench", target,
                                                                        kernels=kernels), bench
     path = Path(target)
-    if path.is_file():
-        return path, None
-    if path.exists() or "/" in target or target.endswith(".elf"):
-        raise ProfileError(f"{target}: no such ELF file")
+    if path.exists() or path.is_symlink():
+        return path, None  # FirmwareImage says what is wrong with a folder, a device or a symlink loop
+    if "/" in target or target.endswith(".elf"):
+        raise ProfileError(f"{target}: no such ELF file", EXIT_USAGE)
     try:
         get_benchmark(target)
     except UnknownBenchmarkError as err:
-        raise ProfileError(f"{err}; or pass an ELF path") from None
-    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path")
+        raise ProfileError(f"{err}; or pass an ELF path", EXIT_USAGE) from None
+    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path",
+                       EXIT_USAGE)
 
 
 # ---- output files ---------------------------------------------------------------------------

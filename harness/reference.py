@@ -16,11 +16,12 @@ import tflite
 from tflite.TensorType import TensorType
 
 from harness.benchmarks import Benchmark, get_benchmark
+from tinyperf_errors import TinyperfError
 
 MISSING_TFLM = "host reference needs tflite-micro: pip install 'tinyperf[reference]'"
 
 
-class ReferenceUnavailableError(RuntimeError):
+class ReferenceUnavailableError(TinyperfError, RuntimeError):
     """tflite-micro is not installed."""
 
 

@@ -1,8 +1,11 @@
 """`tinyperf run`: benchmarks on an emulated board, results in a run folder."""
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,15 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from firmware_bins import prebuilt
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import Benchmark, get_benchmark
 from harness.build import build_image
+from harness.datasets import Inputs, iter_default_inputs, load_dataset
 from harness.openmodel import build_for, check_image, open_benchmark
-from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from platforms import Platform, get_platform
 from sim.elf import FirmwareImage
 from sim.process import stop_all
+from tinyperf_errors import EXIT_USAGE
 
 DEFAULT_SAMPLES = 10
 
@@ -41,10 +45,7 @@ class LockedWriter:
 
 
 def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
-    try:
-        return [get_benchmark(n) for n in names] if names else [get_benchmark(n) for n in ("kws", "vww", "ic", "ad")]
-    except UnknownBenchmarkError as err:
-        raise RunError(str(err)) from None
+    return [get_benchmark(n) for n in names or ("kws", "vww", "ic", "ad")]
 
 
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
@@ -58,14 +59,13 @@ def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels
     return FirmwareImage(path)
 
 
-def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> list[Sample]:
+def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> Inputs:
+    """The run's inputs, made as they run (so -n 1000000000 allocates nothing up front)."""
     if dataset is None:
-        return default_inputs(bench, DEFAULT_SAMPLES if count is None else count, seed)
-    try:
-        samples = list(load_dataset(dataset, bench))
-    except DatasetError as err:
-        raise RunError(str(err)) from None
-    return samples if count is None else samples[:count]
+        count = DEFAULT_SAMPLES if count is None else count
+        return Inputs(lambda: iter_default_inputs(bench, count, seed), count)
+    found = load_dataset(dataset, bench)
+    return Inputs(lambda: iter(found), len(found) if count is None else min(count, len(found)))
 
 
 def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
@@ -81,12 +81,33 @@ def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
             run_dir = results / f"{stamp}-{bench.name}-{platform.name}-{suffix}"
         run_dir.mkdir()
     except OSError:
-        raise RunError(f"results folder {results} is not writable: pass --results DIR") from None
+        raise RunError(f"results folder {results} is not writable: pass --results DIR", EXIT_USAGE) from None
     return run_dir
 
 
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """One tinyperf at a time per run folder: a second --resume of it fails at once."""
+    with (run_dir / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"run folder {run_dir} is in use by another tinyperf: wait for it to end") from None
+        yield
+
+
 def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
-    """Perf, then the per-sample modes; writes the report even when interrupted."""
+    """Perf, then the per-sample modes; writes the report even when interrupted.
+    A full disk (or any write error) ends the run with the samples so far kept."""
+    with locked(run.run_dir):
+        try:
+            return _execute(run, console, quiet)
+        except OSError as err:
+            raise RunError(f"{err.filename or run.run_dir}: {err.strerror}; the samples finished so far are kept: "
+                           f"fix that (free space?) and run 'tinyperf run --resume {run.run_dir}'") from None
+
+
+def _execute(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
     transcript = LockedWriter(run.run_dir / "transcript.log")
     perf = None
     records = []
@@ -103,7 +124,8 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
     except BaseException:
         stop_all()
         records = log.records()
-        _write(run, perf, records)
+        with suppress(OSError):  # the disk may be full: the sample log has everything already
+            _write(run, perf, records)
         raise
     finally:
         log.close()
@@ -114,7 +136,8 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
 def _write(run: BenchRun, perf, records) -> BenchmarkResult:
     result = summarise(run, perf, records)
     result = replace(result, perf=perf.to_dict() if perf else None,
-                     failed_samples=sum(1 for r in records if r.error))
+                     failed_samples=sum(1 for r in records if r.error and not r.no_verdict),
+                     no_verdict_samples=sum(1 for r in records if r.no_verdict))
     write_report(run.run_dir, [result], records)
     return result
 
@@ -142,16 +165,28 @@ def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     return run, spec
 
 
+def no_verdict_line(results: list[BenchmarkResult], run_dirs: list[Path]) -> str | None:
+    """Samples whose emulator was lost: not a failure of the firmware, so a line (and exit code) of their own."""
+    lost = [(r, d) for r, d in zip(results, run_dirs) if r.no_verdict_samples]
+    if not lost:
+        return None
+    return "; ".join(f"{r.benchmark} on {r.platform}: {r.no_verdict_samples} samples have no verdict (the emulator "
+                     f"was lost under them, see samples.csv): run 'tinyperf run --resume {d}'" for r, d in lost)
+
+
 def failure_line(results: list[BenchmarkResult]) -> str | None:
     problems = []
     for r in results:
-        if r.verify is not None and not r.verify.passed:
+        if r.verify is not None and r.verify.mismatches:
             names = ", ".join(r.verify.mismatches[:5])
             problems.append(f"{r.benchmark} on {r.platform}: {r.verify.samples - r.verify.bit_exact} of "
                             f"{r.verify.samples} samples not bit-exact ({names})")
         elif r.failed_samples:
             problems.append(f"{r.benchmark} on {r.platform}: {r.failed_samples} samples failed (see samples.csv)")
-        if r.accuracy is not None and not r.accuracy.passed:
+        if r.accuracy is not None and not r.accuracy.passed and r.accuracy.value is None:
+            problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} cannot be computed: "
+                            f"{r.accuracy.note}")
+        elif r.accuracy is not None and not r.accuracy.passed:
             problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} "
                             f"{r.accuracy.value} below target {r.accuracy.target}")
     return "; ".join(problems) or None
