@@ -19,6 +19,8 @@ CASE_COUNTS = {
     'concatenation': 40,
     'quantize_io': 40,
     'activation': 40,
+    'sub': 40,
+    'mul': 40,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]

@@ -92,6 +92,8 @@ KINDS = {  # kind -> cases per run
     "pad": 10,
     "concatenation": 10,
     "activation": 10,
+    "sub": 10,
+    "mul": 10,
 }
 
 

@@ -120,6 +120,16 @@ typedef struct {
     int32_t act_min, act_max;
 } tp_add_s8_params_t;
 
+/* SUB: ADD's parameters. */
+typedef tp_add_s8_params_t tp_sub_s8_params_t;
+
+typedef struct {
+    int32_t size;                    /* element count, both inputs same shape */
+    int32_t in1_offset, in2_offset;  /* -zero points */
+    int32_t output_offset, out_mult, out_shift;   /* scale1 * scale2 / output scale */
+    int32_t act_min, act_max;
+} tp_mul_s8_params_t;
+
 typedef struct {
     int32_t outer;                   /* number of rows */
     int32_t depth;                   /* row length */
@@ -148,6 +158,10 @@ void tp_dequantize_s8_f32(const tp_dequantize_s8_f32_params_t *p, const int8_t *
 void tp_quantize_s8(const tp_quantize_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_leaky_relu_s8(const tp_leaky_relu_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_add_s8(const tp_add_s8_params_t *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+void tp_sub_s8(const tp_sub_s8_params_t *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+void tp_mul_s8(const tp_mul_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
                    int8_t *output);

@@ -221,8 +221,8 @@ def gen_source(c):
         elif L.kernel in ('conv2d_s8', 'depthwise_conv2d_s8', 'fully_connected_s8'):
             bias = f'{pre}_b' if L.consts[1][2] is not None else 'NULL'
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {pre}_w, {bias}, {outp});')
-        elif L.kernel == 'add_s8':
-            w(f'    tp_add_s8(&{pre}_p, {ins[0]}, {ins[1]}, {outp});')
+        elif L.kernel in ('add_s8', 'sub_s8', 'mul_s8'):
+            w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {ins[1]}, {outp});')
         elif L.kernel == 'concatenation_s8':
             w(f'    static const int8_t *const inputs[] = {{{", ".join(ins)}}};')
             w(f'    tp_concatenation_s8(&{pre}_p, inputs, {outp});')

@@ -305,7 +305,7 @@ def lower_add(g, op):
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
     for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
         _int8_act(t, w)
-    _need(a.shape == b.shape == out.shape, 'broadcasting ADD')
+    _need(a.shape == b.shape == out.shape, f'broadcasting {op.op}')
     (m1, s1), (m2, s2), (mo, so) = quant.add_params(a.scale, b.scale, out.scale)
     amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
     params = dict(size=out.size, left_shift=20,
@@ -313,7 +313,22 @@ def lower_add(g, op):
                   in2_offset=-b.zero_point, in2_mult=m2, in2_shift=s2,
                   output_offset=out.zero_point, out_mult=mo, out_shift=so,
                   act_min=amin, act_max=amax)
-    return Layer(op.index, op.op, 'add_s8', [a.index, b.index], out.index, params, [], 0)
+    return Layer(op.index, op.op, 'add_s8' if op.op == 'ADD' else 'sub_s8', [a.index, b.index], out.index,
+                 params, [], 0)
+
+
+def lower_mul(g, op):
+    T = g.tensors
+    a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
+        _int8_act(t, w)
+    _need(a.shape == b.shape == out.shape, 'broadcasting MUL')
+    mult, shift = quant.quantize_multiplier(float(np.float32(a.scale)) * float(np.float32(b.scale))
+                                            / float(np.float32(out.scale)))
+    amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
+    params = dict(size=out.size, in1_offset=-a.zero_point, in2_offset=-b.zero_point,
+                  output_offset=out.zero_point, out_mult=mult, out_shift=shift, act_min=amin, act_max=amax)
+    return Layer(op.index, op.op, 'mul_s8', [a.index, b.index], out.index, params, [], 0)
 
 
 def lower_softmax(g, op):
@@ -347,6 +362,8 @@ LOWERINGS = {
     'FULLY_CONNECTED': lower_fc,
     'AVERAGE_POOL_2D': lower_avgpool,
     'ADD': lower_add,
+    'SUB': lower_add,
+    'MUL': lower_mul,
     'SOFTMAX': lower_softmax,
     'RESHAPE': lower_reshape,
     'SQUEEZE': lower_reshape,

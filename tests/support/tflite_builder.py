@@ -444,7 +444,7 @@ def random_activation(rng):
     return spec, f'{op} shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out}) {opts}'
 
 
-def random_add(rng):
+def random_add(rng, op='ADD'):
     """ADD of the model input and a per-channel rescaled copy of it.
 
     modelc models have a single input, so the second operand is produced by a
@@ -460,6 +460,8 @@ def random_add(rng):
     s1, s2, so = (_rand_scale(rng, 0.005, 1.0) for _ in range(3))
     if rng.random() < 0.7:
         so = float(np.float32((s1 + s2) * rng.uniform(0.4, 1.5)))
+    if op == 'MUL':  # products span about s1 * s2 * 128^2
+        so = float(np.float32(s1 * s2 * 128 * rng.uniform(0.3, 1.5)))
     z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
     # Filter scales chosen so the conv output spans most of the int8 range.
     fs = [float(np.float32(rng.uniform(0.5, 2.0) * 200 * s2 / (s1 * 127 * 128))) for _ in range(c)]
@@ -479,11 +481,11 @@ def random_add(rng):
         OpSpec('DEPTHWISE_CONV_2D', [0, 1, 2], [3], 'DepthwiseConv2DOptions',
                {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
                 'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
-        OpSpec('ADD', [3, 0] if swap else [0, 3], [4], 'AddOptions',
+        OpSpec(op, [3, 0] if swap else [0, 3], [4], {'ADD': 'AddOptions', 'SUB': 'SubOptions', 'MUL': 'MulOptions'}[op],
                {'FusedActivationFunction': ACT[act]}),
     ]
     model = build_model(ops, [0], [4], tensors)
-    return model, (f'ADD shape={shape4} scales={s1:.4g},{s2:.4g}->{so:.4g} '
+    return model, (f'{op} shape={shape4} scales={s1:.4g},{s2:.4g}->{so:.4g} '
                    f'zps={z1},{z2}->{zo} act={act} swap={swap}')
 
 
@@ -519,6 +521,8 @@ GENERATORS = {
     'concatenation': random_concatenation,
     'quantize_io': random_quantize_io,
     'activation': _single(random_activation),
+    'sub': lambda rng: random_add(rng, 'SUB'),
+    'mul': lambda rng: random_add(rng, 'MUL'),
 }
 
 
@@ -526,7 +530,7 @@ GENERATORS = {
 # one does not change the cases of the others.
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
               'maxpool2d', 'pad', 'concatenation', 'quantize_io',
-              'activation']
+              'activation', 'sub', 'mul']
 
 
 def make_case(kind, index, base_seed=2024):
