@@ -21,6 +21,7 @@ CASE_COUNTS = {
     'activation': 40,
     'sub': 40,
     'mul': 40,
+    'mean': 40,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]

@@ -94,6 +94,7 @@ KINDS = {  # kind -> cases per run
     "activation": 10,
     "sub": 10,
     "mul": 10,
+    "mean": 10,
 }
 
 

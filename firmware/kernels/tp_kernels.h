@@ -120,6 +120,14 @@ typedef struct {
     int32_t act_min, act_max;
 } tp_add_s8_params_t;
 
+typedef struct {
+    const int32_t *in_shape;         /* 4-D, leading 1s added */
+    int32_t axes_mask;               /* bit k: dimension k is reduced */
+    int32_t sum_offset;              /* -count * input zero point */
+    int32_t out_mult, out_shift;     /* (input scale / output scale) / count */
+    int32_t output_offset;
+} tp_mean_s8_params_t;
+
 /* SUB: ADD's parameters. */
 typedef tp_add_s8_params_t tp_sub_s8_params_t;
 
@@ -163,6 +171,7 @@ void tp_sub_s8(const tp_sub_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 void tp_mul_s8(const tp_mul_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
+void tp_mean_s8(const tp_mean_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
                    int8_t *output);
 

@@ -300,6 +300,31 @@ def lower_leaky_relu(g, op):
     return Layer(op.index, op.op, 'leaky_relu_s8', [inp.index], out.index, params, [], 0)
 
 
+def lower_mean(g, op):
+    T = g.tensors
+    inp, axes, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _need(axes.is_const and axes.dtype == 'INT32', 'axes must be a constant int32 tensor')
+    rank = len(inp.shape)
+    shape = _shape_to_4d(inp.shape)
+    mask = 0
+    for a in np.asarray(axes.data).reshape(-1):
+        a = int(a) + rank if a < 0 else int(a)
+        _need(0 <= a < rank, f'axis {a}')
+        mask |= 1 << (a + 4 - rank)
+    count = int(np.prod([shape[k] for k in range(4) if mask >> k & 1], dtype=np.int64))
+    _need(out.size * count == inp.size and count > 0, 'output shape')
+    mult, shift = quant.quantize_multiplier(float(np.float32(inp.scale)) / float(np.float32(out.scale)))
+    # TFLM folds 1/count into the multiplier: up to floor(log2 count) more
+    # bits (at most 32, and no right shift beyond 31), truncating division.
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    params = dict(axes_mask=mask, sum_offset=-count * inp.zero_point, out_mult=(mult << extra) // count,
+                  out_shift=shift - extra, output_offset=out.zero_point)
+    return Layer(op.index, op.op, 'mean_s8', [inp.index], out.index, params,
+                 [('in_shape', 'int32_t', np.array(shape, dtype=np.int32))], 0)
+
+
 def lower_add(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
@@ -364,6 +389,7 @@ LOWERINGS = {
     'ADD': lower_add,
     'SUB': lower_add,
     'MUL': lower_mul,
+    'MEAN': lower_mean,
     'SOFTMAX': lower_softmax,
     'RESHAPE': lower_reshape,
     'SQUEEZE': lower_reshape,

@@ -444,6 +444,30 @@ def random_activation(rng):
     return spec, f'{op} shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out}) {opts}'
 
 
+def random_mean(rng):
+    """MEAN over random axes (often the spatial pair, as a global pool), kept or
+    dropped dimensions, with the output quantised like the input or not."""
+    rank = int(rng.integers(2, 5))
+    shape = tuple(int(x) for x in rng.integers(1, 7, size=rank))
+    if rank == 4 and rng.random() < 0.5:
+        axes = [1, 2]
+    else:
+        axes = sorted(int(a) for a in rng.choice(rank, size=int(rng.integers(1, rank + 1)), replace=False))
+    if rng.random() < 0.3:
+        axes = [a - rank for a in axes]
+    keep = bool(rng.random() < 0.5)
+    red = {a % rank for a in axes}
+    out_shape = tuple(1 if i in red else d for i, d in enumerate(shape)) if keep else \
+        tuple(d for i, d in enumerate(shape) if i not in red)
+    s_in, z_in = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s_out, z_out = (s_in, z_in) if rng.random() < 0.4 else \
+        (float(np.float32(s_in * rng.uniform(0.3, 2.0))), int(rng.integers(-128, 128)))
+    spec = OpSpec('MEAN', [TensorSpec(shape, np.int8, s_in, z_in),
+                           TensorSpec((len(axes),), np.int32, data=np.array(axes, np.int32))],
+                  [TensorSpec(out_shape or (1,), np.int8, s_out, z_out)], 'ReducerOptions', {'KeepDims': keep})
+    return spec, f'MEAN in={shape} axes={axes} keep={keep} same_q={(s_in, z_in) == (s_out, z_out)}'
+
+
 def random_add(rng, op='ADD'):
     """ADD of the model input and a per-channel rescaled copy of it.
 
@@ -523,6 +547,7 @@ GENERATORS = {
     'activation': _single(random_activation),
     'sub': lambda rng: random_add(rng, 'SUB'),
     'mul': lambda rng: random_add(rng, 'MUL'),
+    'mean': _single(random_mean),
 }
 
 
@@ -530,7 +555,7 @@ GENERATORS = {
 # one does not change the cases of the others.
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
               'maxpool2d', 'pad', 'concatenation', 'quantize_io',
-              'activation', 'sub', 'mul']
+              'activation', 'sub', 'mul', 'mean']
 
 
 def make_case(kind, index, base_seed=2024):
