@@ -22,6 +22,7 @@ CASE_COUNTS = {
     'sub': 40,
     'mul': 40,
     'mean': 40,
+    'strided_slice': 40,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]

@@ -95,6 +95,7 @@ KINDS = {  # kind -> cases per run
     "sub": 10,
     "mul": 10,
     "mean": 10,
+    "strided_slice": 10,
 }
 
 

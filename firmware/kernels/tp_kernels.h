@@ -128,6 +128,13 @@ typedef struct {
     int32_t output_offset;
 } tp_mean_s8_params_t;
 
+typedef struct {
+    const int32_t *in_shape;         /* 4-D, leading 1s added */
+    const int32_t *out_shape;        /* 4-D: elements taken per dimension */
+    const int32_t *start;            /* first index per dimension */
+    const int32_t *stride;           /* step per dimension (may be negative) */
+} tp_strided_slice_s8_params_t;
+
 /* SUB: ADD's parameters. */
 typedef tp_add_s8_params_t tp_sub_s8_params_t;
 
@@ -172,6 +179,7 @@ void tp_sub_s8(const tp_sub_s8_params_t *p, const int8_t *input1,
 void tp_mul_s8(const tp_mul_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 void tp_mean_s8(const tp_mean_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_strided_slice_s8(const tp_strided_slice_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
                    int8_t *output);
 

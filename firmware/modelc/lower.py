@@ -325,6 +325,54 @@ def lower_mean(g, op):
                  [('in_shape', 'int32_t', np.array(shape, dtype=np.int32))], 0)
 
 
+def _slice_range(dim, begin, end, stride, begin_masked, end_masked, shrink):
+    """(start, count) of one dimension, as TensorFlow resolves a strided slice."""
+    if shrink:  # one element at the start (the begin mask still applies, as in TFLM)
+        start = (0 if stride > 0 else dim - 1) if begin_masked else (begin + dim if begin < 0 else begin)
+        _need(0 <= start < dim, f'shrunk index {begin} outside {dim}')
+        return start, 1
+    lo, hi = (0, dim) if stride > 0 else (-1, dim - 1)
+
+    def clamp(v):
+        v = v + dim if v < 0 else v
+        return max(lo, min(hi, v))
+
+    start = (0 if stride > 0 else dim - 1) if begin_masked else clamp(begin)
+    stop = (dim if stride > 0 else -1) if end_masked else clamp(end)
+    count = max(0, -(-(stop - start) // stride)) if stride > 0 else max(0, -(-(start - stop) // -stride))
+    return start, count
+
+
+def lower_strided_slice(g, op):
+    T = g.tensors
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _same_quant(inp, out, 'input')
+    begin, end, strides = (T[i] for i in op.inputs[1:4])
+    _need(all(t.is_const and t.dtype == 'INT32' for t in (begin, end, strides)),
+          'begin, end and strides must be constant int32 tensors')
+    o = op.options
+    _need(not o.get('EllipsisMask', 0) and not o.get('NewAxisMask', 0) and not o.get('Offset', False),
+          'ellipsis, new-axis or offset masks')
+    rank = len(inp.shape)
+    b, e, st = (np.asarray(t.data).reshape(-1).tolist() for t in (begin, end, strides))
+    _need(len(b) == len(e) == len(st) == rank and all(v != 0 for v in st), 'begin/end/strides length or zero stride')
+    starts, counts = [], []
+    for k in range(rank):
+        bit = 1 << k
+        start, count = _slice_range(int(inp.shape[k]), int(b[k]), int(e[k]), int(st[k]), o.get('BeginMask', 0) & bit,
+                                    o.get('EndMask', 0) & bit, o.get('ShrinkAxisMask', 0) & bit)
+        starts.append(start)
+        counts.append(count)
+    _need(int(np.prod(counts)) == out.size and out.size > 0, f'output shape {list(out.shape)} (computed {counts})')
+    pad = 4 - rank
+    consts = [('in_shape', _shape_to_4d(inp.shape)), ('out_shape', [1] * pad + counts),
+              ('start', [0] * pad + starts), ('stride', [1] * pad + [int(v) for v in st])]
+    return Layer(op.index, op.op, 'strided_slice_s8', [inp.index], out.index, {},
+                 [(role, 'int32_t', np.array(v, dtype=np.int32)) for role, v in consts], 0)
+
+
 def lower_add(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
@@ -390,6 +438,7 @@ LOWERINGS = {
     'SUB': lower_add,
     'MUL': lower_mul,
     'MEAN': lower_mean,
+    'STRIDED_SLICE': lower_strided_slice,
     'SOFTMAX': lower_softmax,
     'RESHAPE': lower_reshape,
     'SQUEEZE': lower_reshape,

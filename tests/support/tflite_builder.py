@@ -468,6 +468,45 @@ def random_mean(rng):
     return spec, f'MEAN in={shape} axes={axes} keep={keep} same_q={(s_in, z_in) == (s_out, z_out)}'
 
 
+def random_strided_slice(rng):
+    """STRIDED_SLICE with random begin/end (negative too), strides of either
+    sign, begin/end masks and a shrunk axis; the output shape computed the
+    TensorFlow way here, independently of modelc."""
+    while True:
+        rank = int(rng.integers(1, 5))
+        shape = [int(x) for x in rng.integers(1, 7, size=rank)]
+        begin, end, strides, out = [], [], [], []
+        bmask = emask = smask = 0
+        for k, dim in enumerate(shape):
+            step = int(rng.choice([1, 1, 2, 3, -1, -2]))
+            b, e = int(rng.integers(-dim, dim + 1)), int(rng.integers(-dim - 1, dim + 2))
+            if rng.random() < 0.2:
+                bmask |= 1 << k
+            if rng.random() < 0.2:
+                emask |= 1 << k
+            if rng.random() < 0.15 and dim > 0:
+                smask |= 1 << k
+                b, step = int(rng.integers(-dim, dim)), 1
+                e = b + 1
+            begin.append(b), end.append(e), strides.append(step)
+            idx = list(range(dim))
+            if smask >> k & 1:
+                continue
+            lo = None if bmask >> k & 1 else b
+            hi = None if emask >> k & 1 else e
+            out.append(len(idx[slice(lo, hi, step)]))
+        if all(n > 0 for n in out):
+            break
+    scale, zp = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    spec = OpSpec('STRIDED_SLICE', [TensorSpec(tuple(shape), np.int8, scale, zp),
+                                    TensorSpec((rank,), np.int32, data=np.array(begin, np.int32)),
+                                    TensorSpec((rank,), np.int32, data=np.array(end, np.int32)),
+                                    TensorSpec((rank,), np.int32, data=np.array(strides, np.int32))],
+                  [TensorSpec(tuple(out), np.int8, scale, zp)], 'StridedSliceOptions',
+                  {'BeginMask': bmask, 'EndMask': emask, 'ShrinkAxisMask': smask})
+    return spec, f'STRIDED_SLICE in={shape} b={begin} e={end} s={strides} masks={bmask},{emask},{smask}'
+
+
 def random_add(rng, op='ADD'):
     """ADD of the model input and a per-channel rescaled copy of it.
 
@@ -548,6 +587,7 @@ GENERATORS = {
     'sub': lambda rng: random_add(rng, 'SUB'),
     'mul': lambda rng: random_add(rng, 'MUL'),
     'mean': _single(random_mean),
+    'strided_slice': _single(random_strided_slice),
 }
 
 
@@ -555,7 +595,7 @@ GENERATORS = {
 # one does not change the cases of the others.
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
               'maxpool2d', 'pad', 'concatenation', 'quantize_io',
-              'activation', 'sub', 'mul', 'mean']
+              'activation', 'sub', 'mul', 'mean', 'strided_slice']
 
 
 def make_case(kind, index, base_seed=2024):
