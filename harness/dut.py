@@ -22,7 +22,7 @@ from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import SimError
-from sim.plugin import window_blocks, windows
+from sim.plugin import window_blocks, window_memory, windows
 
 # Our firmware brackets measured work with these; third-party EEMBC firmware
 # has th_timestamp, whose consecutive calls then delimit the windows.
@@ -30,7 +30,7 @@ WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
 TIMESTAMP_MARKER = "th_timestamp"
 
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
-INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
+INFER_LINE_TIMEOUT_S = 30.0
 DB_CHUNK_BYTES = 31  # the official runner's db chunk (62 hex digits)
 COMMAND_CHARS = 80  # the firmware's command buffer
 TRANSCRIPT_TAIL_LINES = 8
@@ -57,6 +57,7 @@ class InferResult:
     instructions: int | None  # exact count between the window markers, all N iterations
     iterations: int
     blocks: list[tuple[int, int, int]] | None = None  # (vaddr, insns, executions) in the window, when profiling
+    memory: list[int] | None = None  # memory counters of the window (memory-aware runs, sim.memory)
 
     @property
     def instructions_per_inference(self) -> float | None:
@@ -190,7 +191,8 @@ class Dut:
         if len(laps) < 2 or results is None:
             raise self._error("infer reply lacks two m-lap-us lines or m-results")
         values = [float(v) for v in results.split(",") if v.strip()]
-        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks())
+        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks(),
+                           self._window_memory())
 
     def outputs(self) -> bytes:
         """The raw int8 output tensor of the last inference (our `outputs%` command)."""
@@ -206,6 +208,13 @@ class Dut:
             return None
         begin, end = (self.emulator.markers.get(m) for m in self.markers)
         return window_blocks(self.emulator.counters(), begin, end)
+
+    def _window_memory(self) -> list[int] | None:
+        """Memory counters of the last window (memory-aware profiling runs)."""
+        if not self.markers:
+            return None
+        begin, end = (self.emulator.markers.get(m) for m in self.markers)
+        return window_memory(self.emulator.counters(), begin, end)
 
     def _window_count(self) -> int | None:
         if not self.markers:
@@ -223,10 +232,11 @@ class open_dut:
 
     def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
                  transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu",
-                 profile: bool = False):
+                 profile: bool = False, memory: bool = True):
         image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
         markers = window_markers(image)
-        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile)
+        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile,
+                             memory=memory)
         self.emulator = open_emulator(platform, image, options, backend=backend)
         self.transcript = transcript
 

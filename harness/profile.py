@@ -423,7 +423,7 @@ def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | N
 
     if target in BENCHES:
         bench = get_benchmark(target)
-        return prebuilt(platform.name, target) or build_image(platform, "bench", target), bench
+        return prebuilt(platform.image_platform, target) or build_image(platform, "bench", target), bench
     path = Path(target)
     if path.is_file():
         return path, None

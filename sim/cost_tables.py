@@ -31,7 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
-MODEL_VERSION = "2"   # 2: blocks QEMU cut without a branch are timed as the uncut code
+# 2: blocks QEMU cut without a branch are timed as the uncut code
+# 3: memory stalls from the memory-aware plugin mode (sim.memory) replace the
+#    per-taken-branch and per-literal flash_wait_states charge
+MODEL_VERSION = "3"
 
 
 @dataclass(frozen=True)
