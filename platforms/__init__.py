@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from platforms.memory import ZERO_WAIT, MemoryTiming, parse_memory_timing
+from platforms.memory import ZERO_WAIT, MemoryTiming, MemoryTimingError, parse_memory_timing
+from tinyperf_errors import UsageError
 
 CATALOG_DIR = Path(__file__).resolve().parent
 
 
-class UnknownPlatformError(LookupError):
+class UnknownPlatformError(UsageError, LookupError):
     """A platform name that is not in the catalog."""
 
 
@@ -98,6 +99,10 @@ def load_platform(path: Path) -> Platform:
     data = tomllib.loads(path.read_text())
     sim = data["simulation"]
     flash = _region("flash", data["memory"]["flash"])
+    try:
+        memory_timing = parse_memory_timing(data, flash.base, flash.size)
+    except MemoryTimingError as err:
+        raise MemoryTimingError(f"{path}: {err}") from None
     return Platform(
         name=data["name"],
         description=data["description"],
@@ -113,7 +118,7 @@ def load_platform(path: Path) -> Platform:
         timer=Peripheral(data["timer"]["kind"], int(data["timer"]["base"]), int(data["timer"]["clock_hz"])),
         default=bool(data.get("default", False)),
         source=path,
-        memory_timing=parse_memory_timing(data, flash.base, flash.size),
+        memory_timing=memory_timing,
         prebuilt_from=data.get("prebuilt_from"),
     )
 

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tinyperf_errors import UsageError
+
 STREAMS = ("fetch", "data")
 
 
-class MemoryTimingError(ValueError):
+class MemoryTimingError(UsageError):
     """A [memory_timing] table that does not describe a memory system."""
 
 
