@@ -160,7 +160,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
             icount, backend, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
-    from harness.report import results_document, summary_table
+    from harness.report import memory_lines, results_document, summary_table
     from harness.runner import BenchRun, save_run_spec
 
     quiet = as_json or not sys.stderr.isatty()
@@ -202,6 +202,8 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         _print_json(results_document(results))
     else:
         console.print(summary_table(results))
+        for line in memory_lines(results):
+            err_console.print(f"tinyperf: {line}", highlight=False)
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)

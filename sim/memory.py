@@ -67,6 +67,9 @@ class MemoryCounts:
             return {k: {f: v - b.get(k, {}).get(f, 0) for f, v in row.items()} for k, row in a.items()}
         return MemoryCounts(sub(self.regions, earlier.regions), sub(self.caches, earlier.caches))
 
+    def plus(self, other: "MemoryCounts") -> "MemoryCounts":
+        return self.minus(other.scaled(-1))
+
     def scaled(self, factor: float) -> "MemoryCounts":
         def mul(table: dict[str, dict[str, int]]) -> dict[str, dict[str, float]]:
             return {k: {f: v * factor for f, v in row.items()} for k, row in table.items()}
