@@ -253,6 +253,9 @@ void memsim_fetch(memsim_t *ms, uint64_t addr, uint64_t bytes)
     uint64_t first = addr >> route->unit_shift, last = (addr + (bytes ? bytes : 1) - 1) >> route->unit_shift;
     uint64_t *counts = ms->region_counts[r];
 
+    if (first << route->unit_shift == ms->last_fetch_unit) {
+        first++;  /* a block continuing in the unit fetched last: it is in the fetch buffer */
+    }
     for (uint64_t u = first; u <= last; u++) {
         counts[MS_FETCH_UNITS]++;
         access_unit(ms, counts, route, 1, u << route->unit_shift);

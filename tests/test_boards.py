@@ -1,0 +1,184 @@
+"""Board platforms: they run their core's prebuilt ELFs unchanged, every
+memory-timing number cites its source, and assembly microbenchmarks on
+access patterns whose misses are known on paper, run in QEMU on each board,
+give the stalls the datasheet figures predict (within 2 %)."""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import needs_toolchain
+from platforms import catalog, get_platform
+from sim import RunOptions, open_emulator
+from sim.memory import MemoryCounts, stall_cycles
+
+BOARDS = [p.name for p in catalog().values() if p.prebuilt_from]
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_a_board_has_its_core_platforms_link_map(name):
+    board = get_platform(name)
+    core = get_platform(board.prebuilt_from)
+    same = ("core", "cflags", "machine", "flash", "ram", "uart", "timer", "repl_file")
+    assert {k: getattr(board, k) for k in same} == {k: getattr(core, k) for k in same}
+    assert board.memory_timing.modelled and not core.memory_timing.modelled
+
+
+SOURCE = re.compile(r"#.*\b(RM\d{4}|DS\d{5}|PS\b|TRM|MDK|datasheet)", re.I)
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_every_board_number_cites_its_source(name):
+    text = get_platform(name).source.read_text()
+    in_timing = False
+    for line in text.splitlines():
+        if line.startswith("["):
+            in_timing = line.startswith("[memory_timing")
+        is_value = re.match(r"\s*(\w+)\s*=\s*(0x[0-9a-fA-F]+|\d+|\[|true|false)", line)
+        if is_value and (in_timing or is_value.group(1) == "clock_mhz") and is_value.group(1) not in ("base", "regions"):
+            assert SOURCE.search(line), f"{name}: no source next to: {line.strip()}"
+
+
+# -- microbenchmarks in QEMU ---------------------------------------------------------------
+def _program(body: str, data_bytes: int = 0) -> str:
+    data = f"    .balign 1024\narray:\n    .space {data_bytes}, 1\n" if data_bytes else ""
+    return f"""
+    .syntax unified
+    .thumb
+    .text
+    .word __stack
+    .word reset + 1
+    .word 0
+    .word 0
+    .global reset
+    .thumb_func
+reset:
+{body}
+done:
+    movw r1, #:lower16:exit_block
+    movt r1, #:upper16:exit_block
+    movs r0, #0x20
+    bkpt 0xab
+    .balign 4
+exit_block: .word 0x20026, 0
+{data}"""
+
+
+def data_sweep(passes: int, size: int, stride: int = 4) -> str:
+    """`passes` sweeps over `size` bytes of flash data, one word load every `stride` bytes."""
+    load = f"ldr r4, [r1], #{stride}" if stride else "ldr r4, [r1]"
+    count = size // stride if stride else size // 4
+    return _program(f"""
+    movw r2, #{passes}
+    cmp r2, #0
+    beq done
+outer:
+    movw r1, #:lower16:array
+    movt r1, #:upper16:array
+    movw r3, #{count}
+inner:
+    {load}
+    subs r3, #1
+    bne inner
+    subs r2, #1
+    bne outer
+    b done
+""", max(size, 1024))
+
+
+def code_sweep(passes: int, size: int = 32768) -> str:
+    """`passes` runs through `size` bytes of straight-line code (16-bit NOPs)."""
+    return _program(f"""
+    movw r2, #{passes}
+    cmp r2, #0
+    beq done
+    .balign 64
+sled:
+    .rept {size // 2}
+    nop
+    .endr
+    subs r2, #1
+    bne.w sled
+""")
+
+
+def run_counts(tmp_path, board, source: str, tag: str) -> MemoryCounts:
+    src = tmp_path / f"{tag}.S"
+    src.write_text(source)
+    elf = tmp_path / f"{tag}.elf"
+    cpu = next(f for f in board.cflags if f.startswith("-mcpu="))
+    subprocess.run(["arm-none-eabi-gcc", cpu, "-mthumb", "-nostdlib", f"-Ttext=0x{board.flash.base:x}",
+                    f"-Wl,--defsym=__stack=0x{board.ram.base + 0x10000:x}", "-e", "reset", "-o", str(elf),
+                    str(src)], check=True, capture_output=True)
+    with open_emulator(board, elf, RunOptions()) as dut:
+        assert dut.wait(60) == 0
+        record = dut.counters().memory_total
+    assert record is not None, "the memory-aware run wrote no counters"
+    return MemoryCounts.from_record(board.memory_timing, record)
+
+
+def _flash(board):
+    return next(r for r in board.memory_timing.regions if r.name == "flash")
+
+
+def _data_line(board) -> tuple[int, int]:
+    cache = board.memory_timing.cache_for("flash", "data")
+    return (cache.line, cache.size) if cache else (_flash(board).access_bytes, 0)
+
+
+def _close(measured: float, paper: float) -> bool:
+    return abs(measured - paper) <= 0.02 * abs(paper) if paper else measured == 0
+
+
+@needs_toolchain
+@pytest.mark.parametrize("name", BOARDS)
+def test_data_access_patterns_stall_as_on_paper(tmp_path, name):
+    board = get_platform(name)
+    flash = _flash(board)
+    line, cache_size = _data_line(board)
+    big = 2 * max(cache_size, 16384)  # larger than any cache: a sweep misses every line
+    row = cache_size // 2 or line  # half the cache: fits
+    cases = {
+        # name: (program with more passes, with fewer, paper fills for the difference)
+        "streaming": (data_sweep(1, big), data_sweep(0, big), big // line),
+        "thrashing": (data_sweep(6, big), data_sweep(1, big), 5 * big // line),
+        "re-read within a line": (data_sweep(3, 4000, 0), data_sweep(1, 4000, 0), 0),
+        "row that fits, first pass": (data_sweep(1, row), data_sweep(0, row), row // line),
+        "row that fits, later passes": (data_sweep(20, row), data_sweep(2, row), 0),
+    }
+    failures = []
+    for case, (more, fewer, paper_fills) in cases.items():
+        hi = run_counts(tmp_path, board, more, "hi")
+        lo = run_counts(tmp_path, board, fewer, "lo")
+        delta = hi.minus(lo)
+        row_counts = delta.regions["flash"]
+        fills = row_counts["data_fills"] + row_counts["data_misses"]
+        stalls = stall_cycles(board.memory_timing, delta)
+        data_stall = stalls.get("flash_data", 0) + stalls.get("flash_data_fill", 0)
+        paper_stall = paper_fills * flash.data_wait_states
+        if not (_close(fills, paper_fills) and _close(data_stall, paper_stall)):
+            failures.append(f"{case}: {fills} misses, {data_stall} stall cycles; paper {paper_fills}, {paper_stall}")
+    assert not failures, failures
+
+
+@needs_toolchain
+@pytest.mark.parametrize("name", BOARDS)
+def test_straight_line_code_fetch_stalls_as_on_paper(tmp_path, name):
+    board = get_platform(name)
+    flash = _flash(board)
+    cache = board.memory_timing.cache_for("flash", "fetch")
+    unit = cache.line if cache else flash.access_bytes
+    size = 32768  # larger than every I-cache: each pass refetches every line
+    delta = run_counts(tmp_path, board, code_sweep(9), "hi").minus(run_counts(tmp_path, board, code_sweep(1), "lo"))
+    row = delta.regions["flash"]
+    units = size // unit * 8
+    # with prefetch only the branch back to the start of the sled misses; without, every unit
+    paper_misses = 8 if flash.prefetch else units
+    misses = row["fetch_fills"] + row["fetch_misses"]
+    assert _close(row["fetch_units"], units), (row, units)
+    assert _close(misses, paper_misses), (row, paper_misses)
+    stalls = stall_cycles(board.memory_timing, delta)
+    fetch_stall = stalls.get("flash_fetch", 0) + stalls.get("flash_fetch_fill", 0)
+    assert _close(fetch_stall, paper_misses * flash.fetch_wait_states), (stalls, paper_misses)
