@@ -143,22 +143,26 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
 
 # Memory-aware perf runs instrument every load, store and block: too slow for
 # the official N (1500 for ad).  Inference is deterministic, so after a warm-up
-# each inference makes the same accesses from the same cache state: a short
-# window gives the per-inference counters (tests/test_boards.py checks that 2
-# and 4 iterations agree exactly).
+# each inference makes the same accesses from (nearly) the same cache state:
+# short windows give the per-inference counters.  Two windows, of 1 and of
+# 1 + MEMORY_ITERATIONS inferences, cancel the accesses of the window's own
+# edges (the marker calls); tests/test_boards.py checks that 2 and 6 agree.
 MEMORY_ITERATIONS, MEMORY_WARMUPS = 2, 1
 
 
 def measure_memory(platform: Platform, firmware: FirmwareImage, sample: Sample, transcript=None,
                          icount: bool = False, iterations: int = MEMORY_ITERATIONS,
                          warmups: int = MEMORY_WARMUPS) -> MemoryCounts | None:
-    """Memory counters of one inference, from a memory-aware `infer iterations warmups`."""
+    """Memory counters of one inference: a memory-aware `infer 1 warmups`, then
+    `infer 1+iterations 0`; the difference of their windows over `iterations`."""
     with open_dut(platform, firmware, transcript, icount=icount, profile=True) as dut:
         dut.load(sample.data)
-        result = dut.infer(iterations, warmups)
-    if result.memory is None:
+        short = dut.infer(1, warmups)
+        long = dut.infer(1 + iterations, 0)
+    if short.memory is None or long.memory is None:
         return None
-    return MemoryCounts.from_record(platform.memory_timing, result.memory).scaled(1 / iterations)
+    counts = [MemoryCounts.from_record(platform.memory_timing, r.memory) for r in (short, long)]
+    return counts[1].minus(counts[0]).scaled(1 / iterations)
 
 
 def per_inference(estimate, iterations: int) -> dict:

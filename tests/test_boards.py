@@ -182,3 +182,47 @@ def test_straight_line_code_fetch_stalls_as_on_paper(tmp_path, name):
     stalls = stall_cycles(board.memory_timing, delta)
     fetch_stall = stalls.get("flash_fetch", 0) + stalls.get("flash_fetch_fill", 0)
     assert _close(fetch_stall, paper_misses * flash.fetch_wait_states), (stalls, paper_misses)
+
+
+# -- the benchmarks on the boards ------------------------------------------------------------
+def _ad(board):
+    from firmware_bins import prebuilt
+    from harness.benchmarks import get_benchmark
+    from sim.elf import FirmwareImage
+
+    return get_benchmark("ad"), FirmwareImage(prebuilt(board.image_platform, "ad", "opt"))
+
+
+def test_a_short_memory_window_gives_the_per_inference_counts_of_a_longer_one():
+    from harness.datasets import default_inputs
+    from harness.runner import measure_memory
+
+    board = get_platform("nucleo-l4r5zi")
+    bench, firmware = _ad(board)
+    sample = default_inputs(bench, 1)[0]
+    two = measure_memory(board, firmware, sample, iterations=2)
+    six = measure_memory(board, firmware, sample, iterations=6)
+    assert two.to_dict()["regions"] == six.to_dict()["regions"]  # reads and writes: exact, every inference
+    a, b = (sum(stall_cycles(board.memory_timing, m).values()) for m in (two, six))
+    assert a > 0 and abs(a - b) <= 1e-3 * b
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_ad_on_a_board_is_its_cores_compute_plus_memory_stalls(name):
+    from harness.runner import measure_perf
+
+    board = get_platform(name)
+    bench, firmware = _ad(board)
+    on_board = measure_perf(bench, board, firmware)
+    on_core = measure_perf(bench, get_platform(board.prebuilt_from), firmware)
+    assert on_board.instructions_per_inference == on_core.instructions_per_inference
+    assert on_board.compute_cycles_per_inference == pytest.approx(on_core.cycles_per_inference, abs=0.01)
+    stalls = sum(on_board.stall_cycles_per_inference.values())
+    assert on_board.cycles_per_inference == pytest.approx(on_board.compute_cycles_per_inference + stalls, abs=0.01)
+    assert on_board.latency_ms == pytest.approx(on_board.cycles_per_inference / (board.clock_mhz * 1e3))
+    flash = on_board.memory_per_inference["regions"]["flash"]
+    assert flash["reads"] > 0  # weights are read from flash
+    if any(r.data_wait_states for r in board.memory_timing.regions):
+        assert stalls > 0
+    else:
+        assert stalls == 0
