@@ -1,7 +1,8 @@
 """The cycle model (sim.cycles): classifier and tables on hand-assembled
 snippets, the taken/not-taken split on synthetic block counts, and assembly
 microbenchmarks run in QEMU whose cycles follow on paper from the TRM tables
-(shared/REFERENCE.md section 7)."""
+(Cortex-M4 TRM Table 3-1, M3 TRM Table 18-1, M0+ TRM Table 3-1; M7/M33 figures
+measured on silicon, see sim/cost_tables.py)."""
 from __future__ import annotations
 
 import shutil
@@ -330,7 +331,7 @@ BENCHES = {
     isb"""),
 }
 
-# Cycles per loop iteration on paper, from REFERENCE section 7 (loop overhead
+# Cycles per loop iteration on paper, from the TRM tables of sim/cost_tables.py (loop overhead
 # SUBS 1 + taken BNE: M0+ 1+2, M3/M4 1+(1+P), M33/M55 1+2; M7: see each entry).
 PAPER = {
     "cortex-m0plus": {
