@@ -491,14 +491,20 @@ class CycleEstimate:
 class CycleModel:
     """A core's cycle model bound to one firmware image (decodes cached)."""
 
-    def __init__(self, firmware, core, timing: MemoryTiming | None = None):
+    def __init__(self, firmware, core, timing: MemoryTiming | None = None, memory_label: str | None = None):
+        """memory_label names the memory timing in the model's name (default: the
+        platform's name when `core` is a Platform with memory timing)."""
         core_name = getattr(core, "core", core)
         self.table = core_table(core_name)
         self.memory_timing = timing if timing is not None else getattr(core, "memory_timing", ZERO_WAIT)
+        if memory_label is None and self.memory_timing.modelled:
+            memory_label = getattr(core, "name", "custom")
         self.decoder = Decoder(firmware, self.table)
         self._timings: dict[tuple[int, int], BlockTiming | None] = {}
         self._joined_cycles: dict[tuple[int, int, int, int], float] = {}
-        self.name = f"tinyperf-cycles/{self.table.name} v{MODEL_VERSION}"
+        # Estimates under different memory timing are different models (compare warns)
+        self.name = f"tinyperf-cycles/{self.table.name} v{MODEL_VERSION}" + (
+            f" + memory of {memory_label}" if memory_label else "")
 
     def timing(self, vaddr: int, n: int) -> BlockTiming | None:
         key = (vaddr, n)
@@ -610,8 +616,8 @@ class CycleModel:
 
 
 @lru_cache(maxsize=16)
-def _model(path: str, mtime_ns: int, core: str, timing: MemoryTiming) -> CycleModel:
-    return CycleModel(path, core, timing)
+def _model(path: str, mtime_ns: int, core: str, timing: MemoryTiming, label: str | None) -> CycleModel:
+    return CycleModel(path, core, timing, label)
 
 
 def cycle_model(firmware, core) -> CycleModel:
@@ -621,7 +627,9 @@ def cycle_model(firmware, core) -> CycleModel:
     if not path.is_file():
         raise SimError(f"{path}: no such firmware file")
     core_name = getattr(core, "core", core)
-    return _model(str(path), path.stat().st_mtime_ns, core_name, getattr(core, "memory_timing", ZERO_WAIT))
+    timing = getattr(core, "memory_timing", ZERO_WAIT)
+    return _model(str(path), path.stat().st_mtime_ns, core_name, timing,
+                  getattr(core, "name", "custom") if timing.modelled else None)
 
 
 def estimate_cycles(firmware, core, blocks: Iterable[tuple[int, int, int]],

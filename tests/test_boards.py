@@ -226,3 +226,19 @@ def test_ad_on_a_board_is_its_cores_compute_plus_memory_stalls(name):
         assert stalls > 0
     else:
         assert stalls == 0
+
+
+def test_a_board_profile_splits_each_layer_into_compute_and_stalls():
+    from harness.profile import run_profile
+
+    board = get_platform("nucleo-l4r5zi")
+    bench, firmware = _ad(board)
+    profile = run_profile(board, firmware, bench, output_samples=0)
+    total_stalls = sum(profile.stall_cycles.values())
+    per_layer = sum(row["stall_cycles"] for row in profile.layers) + profile.outside_layers["stall_cycles"]
+    assert total_stalls > 0 and per_layer == pytest.approx(total_stalls, rel=1e-3)
+    assert profile.cycles == pytest.approx(profile.compute_cycles + total_stalls, abs=1)
+    assert profile.memory["regions"]["flash"]["reads"] > 0
+    assert profile.cycle_model.endswith("+ memory of nucleo-l4r5zi")
+    fc = [row for row in profile.layers if row["op"] == "FULLY_CONNECTED"]
+    assert fc and all(row["stall_cycles"] > 0 for row in fc)  # their weights stream from flash
