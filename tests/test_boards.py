@@ -5,7 +5,6 @@ give the stalls the datasheet figures predict (within 2 %)."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
@@ -43,18 +42,10 @@ def test_every_board_number_cites_its_source(name):
 
 # -- microbenchmarks in QEMU ---------------------------------------------------------------
 def _program(body: str, data_bytes: int = 0) -> str:
+    """The code after `reset:` (conftest's asm_elf): body, a semihosting exit
+    without literal loads (no flash data reads of its own), then the data."""
     data = f"    .balign 1024\narray:\n    .space {data_bytes}, 1\n" if data_bytes else ""
     return f"""
-    .syntax unified
-    .thumb
-    .text
-    .word __stack
-    .word reset + 1
-    .word 0
-    .word 0
-    .global reset
-    .thumb_func
-reset:
 {body}
 done:
     movw r1, #:lower16:exit_block
@@ -104,14 +95,9 @@ sled:
 """)
 
 
-def run_counts(tmp_path, board, source: str, tag: str) -> MemoryCounts:
-    src = tmp_path / f"{tag}.S"
-    src.write_text(source)
-    elf = tmp_path / f"{tag}.elf"
-    cpu = next(f for f in board.cflags if f.startswith("-mcpu="))
-    subprocess.run(["arm-none-eabi-gcc", cpu, "-mthumb", "-nostdlib", f"-Ttext=0x{board.flash.base:x}",
-                    f"-Wl,--defsym=__stack=0x{board.ram.base + 0x10000:x}", "-e", "reset", "-o", str(elf),
-                    str(src)], check=True, capture_output=True)
+def run_counts(asm_elf, board, source: str, tag: str) -> MemoryCounts:
+    cpu = next(f for f in board.cflags if f.startswith("-mcpu=")).split("=")[1]
+    elf = asm_elf(source, base=board.flash.base, cpu=cpu, sp=board.ram.base + 0x10000, name=tag)
     with open_emulator(board, elf, RunOptions()) as dut:
         assert dut.wait(60) == 0
         record = dut.counters().memory_total
@@ -134,7 +120,7 @@ def _close(measured: float, paper: float) -> bool:
 
 @needs_toolchain
 @pytest.mark.parametrize("name", BOARDS)
-def test_data_access_patterns_stall_as_on_paper(tmp_path, name):
+def test_data_access_patterns_stall_as_on_paper(asm_elf, name):
     board = get_platform(name)
     flash = _flash(board)
     line, cache_size = _data_line(board)
@@ -150,8 +136,8 @@ def test_data_access_patterns_stall_as_on_paper(tmp_path, name):
     }
     failures = []
     for case, (more, fewer, paper_fills) in cases.items():
-        hi = run_counts(tmp_path, board, more, "hi")
-        lo = run_counts(tmp_path, board, fewer, "lo")
+        hi = run_counts(asm_elf, board, more, "hi")
+        lo = run_counts(asm_elf, board, fewer, "lo")
         delta = hi.minus(lo)
         row_counts = delta.regions["flash"]
         fills = row_counts["data_fills"] + row_counts["data_misses"]
@@ -165,13 +151,13 @@ def test_data_access_patterns_stall_as_on_paper(tmp_path, name):
 
 @needs_toolchain
 @pytest.mark.parametrize("name", BOARDS)
-def test_straight_line_code_fetch_stalls_as_on_paper(tmp_path, name):
+def test_straight_line_code_fetch_stalls_as_on_paper(asm_elf, name):
     board = get_platform(name)
     flash = _flash(board)
     cache = board.memory_timing.cache_for("flash", "fetch")
     unit = cache.line if cache else flash.access_bytes
     size = 32768  # larger than every I-cache: each pass refetches every line
-    delta = run_counts(tmp_path, board, code_sweep(9), "hi").minus(run_counts(tmp_path, board, code_sweep(1), "lo"))
+    delta = run_counts(asm_elf, board, code_sweep(9), "hi").minus(run_counts(asm_elf, board, code_sweep(1), "lo"))
     row = delta.regions["flash"]
     units = size // unit * 8
     # with prefetch only the branch back to the start of the sled misses; without, every unit
