@@ -31,7 +31,7 @@ WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
 TIMESTAMP_MARKER = "th_timestamp"
 
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
-INFER_LINE_TIMEOUT_S = 30.0
+INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
 DB_CHUNK_BYTES = 31  # the official runner's db chunk (62 hex digits)
 COMMAND_CHARS = 80  # the firmware's command buffer
 TRANSCRIPT_TAIL_LINES = 8
