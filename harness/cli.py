@@ -199,8 +199,8 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
-            what = "is not a folder" if dataset_path.exists() else "does not exist"
-            raise CliError(f"dataset path {dataset_path} {what}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+            what = "path {} is not a folder" if dataset_path.exists() else "folder {} does not exist"
+            raise CliError(f"dataset {what.format(dataset_path)}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         for bench in chosen:
             firmware = rc.firmware_for(bench, platform, elf, kernels)

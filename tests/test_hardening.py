@@ -137,8 +137,11 @@ def test_a_cache_path_make_cannot_take_builds_in_a_staging_folder(tmp_path):
     proc = tinyperf_in(tmp_path, "build", "ad", "-p", "cortex-m4", "--out", str(tmp_path / "out"),
                        env={"TINYPERF_CACHE": str(cache)})
     assert proc.returncode == 0, proc.err
-    assert (tmp_path / "out" / "ref" / "cortex-m4" / "ad" / "ad.elf").is_file()
+    staged = tmp_path / "out" / "ref" / "cortex-m4" / "ad" / "ad.elf"
     assert not list(tmp_path.rglob("INJECTED"))
+    assert tinyperf_in(tmp_path, "build", "ad", "-p", "cortex-m4", "--out", str(tmp_path / "plain")).returncode == 0
+    # the build folder's path leaves no trace in the ELF (-ffile-prefix-map)
+    assert staged.read_bytes() == (tmp_path / "plain" / "ref" / "cortex-m4" / "ad" / "ad.elf").read_bytes()
 
 
 # ---- a lost emulator is never a verdict ------------------------------------------------------------
