@@ -44,6 +44,9 @@ class FiniteFloat(click.FloatRange):
 MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
 SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
 INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
+# Emulators (or compilers) at once: each QEMU takes a core and ~100 MB, so far more than
+# the cores only thrashes; a mistyped --jobs 100000 must not start that many.
+JOBS = click.IntRange(min=1, max=max(64, 4 * (os.cpu_count() or 1)))
 
 
 def _print_json(data) -> None:
@@ -167,7 +170,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+@click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True,
               help="Emulators in parallel.")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), help="Continue an interrupted run folder.")
@@ -240,7 +243,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
               help="Kernel set: portable C, or DSP-optimized (M4/M7/M33/M55; portable on M0+/M3).")
 @click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
 @click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
-@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
+@click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
 def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir: Path, kernels: str,
               selftest: bool, prebuilt: bool, jobs: int) -> None:
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""

@@ -224,6 +224,8 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict) -> Profile:
+        if not isinstance(data, dict):
+            raise ProfileError(f"not a tinyperf profile (a JSON {type(data).__name__}, not an object)")
         if data.get("schema") != PROFILE_SCHEMA or data.get("version") != PROFILE_VERSION:
             raise ProfileError(f"not a tinyperf profile version {PROFILE_VERSION} "
                                f"(schema {data.get('schema')!r} version {data.get('version')!r})")
@@ -555,8 +557,10 @@ def load_profile(folder: str | Path) -> Profile:
     path = Path(folder) / "profile.json"
     try:
         return Profile.from_dict(json.loads(path.read_text()))
+    except ProfileError as err:
+        raise ProfileError(f"{path}: {err}", EXIT_USAGE) from None
     except (OSError, ValueError, TypeError) as err:
-        raise ProfileError(f"{path}: cannot read the profile ({err})") from None
+        raise ProfileError(f"{path}: cannot read the profile ({err})", EXIT_USAGE) from None
 
 
 # ---- terminal ---------------------------------------------------------------------------------

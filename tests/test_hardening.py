@@ -59,6 +59,8 @@ def test_the_cli_catches_the_root_once():
 USAGE = {
     "run -n 0": (["run", "kws", "-n", "0"], "'-n'"),
     "run --jobs x": (["run", "kws", "--jobs", "x"], "'--jobs'"),
+    "run --jobs 100000": (["run", "kws", "--jobs", "100000"], "'--jobs'"),
+    "build --jobs 0": (["build", "kws", "--jobs", "0"], "'--jobs'"),
     "exec --timeout -1": (["exec", "x.elf", "--timeout", "-1"], "'--timeout'"),
     "exec missing --input": (["exec", "x.elf", "--input", "/nonexistent/in.bin"], "'--input'"),
     "run unknown --mode": (["run", "kws", "--mode", "fast"], "'--mode'"),
