@@ -46,6 +46,7 @@ SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
 INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
 # Emulators (or compilers) at once: each QEMU takes a core and ~100 MB, so far more than
 # the cores only thrashes; a mistyped --jobs 100000 must not start that many.
+MAX_INPUT_BYTES = 16 * 2**20  # exec's UART input: over ten minutes at the emulated UART's ~25 kB/s
 JOBS = click.IntRange(min=1, max=max(64, 4 * (os.cpu_count() or 1)))
 
 
@@ -98,9 +99,10 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
     platform = get_platform(platform_name)
     firmware = FirmwareImage(elf)
     if input_file:
-        data = input_file.read_bytes()
+        with input_file.open("rb") as stream:
+            data = _bounded_input(stream, str(input_file))
     elif not sys.stdin.isatty():
-        data = sys.stdin.buffer.read()
+        data = _bounded_input(sys.stdin.buffer, "stdin")
     else:
         data = b""
 
@@ -400,6 +402,15 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.close()
+
+
+def _bounded_input(stream, name: str) -> bytes:
+    """UART input for exec, refused past MAX_INPUT_BYTES (/dev/zero would fill memory)."""
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise CliError(f"{name} holds more than {MAX_INPUT_BYTES // 2**20} MiB of UART input: "
+                       "the emulated UART takes about 25 kB/s; pass a smaller --input", EXIT_USAGE)
+    return data
 
 
 def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:

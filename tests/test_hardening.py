@@ -63,6 +63,8 @@ USAGE = {
     "build --jobs 0": (["build", "kws", "--jobs", "0"], "'--jobs'"),
     "exec --timeout -1": (["exec", "x.elf", "--timeout", "-1"], "'--timeout'"),
     "exec missing --input": (["exec", "x.elf", "--input", "/nonexistent/in.bin"], "'--input'"),
+    "exec --input /dev/zero": (["exec", "firmware_bins/cortex-m4/selftest.elf", "--input", "/dev/zero"],
+                               "more than 16 MiB of UART input"),
     "run unknown --mode": (["run", "kws", "--mode", "fast"], "'--mode'"),
     "run unknown --kernels": (["run", "kws", "--kernels", "fast"], "'--kernels'"),
     "run unknown --backend": (["run", "kws", "--backend", "gem5"], "'--backend'"),
