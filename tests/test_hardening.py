@@ -638,3 +638,32 @@ def test_firmware_says_what_it_did_with_bad_hex():
             dut.send("db " + "ab" * 40)
         with pytest.raises(DutError, match=r"e-\[Odd number of hex digits: each byte takes two\]"):
             dut.send("db abc")
+
+
+@needs_toolchain
+def test_a_stopped_emulator_is_no_verdict_and_the_sample_runs_again(tmp_path, monkeypatch, capsys):
+    """kill -STOP of QEMU: the line timeout is the host's doing, not a firmware hang."""
+    import json
+    import os
+    import signal
+
+    from harness import dut as dut_module
+    from harness.dut import Dut
+
+    load = Dut.load
+    stopped = []
+
+    def load_stopping_once(self, data, *args, **kwargs):
+        if not stopped and len(self._tail) > 4:  # after a few commands: mid-run
+            stopped.append(self.emulator._proc.pid)
+            os.kill(stopped[0], signal.SIGSTOP)
+        return load(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Dut, "load", load_stopping_once)
+    monkeypatch.setattr(dut_module, "INFER_LINE_TIMEOUT_S", 3.0)
+    code, err = _cli(monkeypatch, capsys, "run", "kws", "-n", "4", "--mode", "verify", "--jobs", "1",
+                     "--results", str(tmp_path))
+    assert stopped and code == 0, err
+    doc = json.loads((_run_folder(tmp_path) / "results.json").read_text())["results"][0]
+    assert doc["verify"]["bit_exact"] == 4 and doc["failed_samples"] == 0 and doc["no_verdict_samples"] == 0
+    assert_all_gone(stopped)
