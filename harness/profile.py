@@ -54,7 +54,7 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
-from harness.datasets import default_inputs
+from harness.datasets import default_inputs, iter_default_inputs
 from harness.dut import Dut, DutError, window_markers
 from platforms import Platform
 from sim import RunOptions, open_emulator
@@ -364,7 +364,7 @@ def identify(dut: Dut, bench: Benchmark | None, image: FirmwareImage) -> Benchma
 def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[dict] | None:
     """Raw outputs of `count` seeded default inputs (None if the firmware has no outputs% command)."""
     rows = []
-    for sample in default_inputs(bench, count, seed):
+    for sample in iter_default_inputs(bench, count, seed):
         dut.load(sample.data)
         result = dut.infer(1, 0, timeout=INFER_TIMEOUT_S)
         try:

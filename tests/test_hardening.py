@@ -369,6 +369,7 @@ SERVE_EARLY = {
                               "lies outside cortex-m33's memory"),
     "--link into a missing folder": (["kws", "--link", "/nonexistent/dir/port"], 2, "does not exist"),
     "--link onto a file": (["kws", "--link", "README.md"], 2, "exists and is not a symlink"),
+    "--link under a file": (["kws", "--link", "README.md/port"], 2, "README.md is not a folder"),
 }
 
 
