@@ -44,9 +44,9 @@ class FiniteFloat(click.FloatRange):
 MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
 SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
 INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
+MAX_INPUT_BYTES = 16 * 2**20  # exec's UART input: over ten minutes at the emulated UART's ~25 kB/s
 # Emulators (or compilers) at once: each QEMU takes a core and ~100 MB, so far more than
 # the cores only thrashes; a mistyped --jobs 100000 must not start that many.
-MAX_INPUT_BYTES = 16 * 2**20  # exec's UART input: over ten minutes at the emulated UART's ~25 kB/s
 JOBS = click.IntRange(min=1, max=max(64, 4 * (os.cpu_count() or 1)))
 
 
