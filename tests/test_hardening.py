@@ -668,3 +668,65 @@ def test_a_stopped_emulator_is_no_verdict_and_the_sample_runs_again(tmp_path, mo
     doc = json.loads((_run_folder(tmp_path) / "results.json").read_text())["results"][0]
     assert doc["verify"]["bit_exact"] == 4 and doc["failed_samples"] == 0 and doc["no_verdict_samples"] == 0
     assert_all_gone(stopped)
+
+
+@pytest.fixture(scope="module")
+def profile_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("profile") / "p"
+    proc = tinyperf_in(REPO, "profile", "kws", "-n", "1", "--outputs", "1", "--out", str(folder), timeout=300)
+    assert proc.returncode == 0, proc.err
+    return folder
+
+
+EDITED_PROFILES = {
+    "a list": lambda d: [d],
+    "instructions a string": lambda d: {**d, "instructions": "x"},
+    "layers a number": lambda d: {**d, "layers": 5},
+    "outputs a number": lambda d: {**d, "outputs": 5},
+    "functions of numbers": lambda d: {**d, "functions": [1]},
+    "a layer's cycles a string": lambda d: {**d, "layers": [{**d["layers"][0], "cycles": "y"}]},
+    "a key missing": lambda d: {k: v for k, v in d.items() if k != "stacks"},
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("edit", EDITED_PROFILES.values(), ids=EDITED_PROFILES.keys())
+def test_compare_of_an_edited_profile_is_one_line_exit_2(tmp_path, profile_folder, edit):
+    import json
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(profile_folder, edited)
+    doc = json.loads((edited / "profile.json").read_text())
+    (edited / "profile.json").write_text(json.dumps(edit(doc)))
+    proc = tinyperf_in(REPO, "compare", str(profile_folder), str(edited), timeout=60)
+    assert_one_line_error(proc, "profile.json")
+    assert proc.returncode == EXIT_USAGE
+
+
+EDITED_RUNS = {
+    "results a list": ('[1]', None),
+    "an entry a number": ('{"schema_version": 1, "results": [1]}', None),
+    "instructions a string": (None, lambda r: {**r, "instructions_per_inference": "x"}),
+    "samples.jsonl garbage": (None, "samples"),
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("text,edit", EDITED_RUNS.values(), ids=EDITED_RUNS.keys())
+def test_compare_of_an_edited_run_folder_is_one_line_exit_2(tmp_path, profile_folder, text, edit):
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    doc = json.loads((profile_folder / "results.json").read_text())
+    if text is not None:
+        (run / "results.json").write_text(text)
+    elif edit == "samples":
+        (run / "results.json").write_text(json.dumps(doc))
+        (run / "samples.jsonl").write_text("{not json\n")
+    else:
+        (run / "results.json").write_text(json.dumps({**doc, "results": [edit(doc["results"][0])]}))
+    proc = tinyperf_in(REPO, "compare", str(run), str(run), timeout=60)
+    assert_one_line_error(proc, str(run))
+    assert proc.returncode == EXIT_USAGE
