@@ -55,7 +55,8 @@ def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels
         return image
     if bench.model_source is not None:
         return FirmwareImage(build_for(bench, platform, kernels))
-    path = prebuilt(platform.name, bench.name, kernels) or build_image(platform, "bench", bench.name, kernels=kernels)
+    path = (prebuilt(platform.image_platform, bench.name, kernels)
+            or build_image(platform, "bench", bench.name, kernels=kernels))
     return FirmwareImage(path)
 
 
