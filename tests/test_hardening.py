@@ -730,3 +730,9 @@ def test_compare_of_an_edited_run_folder_is_one_line_exit_2(tmp_path, profile_fo
     proc = tinyperf_in(REPO, "compare", str(run), str(run), timeout=60)
     assert_one_line_error(proc, str(run))
     assert proc.returncode == EXIT_USAGE
+
+
+def test_bare_tinyperf_prints_the_help():
+    proc = tinyperf(timeout=30)
+    assert proc.returncode == EXIT_USAGE and "Traceback" not in proc.err
+    assert proc.err.startswith("Usage: tinyperf [OPTIONS] COMMAND") and "tinyperf: error:" not in proc.err
