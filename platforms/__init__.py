@@ -61,6 +61,8 @@ class Platform:
     timer: Peripheral
     default: bool = False
     source: Path = field(default=CATALOG_DIR)
+    # The timer the firmware uses where `timer` is not modelled (Renode): None for none.
+    fallback_timer: Peripheral | None = None
     memory_timing: MemoryTiming = ZERO_WAIT  # wait states and caches (platforms.memory)
     prebuilt_from: str | None = None  # a board that runs another platform's prebuilt ELFs (same link map)
 
@@ -84,11 +86,20 @@ class Platform:
             "cflags": list(self.cflags),
             "memory": {r.name: {"base": r.base, "size": r.size} for r in self.regions},
             "uart": {"kind": self.uart.kind, "base": self.uart.base},
-            "timer": {"kind": self.timer.kind, "base": self.timer.base, "clock_hz": self.timer.clock_hz},
+            "timer": _peripheral_dict(self.timer),
+            "fallback_timer": _peripheral_dict(self.fallback_timer) if self.fallback_timer else None,
             "default": self.default,
             "memory_timing": self.memory_timing.to_dict(),
             **({"prebuilt_from": self.prebuilt_from} if self.prebuilt_from else {}),
         }
+
+
+def _peripheral_dict(p: Peripheral) -> dict:
+    return {"kind": p.kind, "base": p.base, "clock_hz": p.clock_hz}
+
+
+def _timer(table: dict) -> Peripheral:
+    return Peripheral(table["kind"], int(table["base"]), int(table["clock_hz"]))
 
 
 def _region(name: str, table: dict) -> MemoryRegion:
@@ -115,9 +126,10 @@ def load_platform(path: Path) -> Platform:
         flash=flash,
         ram=_region("ram", data["memory"]["ram"]),
         uart=Peripheral(data["uart"]["kind"], int(data["uart"]["base"])),
-        timer=Peripheral(data["timer"]["kind"], int(data["timer"]["base"]), int(data["timer"]["clock_hz"])),
+        timer=_timer(data["timer"]),
         default=bool(data.get("default", False)),
         source=path,
+        fallback_timer=_timer(data["fallback_timer"]) if "fallback_timer" in data else None,
         memory_timing=memory_timing,
         prebuilt_from=data.get("prebuilt_from"),
     )
