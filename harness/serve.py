@@ -597,7 +597,7 @@ def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) 
 
     path = Path(target)
     if target in benches:
-        found = prebuilt(platform.name, target)
+        found = prebuilt(platform.image_platform, target)
         if found is None:
             raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
                              f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)", EXIT_USAGE)
