@@ -456,6 +456,9 @@ def main() -> None:
     except click.exceptions.Abort:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.NoArgsIsHelpError as err:  # bare `tinyperf`: the help, as a usage error
+        click.echo(err.ctx.get_help(), err=True)
+        sys.exit(err.exit_code)
     except click.UsageError as err:  # click's own three lines (Usage/Try/Error) become ours
         _fail(f"{err.format_message().rstrip('.')} (see '{_command_path(err.ctx)} --help')", err.exit_code)
     except click.ClickException as err:
