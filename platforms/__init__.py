@@ -59,6 +59,7 @@ class Platform:
     default: bool = False
     source: Path = field(default=CATALOG_DIR)
     flash_wait_states: int = 0  # extra cycles per flash access in the cycle model (sim.cycles)
+    power: dict = field(default_factory=dict, hash=False, compare=False)  # the [power] table (sim.power)
 
     @property
     def regions(self) -> tuple[MemoryRegion, ...]:
@@ -103,6 +104,7 @@ def load_platform(path: Path) -> Platform:
         default=bool(data.get("default", False)),
         source=path,
         flash_wait_states=int(data.get("flash_wait_states", 0)),
+        power=dict(data.get("power", {})),
     )
 
 
