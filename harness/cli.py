@@ -149,8 +149,10 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @cli.command("run")
 @click.argument("benches", nargs=-1)
 @click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
-@click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy"]),
-              help="Repeatable; default: perf + verify.")
+@click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy", "energy"]),
+              help="Repeatable; default: perf + verify.  energy: the official energy loop on modeled power.")
+@click.option("--supply-v", type=click.FloatRange(min=0.5, max=5.0),
+              help="Energy: supply voltage the power monitor sets (default: the platform's [power] supply_v).")
 @click.option("--elf", type=click.Path(path_type=Path), help="Your firmware ELF instead of the prebuilt one (one benchmark).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
               help="Which prebuilt kernel set to run.")
@@ -167,8 +169,8 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
-def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
-            icount, backend, as_json) -> None:
+def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir,
+            fail_fast, icount, backend, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import results_document, summary_table
@@ -196,7 +198,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
             firmware = rc.firmware_for(bench, platform, elf, kernels)
             run = BenchRun(bench, platform, firmware, tuple(modes or ("perf", "verify")),
                            rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount,
-                           backend=backend)
+                           backend=backend, supply_v=supply_v)
             runs.append((run, dataset_path, seed, samples))
         prepared = []
         for run, dataset, seed_, count in runs:
@@ -209,6 +211,10 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         results.append(rc.execute_bench(run, progress_console, quiet))
         if not as_json:
             err_console.print(f"results: {run.run_dir}", highlight=False)
+            if results[-1].energy:
+                err_console.print(f"{run.bench.name} on {run.platform.name} ({results[-1].energy['loop']}, "
+                                  f"{results[-1].energy['supply_v']:g} V, {results[-1].energy['power_model']}, modeled): "
+                                  f"{results[-1].energy['runner_line']}", highlight=False)
     if as_json:
         _print_json(results_document(results))
     else:

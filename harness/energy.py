@@ -139,6 +139,8 @@ class EnergyResult:
     windows: list[EnergyWindow] = field(default_factory=list)
     supply_v: float = 0.0
     power_model: str = ""
+    active_mw: float = 0.0
+    idle_mw: float = 0.0
 
     @property
     def median_uj_per_inference(self) -> float:
@@ -151,6 +153,7 @@ class EnergyResult:
 
     def to_dict(self) -> dict:
         return {"loop": self.loop, "supply_v": self.supply_v, "power_model": self.power_model,
+                "active_mw": self.active_mw, "idle_mw": self.idle_mw,
                 "median_uj_per_inference": round(self.median_uj_per_inference, 4),
                 "runner_line": median_line(self.median_uj_per_inference),
                 "valid_for_submission": self.valid_for_submission,

@@ -96,6 +96,13 @@ class BenchmarkResult:
     accuracy: Quality | None = None
     perf: dict | None = None  # perf-mode details: iterations, warmups, the DUT's own lap time
     failed_samples: int = 0
+    # Modeled energy of the perf window (sim.power): run power x modeled time per inference.
+    energy_uj_per_inference: float | None = None
+    average_power_mw: float | None = None
+    supply_v: float | None = None
+    power_model: str | None = None
+    power_model_version: int | None = None
+    energy: dict | None = None  # energy mode: the official loop's windows and median (harness.energy)
 
     @property
     def cycles_per_mac(self) -> float | None:
@@ -227,10 +234,22 @@ def write_samples_csv(path: str | Path, records: Iterable[SampleRecord]) -> Path
     return atomic_write(path, samples_frame(records).to_csv(index=False))
 
 
+RESULT_COLUMNS = ("benchmark", "platform", "mode", "clock_mhz", "macs", "instructions_per_inference",
+                  "cycles_per_inference", "latency_ms", "energy_uj_per_inference", "average_power_mw", "supply_v",
+                  "power_model", "power_model_version", "energy_loop_median_uj", "failed_samples")
+
+
+def results_frame(results: Iterable[BenchmarkResult]) -> pd.DataFrame:
+    """One row per benchmark result: the perf and energy figures (results.csv)."""
+    rows = [{**{c: getattr(r, c, None) for c in RESULT_COLUMNS},
+             "energy_loop_median_uj": r.energy["median_uj_per_inference"] if r.energy else None} for r in results]
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
 # ---- summary rows (terminal, markdown) -------------------------------------------
 
 SUMMARY_COLUMNS = ("benchmark", "platform", "instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs",
-                   "cycles/MAC", "bit-exact", "top-1 / AUC", "target")
+                   "cycles/MAC", "uJ/inf (model)", "mW @ V", "bit-exact", "top-1 / AUC", "target")
 
 
 def _int(value: int | None) -> str:
@@ -260,14 +279,27 @@ def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
         lap = (f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}"
                if r.perf and r.perf.get("dut_lap_us") is not None else "-")
         rows.append([r.benchmark, r.platform, _int(r.instructions_per_inference), _int(r.cycles_per_inference),
-                     latency, rate, lap, _int(r.macs), cpm, exact, *_quality(r.accuracy)])
+                     latency, rate, lap, _int(r.macs), cpm, *_energy(r), exact, *_quality(r.accuracy)])
     return rows
+
+
+def _energy(r: BenchmarkResult) -> tuple[str, str]:
+    """Modeled uJ per inference (the energy loop's median when it ran), and power at the supply."""
+    if r.energy is not None:
+        uj = f"{r.energy['median_uj_per_inference']:,.1f} (loop)"
+    elif r.energy_uj_per_inference is not None:
+        uj = f"{r.energy_uj_per_inference:,.1f}"
+    else:
+        uj = "-"
+    power = f"{r.average_power_mw:,.2f} @ {r.supply_v:g}" if r.average_power_mw is not None else "-"
+    return uj, power
 
 
 def summary_table(results: Sequence[BenchmarkResult], title: str = "tinyperf results") -> Table:
     """The terminal summary as a rich Table (print it with a rich Console)."""
     table = Table(title=title)
-    numeric = {"instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs", "cycles/MAC", "bit-exact"}
+    numeric = {"instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs", "cycles/MAC", "uJ/inf (model)",
+               "mW @ V", "bit-exact"}
     for col in SUMMARY_COLUMNS:
         table.add_column(col, justify="right" if col in numeric else "left")
     for row in summary_rows(results):
@@ -424,6 +456,7 @@ def write_report(out_dir: str | Path, results: Sequence[BenchmarkResult],
     return {
         "results": write_results_json(out / "results.json", results),
         "samples": write_samples_csv(out / "samples.csv", samples),
+        "results_csv": atomic_write(out / "results.csv", results_frame(results).to_csv(index=False)),
         "summary": atomic_write(out / "summary.md", summary_markdown(results)),
         "junit": atomic_write(out / "junit.xml", junit_xml(results)),
         "latency_plot": atomic_write(out / "latency.png", latency_plot(results)),
