@@ -361,12 +361,15 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
               help="Also make this symlink to the pty (removed on exit).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
-def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool) -> None:
+@click.option("--energy", is_flag=True,
+              help="Also serve an emulated interface board and LPM01A power monitor (the runner's energy mode).")
+def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool, energy: bool) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
-    like a real board's port.  m-lap-us lines carry emulated board time."""
+    like a real board's port.  m-lap-us lines carry emulated board time.  With
+    --energy, prints `dut PATH`, `interface PATH` and `power PATH` lines instead."""
     from harness.build import BENCHES
     from harness.serve import Server, ServeError, resolve_firmware
 
@@ -375,24 +378,52 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         elf = resolve_firmware(target, platform, BENCHES)
     except ServeError as err:
         raise CliError(str(err), EXIT_USAGE) from None
+    model = _energy_model(platform) if energy else None
     firmware = FirmwareImage(elf)
     cpi = _serve_cpi(platform, firmware, icount)
     server = Server(platform, firmware, pace=pace, link=link, icount=icount,
-                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n))
+                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), exact_windows=energy)
+    bench = None
+    if model is not None:
+        from harness.benchdevices import EnergyBench
+        bench = EnergyBench(server, model)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
-        path = server.start()
-        click.echo(path)
-        click.echo(f"tinyperf: serving {elf} on {platform.name} ({platform.clock_mhz:g} MHz) at {path}"
-                   + (f" (link {link})" if link else "") + f"; pacing {'on' if pace else 'off'}; Ctrl-C to stop",
-                   err=True)
+        if bench is not None:
+            paths = bench.start()
+            for kind, path in paths.items():
+                click.echo(f"{kind} {path}")
+            click.echo(f"tinyperf: energy bench for {elf} on {platform.name}: interface board at {paths['interface']}, "
+                       f"LPM01A at {paths['power']} ({model.name}, modeled), DUT at {paths['dut']}; Ctrl-C to stop",
+                       err=True)
+        else:
+            path = server.start()
+            click.echo(path)
+            click.echo(f"tinyperf: serving {elf} on {platform.name} ({platform.clock_mhz:g} MHz) at {path}"
+                       + (f" (link {link})" if link else "") + f"; pacing {'on' if pace else 'off'}; Ctrl-C to stop",
+                       err=True)
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("tinyperf: serve stopped", err=True)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        server.close()
+        (bench or server).close()
+
+
+def _energy_model(platform):
+    """The platform's power model, or a usage error naming the platforms that have one."""
+    from harness.runner import RunError, power_model
+
+    try:
+        model = power_model(platform)
+    except RunError as err:
+        raise CliError(str(err)) from None
+    if model is None:
+        have = ", ".join(p.name for p in catalog().values() if p.power)
+        raise CliError(f"{platform.name} has no power model ([power] table in {platform.source.name}); "
+                       f"use one of: {have}", EXIT_USAGE)
+    return model
 
 
 def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:

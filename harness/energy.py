@@ -62,13 +62,18 @@ class BoardPower:
         return cls(model.run_power_mw(clock_mhz, supply_v), model.idle_power_mw(clock_mhz, supply_v))
 
 
-def sample_joules(index: int, power: BoardPower, active: list[tuple[float, float]]) -> float:
-    """Energy of sample `index` (covering [index, index + 1) in sample units) given the active
-    intervals (start, end) in sample units, as the monitor prints and the runner parses it."""
+def sample_text(index: int, power: BoardPower, active: list[tuple[float, float]]) -> str:
+    """Sample `index` (covering [index, index + 1) in sample units) as the monitor prints it,
+    given the active intervals (start, end) in sample units."""
     busy = sum(max(0.0, min(index + 1, end) - max(index, start)) for start, end in active)
     busy = min(busy, 1.0)
-    microjoules = (power.active_mw * busy + power.idle_mw * (1.0 - busy)) * SAMPLE_US / 1000.0  # mW x us = nJ
-    return lpm_value(lpm_text(microjoules * 1e-6))
+    nanojoules = (power.active_mw * busy + power.idle_mw * (1.0 - busy)) * SAMPLE_US  # mW x us = nJ
+    return lpm_text(nanojoules * 1e-9)
+
+
+def sample_joules(index: int, power: BoardPower, active: list[tuple[float, float]]) -> float:
+    """The same sample as the runner parses it."""
+    return lpm_value(sample_text(index, power, active))
 
 
 def window_span(start_sample: int, window_us: float) -> tuple[float, float]:
