@@ -31,7 +31,6 @@ markers and are sampled as idle.
 """
 from __future__ import annotations
 
-import errno
 import math
 import os
 import select
@@ -42,11 +41,10 @@ from dataclasses import dataclass
 from queue import Empty, Queue
 
 from harness.energy import SAMPLE_HZ, BoardPower, end_event_index, sample_text, window_span
-from harness.serve import Server
+from harness.serve import Server, pty_write
 from sim.power import PowerModel
 
 POLL_S = 0.005
-STALL_S = 5.0  # a client that reads nothing this long loses the rest of a write
 DUT_REPLY_TIMEOUT_S = 3600.0  # one relayed command (ad's 1500 inferences, paced, take minutes)
 READY = "m-ready"
 
@@ -82,30 +80,8 @@ class PtyPort:
         return b""
 
     def write(self, data: bytes) -> None:
-        fd = self.fd
-        if fd is None:
-            return
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        stalled = time.monotonic()
-        while data:
-            events = poller.poll(100)
-            mask = events[0][1] if events else 0
-            if mask & select.POLLHUP:
-                return
-            if not mask & select.POLLOUT:
-                if time.monotonic() - stalled > STALL_S:
-                    return
-                continue
-            try:
-                data = data[os.write(fd, data):]
-            except BlockingIOError:
-                continue
-            except OSError as err:
-                if err.errno == errno.EIO:
-                    return
-                raise
-            stalled = time.monotonic()
+        if self.fd is not None:
+            pty_write(self.fd, data)
 
     def close(self) -> None:
         fd, self.fd = self.fd, None
@@ -138,7 +114,9 @@ class BoardActivity:
 
 
 class _Device:
-    """A pty device with one command thread."""
+    """A pty device with one command thread; commands end with `terminator`."""
+
+    terminator = b"\n"
 
     def __init__(self, name: str):
         self.port = PtyPort()
@@ -159,6 +137,15 @@ class _Device:
             pending = self._commands(pending)
 
     def _commands(self, pending: bytes) -> bytes:
+        """Handles every complete command in `pending`; returns the incomplete rest."""
+        while self.terminator in pending:
+            raw, pending = pending.split(self.terminator, 1)
+            command = raw.decode("latin-1").strip()
+            if command:
+                self.handle(command)
+        return pending
+
+    def handle(self, command: str) -> None:
         raise NotImplementedError
 
     def send(self, *lines: str) -> None:
@@ -173,6 +160,8 @@ class _Device:
 
 class InterfaceBoard(_Device):
     """The runner's IO manager: relays `dut <command>` to the DUT over its pty."""
+
+    terminator = b"%"
 
     HELP = ("help              this list", "name              device name", "timestamp         board time in us",
             "dut               DUT passthrough")
@@ -199,14 +188,6 @@ class InterfaceBoard(_Device):
             *lines, partial = partial.split(b"\n")
             for line in lines:
                 self._lines.put(line.decode("latin-1").replace("\r", "").replace("\0", ""))
-
-    def _commands(self, pending: bytes) -> bytes:
-        while b"%" in pending:
-            raw, pending = pending.split(b"%", 1)
-            command = raw.decode("latin-1").strip()
-            if command:
-                self.handle(command)
-        return pending
 
     def handle(self, command: str) -> None:
         verb, _, rest = command.partition(" ")
@@ -293,14 +274,6 @@ class PowerMonitor(_Device):
     @property
     def power(self) -> BoardPower:
         return BoardPower.of(self.model, self.clock_mhz, self.supply_v)
-
-    def _commands(self, pending: bytes) -> bytes:
-        while b"\n" in pending:
-            raw, pending = pending.split(b"\n", 1)
-            command = raw.decode("latin-1").strip()
-            if command:
-                self.handle(command)
-        return pending
 
     def handle(self, command: str) -> None:
         verb, _, arg = command.partition(" ")
@@ -415,14 +388,3 @@ class EnergyBench:
             if device is not None:
                 device.close()
         self.dut.close()
-
-    def __enter__(self) -> EnergyBench:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -520,31 +520,35 @@ class Server:
     def _to_client(self, line: str) -> None:
         """One line to the client; dropped when no client has the pty open."""
         master = self._master
-        if master is None:
+        if master is not None:
+            pty_write(master, (line + "\r\n").encode("latin-1"), self._stop)
+
+
+def pty_write(master: int, data: bytes, stop: threading.Event | None = None) -> None:
+    """Write to a pty master; give up when no client has it open (a real board's bytes would be
+    lost too), when the client reads nothing for CLIENT_STALL_S, or on `stop`."""
+    poller = select.poll()
+    poller.register(master, select.POLLOUT)
+    stalled_since = time.monotonic()
+    while data and not (stop is not None and stop.is_set()):
+        events = poller.poll(CLIENT_POLL_S * 1000)
+        mask = events[0][1] if events else 0
+        if mask & select.POLLHUP:
             return
-        data = (line + "\r\n").encode("latin-1")
-        poller = select.poll()
-        poller.register(master, select.POLLOUT)
+        if not mask & select.POLLOUT:
+            if time.monotonic() - stalled_since > CLIENT_STALL_S:
+                return
+            continue
+        try:
+            written = os.write(master, data)
+        except BlockingIOError:
+            continue
+        except OSError as err:
+            if err.errno == errno.EIO:
+                return
+            raise
+        data = data[written:]
         stalled_since = time.monotonic()
-        while data and not self._stop.is_set():
-            events = poller.poll(CLIENT_POLL_S * 1000)
-            mask = events[0][1] if events else 0
-            if mask & select.POLLHUP:
-                return  # no client: a real board's bytes would be lost too
-            if not mask & select.POLLOUT:
-                if time.monotonic() - stalled_since > CLIENT_STALL_S:
-                    return
-                continue
-            try:
-                written = os.write(master, data)
-            except BlockingIOError:
-                continue
-            except OSError as err:
-                if err.errno == errno.EIO:
-                    return
-                raise
-            data = data[written:]
-            stalled_since = time.monotonic()
 
 
 def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) -> Path:
