@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -409,6 +410,68 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         (bench or server).close()
+
+
+@cli.command("runner", context_settings={"ignore_unknown_options": True})
+@click.argument("runner_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("runner_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--bench", "target", required=True, metavar="BENCH|ELF",
+              help="Firmware the emulated DUT runs: a benchmark's prebuilt image or an ELF.")
+@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--pace/--no-pace", default=True, show_default=True,
+              help="Hold each DUT reply until host time has caught up with the emulated time it took.")
+def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, platform_name: str | None,
+               pace: bool) -> None:
+    """Run the official MLPerf Tiny runner's main.py, unmodified, against emulated devices.
+
+    Example: tinyperf runner ~/tiny/benchmark/runner --bench kws -- -m e -d devices_kws_ic_vww.yaml -s datasets
+
+    Modes p and a see the emulated DUT; mode e sees an emulated interface board and LPM01A
+    (modeled power).  Ports get the USB ids of the runner's own device list."""
+    from harness import launcher
+    from harness.build import BENCHES
+    from harness.serve import Server, ServeError, resolve_firmware
+
+    args = list(runner_args)
+    mode = launcher.runner_mode(args)
+    if mode not in launcher.MODES:
+        raise CliError(f"runner mode '{mode}' is not one of p, a, e", EXIT_USAGE)
+    platform = _platform(platform_name)
+    try:
+        devices = launcher.load_devices(launcher.device_list(runner_dir, args))
+        elf = resolve_firmware(target, platform, BENCHES)
+    except (launcher.LaunchError, ServeError) as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+    model = _energy_model(platform) if mode == "e" else None
+    firmware = FirmwareImage(elf)
+    cpi = _serve_cpi(platform, firmware, icount=False)
+    server = Server(platform, firmware, pace=pace, cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n),
+                    exact_windows=mode == "e")
+    device = server
+    try:
+        if model is not None:
+            from harness.benchdevices import EnergyBench
+            device = EnergyBench(server, model)
+            paths = device.start()
+            interface = "arduino" if any(d.get("name") == "arduino" for d in devices) else None
+            ports = [launcher.Port(paths["interface"], *launcher.usb_ids(devices, "interface", interface),
+                                   "tinyperf emulated interface board"),
+                     launcher.Port(paths["power"], *launcher.usb_ids(devices, "power", "lpm01a"),
+                                   "tinyperf emulated LPM01A")]
+        else:
+            ports = [launcher.Port(server.start(), *launcher.usb_ids(devices, "dut"), "tinyperf emulated DUT")]
+        pump = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+        pump.start()
+        click.echo(f"tinyperf: runner mode {mode} on {platform.name} ({elf}); ports: "
+                   + ", ".join(f"{p.path} {p.vid:04x}:{p.pid:04x}" for p in ports), err=True)
+        code = launcher.run_main(runner_dir, args, ports)
+    except launcher.LaunchError as err:
+        raise CliError(str(err)) from None
+    finally:
+        server.request_stop()
+        device.close()
+    if code:
+        raise CliError(f"the runner exited with status {code}", code)
 
 
 def _energy_model(platform):
