@@ -12,31 +12,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from platforms import UnknownPlatformError, catalog, get_platform
+from platforms import catalog, get_platform
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
 err_console = Console(stderr=True, soft_wrap=True)
 
-EXIT_USAGE = 2
+EXIT_NO_VERDICT = 75  # sysexits EX_TEMPFAIL: samples without a verdict (emulator lost); --resume them
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
 
-class CliError(Exception):
-    """A one-line error for the user, with the exit code to end on."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
-
-
-def _platform(name: str | None):
-    try:
-        return get_platform(name)
-    except UnknownPlatformError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+class CliError(TinyperfError):
+    """A one-line error the command line itself finds (exit code given per error)."""
 
 
 def _print_json(data) -> None:
@@ -84,7 +73,7 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
     Exits with the firmware's exit code, 124 on timeout."""
     from harness.execute import execute
 
-    platform = _platform(platform_name)
+    platform = get_platform(platform_name)
     firmware = FirmwareImage(elf)
     if input_file:
         data = input_file.read_bytes()
@@ -124,7 +113,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
     """Check UART both ways and paper-exact instruction counts on every platform."""
     from harness.selftest import LOOP_PASSES, run_selftest
 
-    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    boards = [get_platform(n) for n in platform_names] or list(catalog().values())
     results = []
     with console.status("running self-tests") as status:
         for p in boards:
@@ -188,7 +177,7 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
         run.fail_fast = fail_fast
         runs.append(run)
     else:
-        platform = _platform(platform_name)
+        platform = get_platform(platform_name)
         chosen = rc.resolve_benchmarks(benches)
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
@@ -223,6 +212,9 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)
+    lost = rc.no_verdict_line(results, [run.run_dir for run in runs])
+    if lost:
+        raise CliError(lost, EXIT_NO_VERDICT)
 
 
 @cli.command("build")
@@ -240,13 +232,10 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
     from harness.build import BENCHES, build_set, publish_prebuilt
 
-    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
+    from harness.benchmarks import get_benchmark
 
-    try:
-        benches = tuple(get_benchmark(b).name for b in benches)
-    except UnknownBenchmarkError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
-    boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    benches = tuple(get_benchmark(b).name for b in benches)
+    boards = [get_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
         if prebuilt:  # both kernel sets; the self-test firmware has no kernels
@@ -286,11 +275,8 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
     collapsed stacks, cycles) and results.json into the output folder."""
     from harness import profile as prof
 
-    platform = _platform(platform_name)
-    try:
-        elf, bench = prof.resolve_target(target, platform)
-    except prof.ProfileError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    platform = get_platform(platform_name)
+    elf, bench = prof.resolve_target(target, platform)
     with console.status(f"profiling {target} on {platform.name}"):
         result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
     out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
@@ -333,15 +319,10 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
     from harness.report import atomic_write
 
     if platform_name is not None:
-        _platform(platform_name)
-    try:
-        with console.status("comparing"):
-            side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
-        result = cmp.compare_sides(side_a, side_b, max_regression)
-    except cmp.CompareError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
-    except cmp.ProfileError as err:
-        raise CliError(str(err), EXIT_USAGE if "no such ELF" in str(err) or "unknown benchmark" in str(err) else 1) from None
+        get_platform(platform_name)
+    with console.status("comparing"):
+        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
+    result = cmp.compare_sides(side_a, side_b, max_regression)
     if junit_file is not None:
         atomic_write(junit_file, cmp.junit_xml(result))
     if as_json:
@@ -372,13 +353,10 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
     like a real board's port.  m-lap-us lines carry emulated board time.  With
     --energy, prints `dut PATH`, `interface PATH` and `power PATH` lines instead."""
     from harness.build import BENCHES
-    from harness.serve import Server, ServeError, resolve_firmware
+    from harness.serve import Server, resolve_firmware
 
-    platform = _platform(platform_name)
-    try:
-        elf = resolve_firmware(target, platform, BENCHES)
-    except ServeError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    platform = get_platform(platform_name)
+    elf = resolve_firmware(target, platform, BENCHES)
     model = _energy_model(platform) if energy else None
     firmware = FirmwareImage(elf)
     cpi = _serve_cpi(platform, firmware, icount)
@@ -430,18 +408,15 @@ def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, plat
     (modeled power).  Ports get the USB ids of the runner's own device list."""
     from harness import launcher
     from harness.build import BENCHES
-    from harness.serve import Server, ServeError, resolve_firmware
+    from harness.serve import Server, resolve_firmware
 
     args = list(runner_args)
     mode = launcher.runner_mode(args)
     if mode not in launcher.MODES:
         raise CliError(f"runner mode '{mode}' is not one of p, a, e", EXIT_USAGE)
-    platform = _platform(platform_name)
-    try:
-        devices = launcher.load_devices(launcher.device_list(runner_dir, args))
-        elf = resolve_firmware(target, platform, BENCHES)
-    except (launcher.LaunchError, ServeError) as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    platform = get_platform(platform_name)
+    devices = launcher.load_devices(launcher.device_list(runner_dir, args))
+    elf = resolve_firmware(target, platform, BENCHES)
     model = _energy_model(platform) if mode == "e" else None
     firmware = FirmwareImage(elf)
     cpi = _serve_cpi(platform, firmware, icount=False)
@@ -465,8 +440,6 @@ def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, plat
         click.echo(f"tinyperf: runner mode {mode} on {platform.name} ({elf}); ports: "
                    + ", ".join(f"{p.path} {p.vid:04x}:{p.pid:04x}" for p in ports), err=True)
         code = launcher.run_main(runner_dir, args, ports)
-    except launcher.LaunchError as err:
-        raise CliError(str(err)) from None
     finally:
         server.request_stop()
         device.close()
@@ -476,12 +449,9 @@ def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, plat
 
 def _energy_model(platform):
     """The platform's power model, or a usage error naming the platforms that have one."""
-    from harness.runner import RunError, power_model
+    from harness.runner import power_model
 
-    try:
-        model = power_model(platform)
-    except RunError as err:
-        raise CliError(str(err)) from None
+    model = power_model(platform)
     if model is None:
         have = ", ".join(p.name for p in catalog().values() if p.power)
         raise CliError(f"{platform.name} has no power model ([power] table in {platform.source.name}); "
@@ -493,11 +463,11 @@ def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:
     """The CPI of the firmware's official perf window, measured once before
     serving, so lap times are cycles at the platform clock as in `tinyperf run`
     (None for firmware that is not an MLPerf Tiny benchmark: then CPI 1)."""
-    from harness.runner import RunError, measure_perf
+    from harness.runner import measure_perf
 
     try:
         perf = measure_perf(None, platform, firmware, icount=icount)
-    except (RunError, SimError) as err:
+    except TinyperfError as err:
         click.echo(f"tinyperf: no cycle calibration ({err}); lap times use 1 cycle per instruction", err=True)
         return None
     click.echo(f"tinyperf: {perf.cycle_model}: CPI {perf.cpi:.4f} on the perf window; lap times are cycles "
@@ -515,21 +485,24 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _command_path(ctx: click.Context | None) -> str:
+    return ctx.command_path if ctx is not None else "tinyperf"
+
+
 def main() -> None:
     """Entry point: every error is one line on stderr and a non-zero exit."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        cli.main(standalone_mode=False)
-    except CliError as err:
-        _fail(str(err), err.code)
-    except SimError as err:
-        _fail(str(err), 1)
+        cli.main(standalone_mode=False, prog_name="tinyperf")
+    except TinyperfError as err:
+        _fail(str(err), err.exit_code)
     except click.exceptions.Abort:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as err:  # click's own three lines (Usage/Try/Error) become ours
+        _fail(f"{err.format_message().rstrip('.')} (see '{_command_path(err.ctx)} --help')", err.exit_code)
     except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
+        _fail(err.format_message(), err.exit_code)
     except KeyboardInterrupt:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)

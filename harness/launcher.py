@@ -27,13 +27,13 @@ from pathlib import Path
 
 import yaml
 
-from sim.errors import SimError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 MODES = ("p", "a", "e")
 
 
-class LaunchError(SimError):
-    """The runner cannot be launched (no main.py, no device entry, ...)."""
+class LaunchError(TinyperfError):
+    """The runner cannot be launched (no main.py, no device entry: exit 2), or it stopped (exit 1)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def device_list(runner_dir: Path, args: list[str]) -> Path:
             name = arg.split("=", 1)[1]
     path = Path(name) if Path(name).is_absolute() else runner_dir / name
     if not path.is_file():
-        raise LaunchError(f"device list {path} not found: pass the runner's -d/--device_list file")
+        raise LaunchError(f"device list {path} not found: pass the runner's -d/--device_list file", EXIT_USAGE)
     return path
 
 
@@ -77,16 +77,16 @@ def usb_ids(devices: list[dict], kind: str, name: str | None = None) -> tuple[in
             vid, pids = next(iter(entry["usb"].items()))
             return int(vid), int(pids[0] if isinstance(pids, list) else pids)
     wanted = f"'{name}' {kind}" if name else f"a {kind}"
-    raise LaunchError(f"the runner's device list has no {wanted} entry with usb ids")
+    raise LaunchError(f"the runner's device list has no {wanted} entry with usb ids", EXIT_USAGE)
 
 
 def load_devices(path: Path) -> list[dict]:
     try:
         devices = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
-        raise LaunchError(f"cannot read the device list {path}: {err}") from None
+        raise LaunchError(f"cannot read the device list {path}: {err}", EXIT_USAGE) from None
     if not isinstance(devices, list):
-        raise LaunchError(f"{path} is not a list of devices")
+        raise LaunchError(f"{path} is not a list of devices", EXIT_USAGE)
     return devices
 
 
@@ -156,7 +156,7 @@ def run_main(runner_dir: Path, args: list[str], ports: list[Port]) -> int:
     runner_dir = runner_dir.resolve()
     main = runner_dir / "main.py"
     if not main.is_file():
-        raise LaunchError(f"{runner_dir} has no main.py: pass the runner folder (mlcommons/tiny benchmark/runner)")
+        raise LaunchError(f"{runner_dir} has no main.py: pass the runner folder (mlcommons/tiny benchmark/runner)", EXIT_USAGE)
     with runner_process_state(runner_dir, args), patched_enumeration(ports):
         try:
             runpy.run_path(str(main), run_name="__main__")

@@ -61,8 +61,8 @@ from sim import RunOptions, open_emulator
 from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
 from sim.elf import FirmwareImage
-from sim.errors import SimError
 from sim.plugin import Block, segments, window_hits
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 PROFILE_SCHEMA = "tinyperf-profile"
 PROFILE_VERSION = 1
@@ -77,7 +77,7 @@ INFER_TIMEOUT_S = 600.0
 
 
 
-class ProfileError(SimError):
+class ProfileError(TinyperfError):
     """The firmware cannot be profiled (no markers, unknown model, ...)."""
 
 
@@ -428,12 +428,13 @@ def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | N
     if path.is_file():
         return path, None
     if path.exists() or "/" in target or target.endswith(".elf"):
-        raise ProfileError(f"{target}: no such ELF file")
+        raise ProfileError(f"{target}: no such ELF file", EXIT_USAGE)
     try:
         get_benchmark(target)
     except UnknownBenchmarkError as err:
-        raise ProfileError(f"{err}; or pass an ELF path") from None
-    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path")
+        raise ProfileError(f"{err}; or pass an ELF path", EXIT_USAGE) from None
+    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path",
+                       EXIT_USAGE)
 
 
 # ---- output files ---------------------------------------------------------------------------

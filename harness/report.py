@@ -41,6 +41,9 @@ class SampleRecord:
     instructions: int | None = None
     raw_max_abs_diff: int | None = None  # largest difference of the raw int8 output tensors
     error: str | None = None  # the sample failed (DUT error, hang, fault): why, with the transcript tail
+    # The emulator was lost under the sample (killed, interrupted) even after retries:
+    # no verdict on the firmware; --resume runs the sample again.
+    no_verdict: bool = False
 
     @property
     def top1_agree(self) -> bool:
@@ -63,21 +66,24 @@ class Verify:
     top1_agree: int
     max_abs_diff: float
     mismatches: list[str] = field(default_factory=list)  # names of the samples that were not bit-exact
+    no_verdict: int = 0  # samples the emulator was lost under: neither exact nor mismatched
 
     @classmethod
     def from_records(cls, records: Sequence[SampleRecord]) -> Verify:
+        judged = [r for r in records if not r.no_verdict]
         return cls(
-            samples=len(records),
-            bit_exact=sum(r.bit_exact for r in records),
-            top1_agree=sum(r.top1_agree for r in records),
+            samples=len(judged),
+            bit_exact=sum(r.bit_exact for r in judged),
+            top1_agree=sum(r.top1_agree for r in judged),
             max_abs_diff=max((r.raw_max_abs_diff if r.raw_max_abs_diff is not None else r.max_abs_diff
-                              for r in records), default=0.0),
-            mismatches=[r.name for r in records if not r.bit_exact],
+                              for r in judged), default=0.0),
+            mismatches=[r.name for r in judged if not r.bit_exact],
+            no_verdict=len(records) - len(judged),
         )
 
     @property
     def passed(self) -> bool:
-        return self.samples > 0 and self.bit_exact == self.samples
+        return self.samples > 0 and self.bit_exact == self.samples and self.no_verdict == 0
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ class BenchmarkResult:
     verify: Verify | None = None
     accuracy: Quality | None = None
     perf: dict | None = None  # perf-mode details: iterations, warmups, the DUT's own lap time
-    failed_samples: int = 0
+    failed_samples: int = 0  # samples the firmware failed (error, hang, fault)
+    no_verdict_samples: int = 0  # samples without a verdict (emulator lost); not failures
     # Modeled energy of the perf window (sim.power): run power x modeled time per inference.
     energy_uj_per_inference: float | None = None
     average_power_mw: float | None = None
@@ -151,10 +158,13 @@ class SampleLog:
         self._records.append(record)
 
     def records(self) -> list[SampleRecord]:
-        return list(self._records)
+        """The latest record of each sample (a resumed run appends a verdict after a no-verdict line)."""
+        latest = {r.name: r for r in self._records}
+        return list(latest.values())
 
     def completed_names(self) -> set[str]:
-        return {r.name for r in self._records}
+        """Samples with a verdict: the ones a resumed run does not run again."""
+        return {r.name for r in self.records() if not r.no_verdict}
 
     def close(self) -> None:
         self._file.close()
@@ -214,7 +224,8 @@ def load_results(path: str | Path) -> list[BenchmarkResult]:
 
 def samples_frame(records: Iterable[SampleRecord]) -> pd.DataFrame:
     columns = ["benchmark", "platform", "name", "file", "label", "bit_exact", "top1_agree",
-               "max_abs_diff", "raw_max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host", "error"]
+               "max_abs_diff", "raw_max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host", "error",
+               "no_verdict"]
     rows = [{
         **r.to_dict(),
         "top1_agree": r.top1_agree,
@@ -320,6 +331,10 @@ def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
             more = f" and {len(r.verify.mismatches) - 20} more" if len(r.verify.mismatches) > 20 else ""
             lines += ["", f"{r.benchmark} on {r.platform}: not bit-exact: {names}{more} "
                           f"(max abs diff {r.verify.max_abs_diff:g})"]
+        if r.no_verdict_samples:
+            lines += ["", f"{r.benchmark} on {r.platform}: {r.no_verdict_samples} samples have no verdict "
+                          "(the emulator was lost under them, see samples.csv); not counted as mismatches; "
+                          "--resume runs them again"]
         if r.accuracy and r.accuracy.note:
             lines += ["", f"{r.benchmark} on {r.platform}: {r.accuracy.note}"]
     return "\n".join(lines) + "\n"
@@ -365,6 +380,8 @@ def junit_xml(results: Sequence[BenchmarkResult]) -> str:
 
 
 def _bit_exact_outcome(verify: Verify | None) -> tuple[str, str]:
+    if verify is not None and verify.no_verdict and verify.bit_exact == verify.samples:
+        return "skipped", f"{verify.no_verdict} samples have no verdict (the emulator was lost under them)"
     if verify is None or verify.samples == 0:
         return "skipped", "no outputs were checked against the host reference"
     if verify.passed:

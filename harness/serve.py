@@ -90,6 +90,7 @@ from sim.cycles import estimate_cycles
 from sim.plugin import window_blocks
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 TIMESTAMP_MARKER = "th_timestamp"
 WINDOW_BEGIN, WINDOW_END = "tp_mark_begin", "tp_mark_end"
@@ -237,7 +238,7 @@ class _Restarts:
         return len(self.times) <= MAX_RESTARTS
 
 
-class ServeError(SimError):
+class ServeError(TinyperfError):
     """serve cannot go on (the pty, the link, or an emulator that keeps dying)."""
 
 
@@ -561,14 +562,14 @@ def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) 
         found = prebuilt(platform.name, target)
         if found is None:
             raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
-                             f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)")
+                             f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)", EXIT_USAGE)
         return found
     if path.exists() or "/" in target or target.endswith(".elf"):
         if not path.is_file():
-            raise ServeError(f"{target}: no such ELF file")
+            raise ServeError(f"{target}: no such ELF file", EXIT_USAGE)
         return path
     try:
         name = get_benchmark(target).name  # also takes ids such as kws01
     except UnknownBenchmarkError as err:
-        raise ServeError(f"{err}; or give an ELF path") from None
+        raise ServeError(f"{err}; or give an ELF path", EXIT_USAGE) from None
     return resolve_firmware(name, platform, benches)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from tinyperf_errors import UsageError
+
 CATALOG_DIR = Path(__file__).resolve().parent
 
 
-class UnknownPlatformError(LookupError):
+class UnknownPlatformError(UsageError, LookupError):
     """A platform name that is not in the catalog."""
 
 
