@@ -9,8 +9,12 @@ Interface board (the runner's IOManager: io_manager.py; commands end with `%`)
                         `[dut]: <line>` up to the DUT's `m-ready`.
     `name`           -> `m-name-[tinyperf-io-manager]`, `m-ready`
     `timestamp`      -> `m-lap-us-<us since the board started>`, `m-ready`
+    `tm 0` / `tm 1`  -> `m-timestmp-mode-FALLING` / `-CHANGE`, `m-[Timer disabled after mode change]`, `m-ready`
+    `enable-timer`, `disable-timer` -> `m-timer-enabled` / `m-timer-disabled`, `m-ready`
     `help`           -> the command list, `m-ready`;  anything else -> `e-[Unknown command: X]`, `m-ready`
-    The wording of the passthrough and name lines is ours: the runner only counts the lines.
+    The passthrough, tm and timer lines are those of the EEMBC IO manager in published
+    EnergyRunner logs (mlcommons/tiny_results_v1.0, closed/OctoML/.../energy/log.txt); the name
+    line is ours: the runner only counts the lines of a reply.
 
 Power monitor (ST LPM01A / PowerShield: power_manager_lpm.py; commands end with `\\r\\n`)
     Every configuration command (`htc`, `hrc`, `lcd 1 "..."`, `acqtime inf`, `trigdelay 0`,
@@ -164,7 +168,8 @@ class InterfaceBoard(_Device):
     terminator = b"%"
 
     HELP = ("help              this list", "name              device name", "timestamp         board time in us",
-            "dut               DUT passthrough")
+            "dut               DUT passthrough", "tm                0=fall/1*=change", "enable-timer      Enable timer ISR",
+            "disable-timer     Disable ISR")
 
     def __init__(self, dut_path: str):
         super().__init__("io-manager")
@@ -198,6 +203,11 @@ class InterfaceBoard(_Device):
             self.send("m-name-[tinyperf-io-manager]", READY)
         elif verb == "timestamp":
             self.send(f"m-lap-us-{round((time.monotonic() - self.started) * 1e6)}", READY)
+        elif verb == "tm":
+            self.send(f"m-timestmp-mode-{'FALLING' if rest.strip() == '0' else 'CHANGE'}",
+                      "m-[Timer disabled after mode change]", READY)
+        elif verb in ("enable-timer", "disable-timer"):
+            self.send(f"m-timer-{verb.split('-')[0]}d", READY)
         elif verb == "help":
             self.send(*self.HELP, READY)
         else:

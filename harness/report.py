@@ -466,10 +466,68 @@ def agreement_plot(records: Sequence[SampleRecord]) -> bytes:
     return _png(fig)
 
 
+def energy_window_plot(result: BenchmarkResult) -> bytes:
+    """PNG: the modeled monitor's power over one energy-mode window (the first), like the
+    runner's energy_inf_000.png: idle before and after, the active window between the two
+    timestamp events, and the figures main.py prints for it."""
+    from harness.energy import SAMPLE_HZ, BoardPower, offline_window, runner_window
+
+    energy = result.energy
+    first = energy["windows"][0]
+    margin = max(50, round(first["window_us"] / 1000 * 0.15))  # idle on both sides, 15 % of the window
+    window = offline_window(BoardPower(energy["active_mw"], energy["idle_mw"]), first["window_us"],
+                            first["iterations"], lead=margin, tail=margin)
+    figures = runner_window(window)
+    fig, ax = _figure()
+    seconds = np.arange(len(window.samples)) / SAMPLE_HZ
+    milliwatts = np.array(window.samples) * 1e3 * SAMPLE_HZ  # J per sample -> mW
+    ax.plot(seconds, milliwatts, color="tab:blue", linewidth=1.2, label="modeled power (1 kHz samples)")
+    (_, start), (_, stop) = window.events[-2:]
+    ax.axvspan(start / SAMPLE_HZ, stop / SAMPLE_HZ, color="tab:orange", alpha=0.15,
+               label=f"measured window: {first['iterations']} inferences")
+    for _, index in window.events:
+        ax.axvline(index / SAMPLE_HZ, color="tab:red", linewidth=1)
+    ax.set_ylim(0, max(milliwatts) * 1.25)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("power (mW)")
+    ax.set_title(f"{result.benchmark} on {result.platform}: {energy['loop']}, {energy['supply_v']:g} V, "
+                 f"{energy['power_model']} (model)")
+    ax.text(0.01, 0.97, f"active {energy['active_mw']:.2f} mW, idle {energy['idle_mw']:.2f} mW\n"
+                        f"window {figures['elapsed_s']:.3f} s, {figures['total_uj']:,.1f} uJ\n"
+                        f"{figures['uj_per_inference']:,.3f} uJ/inference",
+            transform=ax.transAxes, va="top", fontsize=9)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def energy_bars_plot(rows: Sequence[dict]) -> bytes:
+    """PNG: modeled uJ per inference by benchmark (groups) and board x kernel set (bars), log scale.
+    Each row: benchmark, platform, kernels, energy_uj_per_inference."""
+    fig, ax = _figure()
+    fig.set_size_inches(10, 5)
+    benches = list(dict.fromkeys(r["benchmark"] for r in rows))
+    series = list(dict.fromkeys(f"{r['platform']} {r['kernels']}" for r in rows))
+    width = 0.8 / max(len(series), 1)
+    for i, name in enumerate(series):
+        picked = [r for r in rows if f"{r['platform']} {r['kernels']}" == name]
+        xs = [benches.index(r["benchmark"]) + (i - (len(series) - 1) / 2) * width for r in picked]
+        ax.bar(xs, [r["energy_uj_per_inference"] for r in picked], width, label=name,
+               hatch="//" if name.endswith("opt") else None, edgecolor="white")
+    ax.set_xticks(range(len(benches)), benches)
+    ax.set_yscale("log")
+    ax.set_ylabel("modeled energy per inference (uJ)")
+    ax.set_title("Modeled energy per inference by board and kernel set (datasheet power x modeled cycles)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def write_report(out_dir: str | Path, results: Sequence[BenchmarkResult],
                  samples: Sequence[SampleRecord] = ()) -> dict[str, Path]:
     """Write every final file into `out_dir` (each atomically); returns them by kind."""
     out = Path(out_dir)
+    with_energy = [r for r in results if r.energy]
     return {
         "results": write_results_json(out / "results.json", results),
         "samples": write_samples_csv(out / "samples.csv", samples),
@@ -478,4 +536,5 @@ def write_report(out_dir: str | Path, results: Sequence[BenchmarkResult],
         "junit": atomic_write(out / "junit.xml", junit_xml(results)),
         "latency_plot": atomic_write(out / "latency.png", latency_plot(results)),
         "agreement_plot": atomic_write(out / "agreement.png", agreement_plot(samples)),
+        **({"energy_plot": atomic_write(out / "energy.png", energy_window_plot(with_energy[0]))} if with_energy else {}),
     }

@@ -177,6 +177,9 @@ def test_interface_relays_with_the_dut_prefix_and_answers_its_own_commands():
             assert name.startswith("[dut]: m-name-dut-[") and io.next_line() == "[dut]: m-ready"
             assert io.command("timestamp")[0].startswith("m-lap-us-")
             assert io.command("bogus") == ["e-[Unknown command: bogus]", "m-ready"]
+            assert io.command("tm 0") == ["m-timestmp-mode-FALLING", "m-[Timer disabled after mode change]", "m-ready"]
+            assert io.command("enable-timer") == ["m-timer-enabled", "m-ready"]
+            assert io.command("disable-timer") == ["m-timer-disabled", "m-ready"]
             assert io.dut("infer 0")[0] == "e-[Inference iterations must be >0]"
         finally:
             io.close()

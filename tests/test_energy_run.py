@@ -40,6 +40,7 @@ def test_perf_result_carries_modeled_energy(kws_energy):
     assert float(rows[0]["energy_uj_per_inference"]) == pytest.approx(result["energy_uj_per_inference"])
     assert rows[0]["power_model"] == model.model
     assert "uJ/inf (model)" in (run_dir / "summary.md").read_text()
+    assert (run_dir / "energy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the energy window plot
 
 
 def test_energy_loop_is_the_official_one_and_its_median_is_main_py_s(kws_energy):

@@ -101,3 +101,17 @@ def test_runner_integration_sums_whole_active_samples_between_the_last_two_event
 def test_runner_integration_rejects_lost_timestamps():
     with pytest.raises(ValueError, match="consecutive"):
         runner_window(EnergyWindow(1, [1e-6] * 10, [(1, 2), (3, 8)]))
+
+
+def test_energy_table_rows_become_a_markdown_row_per_board_and_kernel_set_and_a_plot():
+    from harness.energytable import markdown
+    from harness.report import energy_bars_plot
+
+    common = {"power_model": "m", "power_model_version": 1, "supply_v": 3.0, "average_power_mw": 39.6}
+    rows = [{"benchmark": b, "platform": "cortex-m4", "kernels": k, "energy_uj_per_inference": uj, **common}
+            for k, values in (("ref", (10.0, 2000.5)), ("opt", (5.0, 1000.25))) for b, uj in zip(("kws", "ad"), values)]
+    table = markdown(rows).splitlines()
+    assert table[0] == "| platform (modeled part) | kernels | supply V | power mW | kws uJ/inf | ad uJ/inf |"
+    assert table[2] == "| cortex-m4 (m/v1) | ref | 3 | 39.60 | 10.0 | 2,000.5 |"
+    assert table[3] == "| cortex-m4 (m/v1) | opt | 3 | 39.60 | 5.0 | 1,000.2 |"
+    assert energy_bars_plot(rows)[:4] == b"\x89PNG"
