@@ -15,14 +15,15 @@ from harness.runner import measure_perf, modeled_energy
 from platforms import catalog
 
 
-def measure(platforms: list[str] | None, kernels: tuple[str, ...], benches: tuple[str, ...]) -> list[dict]:
+def measure(platforms: list[str] | None, kernels: tuple[str, ...], benches: tuple[str, ...],
+            supply_v: float | None = None) -> list[dict]:
     rows = []
     boards = [p for p in catalog().values() if p.power and (not platforms or p.name in platforms)]
     for platform in boards:
         for kernel_set in kernels:
             for bench in resolve_benchmarks(benches):
                 perf = measure_perf(bench, platform, firmware_for(bench, platform, None, kernel_set))
-                energy = modeled_energy(platform, perf.cycles_per_inference)
+                energy = modeled_energy(platform, perf.cycles_per_inference, supply_v)
                 rows.append({"benchmark": bench.name, "platform": platform.name, "kernels": kernel_set,
                              "latency_ms": perf.latency_ms, **energy})
                 print(f"{platform.name} {kernel_set} {bench.name}: {perf.latency_ms:,.3f} ms, "
@@ -48,9 +49,10 @@ def main() -> None:
     parser.add_argument("benches", nargs="*", default=["kws", "vww", "ic", "ad"])
     parser.add_argument("--platform", "-p", action="append", help="only these platforms (repeatable)")
     parser.add_argument("--kernels", nargs="+", default=["ref", "opt"])
+    parser.add_argument("--supply-v", type=float, help="supply voltage (default: each model's supply_v)")
     parser.add_argument("--out", type=Path, default=Path("results"), help="folder for energy-by-board.png")
     args = parser.parse_args()
-    rows = measure(args.platform, tuple(args.kernels), tuple(args.benches))
+    rows = measure(args.platform, tuple(args.kernels), tuple(args.benches), args.supply_v)
     print(markdown(rows))
     path = atomic_write(args.out / "energy-by-board.png", energy_bars_plot(rows))
     print(f"plot: {path}")

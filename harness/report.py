@@ -508,12 +508,15 @@ def energy_bars_plot(rows: Sequence[dict]) -> bytes:
     fig.set_size_inches(10, 5)
     benches = list(dict.fromkeys(r["benchmark"] for r in rows))
     series = list(dict.fromkeys(f"{r['platform']} {r['kernels']}" for r in rows))
+    boards = list(dict.fromkeys(r["platform"] for r in rows))
     width = 0.8 / max(len(series), 1)
     for i, name in enumerate(series):
         picked = [r for r in rows if f"{r['platform']} {r['kernels']}" == name]
         xs = [benches.index(r["benchmark"]) + (i - (len(series) - 1) / 2) * width for r in picked]
+        # one colour per board; the optimized kernels hatched beside the portable ones
         ax.bar(xs, [r["energy_uj_per_inference"] for r in picked], width, label=name,
-               hatch="//" if name.endswith("opt") else None, edgecolor="white")
+               color=f"C{boards.index(picked[0]['platform']) % 10}",
+               hatch="//" if picked[0]["kernels"] != "ref" else None, edgecolor="white")
     ax.set_xticks(range(len(benches)), benches)
     ax.set_yscale("log")
     ax.set_ylabel("modeled energy per inference (uJ)")
