@@ -65,3 +65,23 @@ def test_energy_mode_on_a_platform_without_power_model_is_a_one_line_error(tmp_p
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1].startswith("tinyperf: error: cortex-m55 has no power model")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("platform", [p.name for p in __import__("platforms").catalog().values() if p.power])
+def test_energy_mode_end_to_end_on_every_platform_with_a_power_model(platform, tmp_path):
+    proc = tinyperf("run", "ad", "-p", platform, "--mode", "perf", "--mode", "energy", "--results", str(tmp_path),
+                    "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["results"][0]
+    model = load_power_model(get_platform(platform).power)
+    energy = result["energy"]
+    assert energy["power_model"] == model.name and energy["supply_v"] == model.supply_v
+    assert energy["active_mw"] == pytest.approx(model.run_power_mw(get_platform(platform).clock_mhz))
+    power = BoardPower(energy["active_mw"], energy["idle_mw"])
+    windows = [offline_window(power, w["window_us"], w["iterations"]) for w in energy["windows"]]
+    assert energy["runner_line"] == median_line(median_uj(windows))
+    # every window is about the perf window x 1500 (energy runs `infer 1500 0`, perf `infer 1500 10`:
+    # the per-inference cycles differ by a few without the warmups)
+    for window in energy["windows"]:
+        assert window["window_us"] / 1500 == pytest.approx(result["latency_ms"] * 1000, rel=1e-4)
+    assert energy["median_uj_per_inference"] == pytest.approx(result["energy_uj_per_inference"], rel=2e-3)
