@@ -392,6 +392,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     options = RunOptions(markers=tuple(marker_names + sorted(layers_by_name)), profile=True)
     emulator = open_emulator(platform, image, options)
     emulator.start()
+    dut = None
     try:
         dut = Dut(emulator, transcript)
         dut.boot()
@@ -404,6 +405,8 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
         outputs = output_digests(dut, bench, output_samples, seed) if output_samples else []
     finally:
         emulator.stop()
+        if dut is not None:
+            dut.close()  # its input folder under /tmp
     begin, end = (image.address(name) for name in pair)
     hits, first, last = window_hits(markers, snapshots, begin, end)
     layers, source = model_layers(image, bench) if layers_by_name else (None, "no per-layer markers")
@@ -425,9 +428,9 @@ def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | N
         bench = get_benchmark(target)
         return prebuilt(platform.name, target) or build_image(platform, "bench", target), bench
     path = Path(target)
-    if path.is_file():
-        return path, None
-    if path.exists() or "/" in target or target.endswith(".elf"):
+    if path.exists() or path.is_symlink():
+        return path, None  # FirmwareImage says what is wrong with a folder, a device or a symlink loop
+    if "/" in target or target.endswith(".elf"):
         raise ProfileError(f"{target}: no such ELF file", EXIT_USAGE)
     try:
         get_benchmark(target)
