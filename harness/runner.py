@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -168,10 +169,11 @@ def run_energy(run: BenchRun, transcript) -> EnergyResult:
     iterations, warmups = ENERGY_LOOP[run.bench.name]
     result = EnergyResult(f"infer {iterations} {warmups}", supply_v=volts, power_model=model.name,
                           active_mw=power.active_mw, idle_mw=power.idle_mw)
+    inputs = list(islice(run.samples, WINDOWS))  # `download` per window: the next input, round the set
     with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend, profile=True) as dut:
         check_model(dut, run.bench, run.firmware)
         for k in range(WINDOWS):
-            dut.load(run.samples[k % len(run.samples)].data)
+            dut.load(inputs[k % len(inputs)].data)
             inferred = dut.infer(iterations, warmups, timeout=SAMPLE_TIMEOUT_S * iterations)
             if not inferred.blocks:
                 raise RunError(f"{run.firmware.path} has no window markers: energy mode needs tp_mark_begin/"
