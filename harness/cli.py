@@ -183,7 +183,7 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
             fail_fast, icount, backend, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
-    from harness.report import results_document, summary_table
+    from harness.report import memory_lines, results_document, summary_table
     from harness.runner import BenchRun, save_run_spec
 
     quiet = as_json or not sys.stderr.isatty()
@@ -230,6 +230,8 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
         _print_json(results_document(results))
     else:
         console.print(summary_table(results))
+        for line in memory_lines(results):
+            err_console.print(f"tinyperf: {line}", highlight=False)
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)
@@ -263,6 +265,7 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
         if prebuilt:  # both kernel sets; the self-test firmware has no kernels
+            boards = [b for b in boards if not b.prebuilt_from]  # boards that run their core's ELFs
             images = build_set(boards, names, None, "ref", jobs)
             images += build_set(boards, [n for n in names if n != "selftest"], None, "opt", jobs)
             publish_prebuilt(images)

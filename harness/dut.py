@@ -22,7 +22,7 @@ from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorLost, SimError
-from sim.plugin import window_blocks, windows
+from sim.plugin import window_blocks, window_memory, windows
 from tinyperf_errors import TinyperfError
 
 # Our firmware brackets measured work with these; third-party EEMBC firmware
@@ -61,6 +61,7 @@ class InferResult:
     instructions: int | None  # exact count between the window markers, all N iterations
     iterations: int
     blocks: list[tuple[int, int, int]] | None = None  # (vaddr, insns, executions) in the window, when profiling
+    memory: list[int] | None = None  # memory counters of the window (memory-aware runs, sim.memory)
 
     @property
     def instructions_per_inference(self) -> float | None:
@@ -202,7 +203,8 @@ class Dut:
         if len(laps) < 2 or results is None:
             raise self._error("infer reply lacks two m-lap-us lines or m-results")
         values = [float(v) for v in results.split(",") if v.strip()]
-        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks())
+        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks(),
+                           self._window_memory())
 
     def outputs(self) -> bytes:
         """The raw int8 output tensor of the last inference (our `outputs%` command)."""
@@ -218,6 +220,13 @@ class Dut:
             return None
         begin, end = (self.emulator.markers.get(m) for m in self.markers)
         return window_blocks(self.emulator.counters(), begin, end)
+
+    def _window_memory(self) -> list[int] | None:
+        """Memory counters of the last window (memory-aware profiling runs)."""
+        if not self.markers:
+            return None
+        begin, end = (self.emulator.markers.get(m) for m in self.markers)
+        return window_memory(self.emulator.counters(), begin, end)
 
     def _window_count(self) -> int | None:
         if not self.markers:
@@ -235,10 +244,11 @@ class open_dut:
 
     def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
                  transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu",
-                 profile: bool = False):
+                 profile: bool = False, memory: bool = True):
         image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
         markers = window_markers(image)
-        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile)
+        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile,
+                             memory=memory)
         self.emulator = open_emulator(platform, image, options, backend=backend)
         self.transcript = transcript
 

@@ -50,7 +50,8 @@ def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
     if elf is not None:
         return FirmwareImage(elf)
-    path = prebuilt(platform.name, bench.name, kernels) or build_image(platform, "bench", bench.name, kernels=kernels)
+    path = (prebuilt(platform.image_platform, bench.name, kernels)
+            or build_image(platform, "bench", bench.name, kernels=kernels))
     return FirmwareImage(path)
 
 

@@ -38,6 +38,7 @@ from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
+from sim.memory import MemoryCounts
 from sim.power import PowerModel, PowerModelError, load_power_model
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
@@ -64,6 +65,12 @@ class PerfResult:
     cycle_model: str | None
     latency_ms: float | None
     dut_lap_us: int  # T1 - T0 as the firmware's own timer measured it
+    # Memory model (platforms with memory timing): the core's cycles at zero
+    # wait states, memory stall cycles by kind (None: not counted) and
+    # accesses per region and cache hits, all per inference.
+    compute_cycles_per_inference: float | None = None
+    stall_cycles_per_inference: dict[str, float] | None = None
+    memory_per_inference: dict | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -112,18 +119,26 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
                  transcript=None, icount: bool = False, backend: str = "qemu") -> PerfResult:
     """`infer N W` as the official runner's performance mode does, with exact
     instructions and modelled cycles.  Without a benchmark, the one the firmware
-    reports; without a sample, the benchmark's first default input."""
-    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True) as dut:
+    reports; without a sample, the benchmark's first default input.  On a
+    platform with memory timing a second, short memory-aware run measures the
+    memory counters per inference (see memory_per_inference)."""
+    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True,
+                  memory=False) as dut:
         if bench is None:
             bench = benchmark_of(dut, firmware)
         else:
             check_model(dut, bench, firmware)
-        dut.load((sample or default_inputs(bench, 1)[0]).data)
+        sample = sample or default_inputs(bench, 1)[0]
+        dut.load(sample.data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
-    cycles = cpi = model = None
+    cycles = cpi = model = estimate = None
     if per is not None and result.blocks:
-        estimate = estimate_cycles(firmware, platform, result.blocks)
+        memory = None
+        if platform.memory_timing.modelled and backend == "qemu":
+            memory = measure_memory(platform, firmware, sample, transcript, icount)
+        estimate = estimate_cycles(firmware, platform, result.blocks,
+                                   memory.scaled(result.iterations) if memory else None)
         cpi, model = estimate.cpi, estimate.model
         cycles = estimate.cycles / result.iterations
     return PerfResult(
@@ -131,7 +146,43 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
         instructions_per_inference=per, cycles_per_inference=cycles, cpi=cpi, cycle_model=model,
         latency_ms=cycles / (platform.clock_mhz * 1e3) if cycles is not None else None,
         dut_lap_us=result.lap_us[1] - result.lap_us[0],
+        **(per_inference(estimate, result.iterations) if estimate else {}),
     )
+
+
+# Memory-aware perf runs instrument every load, store and block: too slow for
+# the official N (1500 for ad).  Inference is deterministic, so after a warm-up
+# each inference makes the same accesses from (nearly) the same cache state:
+# short windows give the per-inference counters.  Two windows, of 1 and of
+# 1 + MEMORY_ITERATIONS inferences, cancel the accesses of the window's own
+# edges (the marker calls); tests/test_boards.py checks that 2 and 6 agree.
+MEMORY_ITERATIONS, MEMORY_WARMUPS = 2, 1
+
+
+def measure_memory(platform: Platform, firmware: FirmwareImage, sample: Sample, transcript=None,
+                         icount: bool = False, iterations: int = MEMORY_ITERATIONS,
+                         warmups: int = MEMORY_WARMUPS) -> MemoryCounts | None:
+    """Memory counters of one inference: a memory-aware `infer 1 warmups`, then
+    `infer 1+iterations 0`; the difference of their windows over `iterations`."""
+    with open_dut(platform, firmware, transcript, icount=icount, profile=True) as dut:
+        dut.load(sample.data)
+        short = dut.infer(1, warmups)
+        long = dut.infer(1 + iterations, 0)
+    if short.memory is None or long.memory is None:
+        return None
+    counts = [MemoryCounts.from_record(platform.memory_timing, r.memory) for r in (short, long)]
+    return counts[1].minus(counts[0]).scaled(1 / iterations)
+
+
+def per_inference(estimate, iterations: int) -> dict:
+    """The memory model's part of a window's estimate, per inference."""
+    def scaled(table: dict) -> dict:
+        return {k: scaled(v) if isinstance(v, dict) else round(v / iterations, 2) for k, v in table.items()}
+    return {
+        "compute_cycles_per_inference": round(estimate.compute_cycles / iterations, 2),
+        "stall_cycles_per_inference": scaled(estimate.stall_cycles) if estimate.stall_cycles is not None else None,
+        "memory_per_inference": scaled(estimate.memory) if estimate.memory else None,
+    }
 
 
 def power_model(platform: Platform) -> PowerModel | None:
@@ -170,16 +221,25 @@ def run_energy(run: BenchRun, transcript) -> EnergyResult:
     result = EnergyResult(f"infer {iterations} {warmups}", supply_v=volts, power_model=model.name,
                           active_mw=power.active_mw, idle_mw=power.idle_mw)
     inputs = list(islice(run.samples, WINDOWS))  # `download` per window: the next input, round the set
-    with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend, profile=True) as dut:
+    windows = []
+    with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend, profile=True,
+                  memory=False) as dut:
         check_model(dut, run.bench, run.firmware)
         for k in range(WINDOWS):
-            dut.load(inputs[k % len(inputs)].data)
+            sample = inputs[k % len(inputs)]
+            dut.load(sample.data)
             inferred = dut.infer(iterations, warmups, timeout=SAMPLE_TIMEOUT_S * iterations)
             if not inferred.blocks:
                 raise RunError(f"{run.firmware.path} has no window markers: energy mode needs tp_mark_begin/"
                                f"tp_mark_end or th_timestamp")
-            cycles = estimate_cycles(run.firmware, run.platform, inferred.blocks).cycles
-            result.windows.append(offline_window(power, cycles / run.platform.clock_mhz, iterations))
+            windows.append((sample, inferred.blocks))
+    for sample, blocks in windows:
+        memory = None  # boards with memory timing: the window's stalls too, as in perf
+        if run.platform.memory_timing.modelled and run.backend == "qemu":
+            memory = measure_memory(run.platform, run.firmware, sample, transcript, run.icount)
+        cycles = estimate_cycles(run.firmware, run.platform, blocks,
+                                 memory.scaled(iterations) if memory else None).cycles
+        result.windows.append(offline_window(power, cycles / run.platform.clock_mhz, iterations))
     return result
 
 

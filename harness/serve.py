@@ -527,8 +527,8 @@ class Server:
     def _window_us(self) -> float | None:
         """The last window's modeled microseconds from its per-block counts (exact_windows)."""
         emulator = self._emulator
-        if emulator is None or not self.options.markers:
-            return None
+        if emulator is None or not self.options.markers or self.platform.memory_timing.modelled:
+            return None  # memory-timed boards: the stalls are in the calibrated CPI, not in the blocks
         begin, end = (emulator.markers[m] for m in (self.options.markers * 2)[:2])
         deadline = time.monotonic() + MARKER_WAIT_S
         while time.monotonic() < deadline:  # the end snapshot may trail the end record
@@ -638,7 +638,7 @@ def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) 
 
     path = Path(target)
     if target in benches:
-        found = prebuilt(platform.name, target)
+        found = prebuilt(platform.image_platform, target)
         if found is None:
             raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
                              f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)", EXIT_USAGE)

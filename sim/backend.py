@@ -31,6 +31,7 @@ class RunOptions:
     profile: bool = False  # per-block execution counts at exit
     exact_blocks: bool = False  # per-instruction counting even without icount
     count: bool = True  # load the counting plugin (off only to measure its cost)
+    memory: bool = True  # memory-aware counting when the platform declares wait states or caches
 
 
 class UartStream:

@@ -13,6 +13,7 @@ from sim.backend import Emulator, RunOptions, marker_addresses, unique_run_dir
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, PluginError, SimError, ToolMissingError
 from sim.faults import handler_fault, lockup
+from sim.memory import plugin_args as memory_plugin_args
 from sim.plugin import CounterLog, plugin_path
 from sim.process import STOP_GRACE_S, released, spawn, terminate
 
@@ -49,6 +50,8 @@ class QemuEmulator(Emulator):
             plugin_args.append("markers=" + ":".join(f"{a:x}" for a in sorted(set(self.markers.values()))))
         if self.options.profile:
             plugin_args.append("profile=on")
+        if self.options.memory:
+            plugin_args += memory_plugin_args(self.platform.memory_timing)
         cmd = [
             qemu_binary(), "-M", self.platform.machine,
             "-display", "none", "-monitor", "none",

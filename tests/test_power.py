@@ -1,14 +1,11 @@
 """The power model's arithmetic, the platform [power] tables and the official loop's integration."""
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
 from harness.energy import (BoardPower, EnergyWindow, end_event_index, lpm_text, lpm_value, median_line,
                             median_uj, offline_window, runner_window, sample_joules)
-from platforms import catalog
+from platforms import catalog, get_platform
 from sim.power import PowerModelError, load_power_model
 
 TABLE = {"model": "part-ldo", "version": 2, "part": "PART", "supply_v": 3.0, "reference_v": 3.0,
@@ -62,12 +59,11 @@ def test_every_platform_table_loads_and_cites_its_numbers():
         assert 0 < model.idle_power_mw(platform.clock_mhz) < model.run_power_mw(platform.clock_mhz)
 
 
-def test_pending_board_tables_load():
-    path = Path(__file__).resolve().parent.parent / "platforms" / "pending" / "board_power.toml"
-    boards = tomllib.loads(path.read_text())["board"]
-    assert set(boards) == {"nucleo-l4r5zi", "nucleo-u575zi", "nucleo-h7a3zi", "nrf5340-app"}
-    for name, tables in boards.items():
-        assert load_power_model(tables["power"], name).run_ua_per_mhz > 0
+def test_board_platforms_model_their_own_part():
+    boards = {"nucleo-l4r5zi": "stm32l4r5-ldo", "nucleo-u575zi": "stm32u575-smps", "nucleo-h7a3zi": "stm32h7a3-smps",
+              "nrf5340-app": "nrf5340-app-dcdc"}
+    for name, model in boards.items():
+        assert load_power_model(get_platform(name).power, name).model == model
 
 
 def test_lpm_ascii_dec_round_trips_four_digits():
