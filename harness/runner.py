@@ -39,7 +39,7 @@ from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
 from sim.memory import MemoryCounts
-from sim.power import PowerModel, PowerModelError, load_power_model
+from sim.power import PowerModel, load_power_model
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 MODES = ("perf", "verify", "accuracy", "energy")
@@ -187,12 +187,7 @@ def per_inference(estimate, iterations: int) -> dict:
 
 def power_model(platform: Platform) -> PowerModel | None:
     """The platform's power model, or None when its file has no [power] table."""
-    if not platform.power:
-        return None
-    try:
-        return load_power_model(platform.power, f"{platform.source.name} [power]")
-    except PowerModelError as err:
-        raise RunError(str(err)) from None
+    return load_power_model(platform.power, f"{platform.source.name} [power]") if platform.power else None
 
 
 def modeled_energy(platform: Platform, cycles_per_inference: float | None, supply_v: float | None = None) -> dict:

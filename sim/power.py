@@ -28,10 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tinyperf_errors import UsageError
+
 REGULATORS = ("ldo", "smps")
 
 
-class PowerModelError(ValueError):
+class PowerModelError(UsageError):
     """A `[power]` table that is missing a key or holds an impossible value."""
 
 
