@@ -45,6 +45,10 @@ class FiniteFloat(click.FloatRange):
 MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
 SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
 INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
+MAX_INPUT_BYTES = 16 * 2**20  # exec's UART input: over ten minutes at the emulated UART's ~25 kB/s
+# Emulators (or compilers) at once: each QEMU takes a core and ~100 MB, so far more than
+# the cores only thrashes; a mistyped --jobs 100000 must not start that many.
+JOBS = click.IntRange(min=1, max=max(64, 4 * (os.cpu_count() or 1)))
 
 
 def _print_json(data) -> None:
@@ -96,9 +100,10 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
     platform = get_platform(platform_name)
     firmware = FirmwareImage(elf)
     if input_file:
-        data = input_file.read_bytes()
+        with input_file.open("rb") as stream:
+            data = _bounded_input(stream, str(input_file))
     elif not sys.stdin.isatty():
-        data = sys.stdin.buffer.read()
+        data = _bounded_input(sys.stdin.buffer, "stdin")
     else:
         data = b""
 
@@ -170,7 +175,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+@click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True,
               help="Emulators in parallel.")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), help="Continue an interrupted run folder.")
@@ -202,8 +207,8 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
-            what = "is not a folder" if dataset_path.exists() else "does not exist"
-            raise CliError(f"dataset path {dataset_path} {what}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+            what = "path {} is not a folder" if dataset_path.exists() else "folder {} does not exist"
+            raise CliError(f"dataset {what.format(dataset_path)}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         for bench in chosen:
             firmware = rc.firmware_for(bench, platform, elf, kernels)
@@ -249,7 +254,7 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
               help="Kernel set: portable C, or DSP-optimized (M4/M7/M33/M55; portable on M0+/M3).")
 @click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
 @click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
-@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
+@click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
 def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir: Path, kernels: str,
               selftest: bool, prebuilt: bool, jobs: int) -> None:
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
@@ -492,6 +497,15 @@ def _energy_model(platform):
         raise CliError(f"{platform.name} has no power model ([power] table in {platform.source.name}); "
                        f"use one of: {have}", EXIT_USAGE)
     return model
+
+
+def _bounded_input(stream, name: str) -> bytes:
+    """UART input for exec, refused past MAX_INPUT_BYTES (/dev/zero would fill memory)."""
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise CliError(f"{name} holds more than {MAX_INPUT_BYTES // 2**20} MiB of UART input: "
+                       "the emulated UART takes about 25 kB/s; pass a smaller --input", EXIT_USAGE)
+    return data
 
 
 def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:

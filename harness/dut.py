@@ -21,7 +21,7 @@ from typing import TextIO
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
-from sim.errors import EmulatorLost, SimError
+from sim.errors import EmulatorLost, FirmwareTimeout, SimError
 from sim.plugin import window_blocks, window_memory, windows
 from tinyperf_errors import TinyperfError
 
@@ -104,6 +104,9 @@ class Dut:
         try:
             line = self.emulator.read_line(timeout)
         except SimError as err:
+            # A stopped emulator (kill -STOP) times out through no fault of the firmware.
+            if isinstance(err, FirmwareTimeout) and self.emulator.suspended:
+                err = EmulatorLost(f"{err}: the emulator was stopped by a signal")
             raise self._error(str(err), isinstance(err, EmulatorLost)) from None
         self._log("<", line)
         return line

@@ -54,7 +54,7 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
-from harness.datasets import default_inputs
+from harness.datasets import default_inputs, iter_default_inputs
 from harness.dut import Dut, DutError, window_markers
 from platforms import Platform
 from sim import RunOptions, open_emulator
@@ -232,6 +232,8 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict) -> Profile:
+        if not isinstance(data, dict):
+            raise ProfileError(f"not a tinyperf profile (a JSON {type(data).__name__}, not an object)")
         if data.get("schema") != PROFILE_SCHEMA or data.get("version") != PROFILE_VERSION:
             raise ProfileError(f"not a tinyperf profile version {PROFILE_VERSION} "
                                f"(schema {data.get('schema')!r} version {data.get('version')!r})")
@@ -403,7 +405,7 @@ def identify(dut: Dut, bench: Benchmark | None, image: FirmwareImage) -> Benchma
 def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[dict] | None:
     """Raw outputs of `count` seeded default inputs (None if the firmware has no outputs% command)."""
     rows = []
-    for sample in default_inputs(bench, count, seed):
+    for sample in iter_default_inputs(bench, count, seed):
         dut.load(sample.data)
         result = dut.infer(1, 0, timeout=INFER_TIMEOUT_S)
         try:
@@ -597,8 +599,10 @@ def load_profile(folder: str | Path) -> Profile:
     path = Path(folder) / "profile.json"
     try:
         return Profile.from_dict(json.loads(path.read_text()))
+    except ProfileError as err:
+        raise ProfileError(f"{path}: {err}", EXIT_USAGE) from None
     except (OSError, ValueError, TypeError) as err:
-        raise ProfileError(f"{path}: cannot read the profile ({err})") from None
+        raise ProfileError(f"{path}: cannot read the profile ({err})", EXIT_USAGE) from None
 
 
 # ---- terminal ---------------------------------------------------------------------------------

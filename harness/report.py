@@ -138,6 +138,8 @@ class BenchmarkResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> BenchmarkResult:
+        if not isinstance(data, dict):
+            raise TypeError(f"a result entry is a JSON {type(data).__name__}, not an object")
         verify = Verify(**data["verify"]) if data.get("verify") else None
         accuracy = Quality(**data["accuracy"]) if data.get("accuracy") else None
         return cls(**{**data, "verify": verify, "accuracy": accuracy})
@@ -264,6 +266,8 @@ def write_results_json(path: str | Path, results: Sequence[BenchmarkResult]) -> 
 def load_results(path: str | Path) -> list[BenchmarkResult]:
     """Read a results.json back; ValueError for a schema version this tinyperf does not know."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: a JSON {type(doc).__name__}, not a tinyperf results object")
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: results schema version {doc.get('schema_version')!r}, "
                          f"this tinyperf reads version {SCHEMA_VERSION}")

@@ -164,6 +164,12 @@ class Emulator(ABC):
         """One line on why the emulator ended abnormally ('' if it did not)."""
 
     @property
+    def suspended(self) -> bool:
+        """Whether the emulator is stopped by a signal (SIGSTOP, SIGTSTP): then a timeout
+        says nothing about the firmware.  Backends that cannot tell say False."""
+        return False
+
+    @property
     def ended_outside_firmware(self) -> bool:
         """Whether the emulator ended for a reason that is not the firmware's
         (a signal, our own stop); backends that cannot tell say False."""

@@ -154,6 +154,16 @@ class QemuEmulator(Emulator):
         return f"firmware exited with code {code}"
 
     @property
+    def suspended(self) -> bool:
+        if self._proc is None or self._proc.poll() is not None:
+            return False
+        try:  # /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces and parentheses
+            state = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state in ("T", "t")
+
+    @property
     def ended_outside_firmware(self) -> bool:
         if self._proc is None or self._proc.poll() is None:
             return False
