@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from platforms import UnknownPlatformError, catalog, get_platform
+from platforms import catalog
 from sim.elf import FirmwareImage
 from sim.errors import SimError
 
@@ -31,11 +31,29 @@ class CliError(Exception):
         self.code = code
 
 
-def _platform(name: str | None):
+def _platform(spec: str | None):
+    """A catalog platform by name, or a platform TOML by path."""
+    from harness.target import TargetError, resolve_platform
+
     try:
-        return get_platform(name)
-    except UnknownPlatformError as err:
+        return resolve_platform(spec)
+    except TargetError as err:
         raise CliError(str(err), EXIT_USAGE) from None
+
+
+def _window(image: FirmwareImage, spec: str | None, required: bool = False):
+    """The measurement window (harness.target's precedence); with required, a usage error when there is none."""
+    from harness.target import TargetError, find_window, require_window
+
+    try:
+        return require_window(image, spec) if required else find_window(image, spec)
+    except TargetError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+
+
+PLATFORM_HELP = "Platform: a name from 'tinyperf platforms' or a platform TOML path (default: the default platform)."
+WINDOW_HELP = ("Measurement window: BEGIN:END (entry of BEGIN to entry of END) or F (return of F to its next entry); "
+               "function names, C++ ones without parameters. Default: tp_mark_begin:tp_mark_end, else th_timestamp.")
 
 
 def _print_json(data) -> None:
@@ -68,19 +86,22 @@ def platforms_cmd(as_json: bool) -> None:
 
 @cli.command("exec")
 @click.argument("elf", type=click.Path(path_type=Path))
-@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds before the run is stopped.")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bytes to send to the UART (default: stdin when it is not a terminal).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
+@click.option("--until-idle", is_flag=True,
+              help="Protocol firmware: end (exit 0) once every command of the input got its m-ready and the UART is quiet.")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming output.")
 def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: Path | None, icount: bool,
-             backend: str, as_json: bool) -> None:
+             backend: str, until_idle: bool, window_spec: str | None, as_json: bool) -> None:
     """Run any firmware ELF until it exits (semihosting) or times out; print its counts.
 
-    Exits with the firmware's exit code, 124 on timeout."""
+    Exits with the firmware's exit code (0 with --until-idle once idle), 124 on timeout."""
     from harness.execute import execute
 
     platform = _platform(platform_name)
@@ -96,7 +117,9 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
-    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream, backend=backend)
+    window = _window(firmware, window_spec)
+    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream, backend=backend,
+                     until_idle=until_idle, window=window)
     if as_json:
         _print_json(result.to_dict())
     else:
@@ -116,7 +139,7 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
 
 
 @cli.command("selftest")
-@click.option("--platform", "-p", "platform_names", multiple=True, help="Only these platforms (repeatable).")
+@click.option("--platform", "-p", "platform_names", multiple=True, help="Only these platforms: names or TOML paths (repeatable).")
 @click.option("--rebuild", is_flag=True, help="Build the self-test firmware instead of using the prebuilt ELFs.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
@@ -148,7 +171,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 
 @cli.command("run")
 @click.argument("benches", nargs=-1)
-@click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy"]),
               help="Repeatable; default: perf + verify.")
 @click.option("--elf", type=click.Path(path_type=Path), help="Your firmware ELF instead of the prebuilt one (one benchmark).")
@@ -166,9 +189,10 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--icount", is_flag=True, help="Deterministic time (QEMU -icount), for firmware that takes timer interrupts.")
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
 def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
-            icount, backend, as_json) -> None:
+            icount, backend, window_spec, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import results_document, summary_table
@@ -192,11 +216,13 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         if dataset_path and not dataset_path.is_dir():
             raise CliError(f"dataset folder {dataset_path} does not exist: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
+        chosen_modes = tuple(modes or ("perf", "verify"))
         for bench in chosen:
             firmware = rc.firmware_for(bench, platform, elf, kernels)
-            run = BenchRun(bench, platform, firmware, tuple(modes or ("perf", "verify")),
+            window = _window(firmware, window_spec, required="perf" in chosen_modes)
+            run = BenchRun(bench, platform, firmware, chosen_modes,
                            rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount,
-                           backend=backend)
+                           backend=backend, window=window, window_spec=window_spec)
             runs.append((run, dataset_path, seed, samples))
         prepared = []
         for run, dataset, seed_, count in runs:
@@ -220,7 +246,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
 
 @cli.command("build")
 @click.argument("benches", nargs=-1)
-@click.option("--platform", "-p", "platform_names", multiple=True, help="Platforms (repeatable; default: all).")
+@click.option("--platform", "-p", "platform_names", multiple=True, help="Platforms: names or platform TOML paths (repeatable; default: all).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Folder for the ELFs (<out>/<kernels>/<platform>/<bench>/<bench>.elf).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
@@ -259,7 +285,7 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
 
 @cli.command("profile")
 @click.argument("target", metavar="BENCH|ELF")
-@click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
                    "pass the official N, e.g. 70 for kws, to mirror 'tinyperf run').")
@@ -303,7 +329,7 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @cli.command("compare")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@click.option("--platform", "-p", "platform_name", help="Platform for ELF sides (default: a folder's, else the default).")
+@click.option("--platform", "-p", "platform_name", help="Platform (name or TOML path) for ELF sides (default: a folder's, else the default).")
 @click.option("--max-regression", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Fail when B's cycles per inference exceed A's by more than this many percent.")
 @click.option("--iterations", "-n", type=click.IntRange(min=1),
@@ -349,7 +375,7 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 
 @cli.command("serve")
 @click.argument("target", metavar="BENCH|ELF")
-@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--pace/--no-pace", default=True, show_default=True,
               help="Hold each reply until host time has caught up with the emulated time it took.")
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),

@@ -18,16 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import SimError
 from sim.plugin import window_blocks, windows
-
-# Our firmware brackets measured work with these; third-party EEMBC firmware
-# has th_timestamp, whose consecutive calls then delimit the windows.
-WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
-TIMESTAMP_MARKER = "th_timestamp"
 
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
 INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
@@ -63,23 +59,14 @@ class InferResult:
         return self.instructions / self.iterations if self.instructions is not None else None
 
 
-def window_markers(firmware: FirmwareImage) -> tuple[str, str] | None:
-    """(begin, end) marker symbols the firmware has, or None."""
-    if all(firmware.address(m) is not None for m in WINDOW_MARKERS):
-        return WINDOW_MARKERS
-    if firmware.address(TIMESTAMP_MARKER) is not None:
-        return (TIMESTAMP_MARKER, TIMESTAMP_MARKER)
-    return None
-
-
 class Dut:
     """Protocol client over a started emulator."""
 
-    def __init__(self, emulator: Emulator, transcript: TextIO | None = None):
+    def __init__(self, emulator: Emulator, transcript: TextIO | None = None, window: Window | None = None):
         self.emulator = emulator
         self._transcript = transcript
         self._tail: list[str] = []
-        self.markers = window_markers(emulator.firmware)
+        self.window = window or find_window(emulator.firmware)
         self._markers_seen = 0
         self._inputs_dir: Path | None = None
 
@@ -202,19 +189,17 @@ class Dut:
 
     def _window_blocks(self) -> list[tuple[int, int, int]] | None:
         """Exact per-block executions of the last window (when profiling)."""
-        if not self.markers:
+        if not self.window:
             return None
-        begin, end = (self.emulator.markers.get(m) for m in self.markers)
-        return window_blocks(self.emulator.counters(), begin, end)
+        return window_blocks(self.emulator.counters(), self.window.begin, self.window.end)
 
     def _window_count(self) -> int | None:
-        if not self.markers:
+        if not self.window:
             return None
         log = self.emulator.counters()
         new = log.markers[self._markers_seen:]
         self._markers_seen = len(log.markers)
-        begin, end = (self.emulator.markers.get(m) for m in self.markers)
-        counts = windows(new, begin, end)
+        counts = windows(new, self.window.begin, self.window.end)
         return counts[-1] if counts else None
 
 
@@ -223,16 +208,17 @@ class open_dut:
 
     def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
                  transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu",
-                 profile: bool = False):
+                 profile: bool = False, window: Window | None = None):
         image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
-        markers = window_markers(image)
-        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile)
+        self.window = window or find_window(image)
+        options = (self.window.run_options(icount=icount, profile=profile) if self.window
+                   else RunOptions(icount=icount, profile=profile))
         self.emulator = open_emulator(platform, image, options, backend=backend)
         self.transcript = transcript
 
     def __enter__(self) -> Dut:
         self.emulator.start()
-        self.dut = Dut(self.emulator, self.transcript)
+        self.dut = Dut(self.emulator, self.transcript, self.window)
         try:
             self.dut.boot()
             return self.dut

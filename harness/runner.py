@@ -28,6 +28,7 @@ from harness.dut import DutError, InferResult, open_dut
 from harness.metrics import evaluate
 from harness.reference import HostReference, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
+from harness.target import WINDOW_FIX, Window, require_window
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
@@ -72,6 +73,8 @@ class BenchRun:
     fail_fast: bool = False
     icount: bool = False
     backend: str = "qemu"  # emulator backend (sim.BACKENDS)
+    window: Window | None = None  # the measurement window (harness.target.find_window)
+    window_spec: str | None = None  # --window as given (kept for --resume)
     on_sample: Callable[[], None] = lambda: None  # progress
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -92,15 +95,18 @@ def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
 
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
-    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount, run.backend)
+    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount, run.backend,
+                        run.window)
 
 
 def measure_perf(bench: Benchmark | None, platform: Platform, firmware: FirmwareImage, sample: Sample | None = None,
-                 transcript=None, icount: bool = False, backend: str = "qemu") -> PerfResult:
+                 transcript=None, icount: bool = False, backend: str = "qemu", window: Window | None = None) -> PerfResult:
     """`infer N W` as the official runner's performance mode does, with exact
     instructions and modelled cycles.  Without a benchmark, the one the firmware
-    reports; without a sample, the benchmark's first default input."""
-    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True) as dut:
+    reports; without a sample, the benchmark's first default input.  The window
+    is required: firmware without one fails here, never with empty counts."""
+    window = window or require_window(firmware)
+    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True, window=window) as dut:
         if bench is None:
             bench = benchmark_of(dut, firmware)
         else:
@@ -108,6 +114,9 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
         dut.load((sample or default_inputs(bench, 1)[0]).data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
+    if per is None:
+        raise RunError(f"{firmware.path}: no complete measurement window ({window.description}) during "
+                       f"'infer {bench.perf_iterations} {bench.perf_warmups}': {WINDOW_FIX}")
     cycles = cpi = model = None
     if per is not None and result.blocks:
         estimate = estimate_cycles(firmware, platform, result.blocks)

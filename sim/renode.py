@@ -197,7 +197,7 @@ class RenodeEmulator(Emulator):
         self._exit: int | None = None
         self._emulator_log = ""
         self.port: int | None = None
-        self.markers = marker_addresses(firmware, options.markers)
+        self.markers = marker_addresses(firmware, options)
         self.exit_addr = firmware.address(EXIT_SYMBOL)
 
     def command(self, script: Path, binary: str | None = None) -> list[str]:
