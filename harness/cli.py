@@ -283,6 +283,26 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     console.print(table)
 
 
+@cli.command("port")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the kit (created; existing kit files are overwritten).")
+def port_cmd(platform_name: str | None, out_dir: Path) -> None:
+    """Write the port kit for a platform: what a third-party MLPerf Tiny submission
+    needs to run on it (startup, linker script, UART/timer drivers, th_* functions).
+
+    See the README's "Porting a submission" section."""
+    from harness.port import write_kit
+
+    platform = _platform(platform_name)
+    try:
+        files = write_kit(platform, out_dir)
+    except OSError as err:
+        raise CliError(f"cannot write the kit to {out_dir}: {err.strerror}; pass a writable --out folder") from None
+    click.echo(f"tinyperf: port kit for {platform.name} in {out_dir}: " + " ".join(f.name for f in files))
+    click.echo(f"tinyperf: in your Makefile: include {out_dir.resolve()}/port.mk", err=True)
+
+
 @cli.command("profile")
 @click.argument("target", metavar="BENCH|ELF")
 @click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)

@@ -55,7 +55,8 @@ class Side:
 def side_from_profile(profile: Profile, label: str, kind: str) -> Side:
     return Side(label, kind, profile.benchmark, profile.platform, profile.cycle_model, profile.instructions,
                 profile.cycles, profile.layers, profile.outside_layers, profile.functions,
-                {o["name"]: o["raw"] for o in profile.outputs} if profile.outputs else None,
+                {o["name"]: o["raw"] for o in profile.outputs} if profile.outputs and all(o.get("raw") for o in profile.outputs)
+                else None,
                 {o["name"]: o["results"] for o in profile.outputs} if profile.outputs else None,
                 profile.firmware_sha256, profile.iterations)
 

@@ -36,6 +36,7 @@ RESULTS = re.compile(r"m-results-\[(?P<values>[^\]]*)\]")
 LAP = re.compile(r"m-lap-us-(?P<us>\d+)")
 OUTPUTS = re.compile(r"m-outputs-\[(?P<hex>[0-9a-fA-F]*)\]")
 MODEL = re.compile(r"m-model-\[(?P<model>[^\]]+)\]")
+UNKNOWN_OUTPUTS = "Unknown command: outputs"
 
 
 class DutError(SimError):
@@ -68,6 +69,7 @@ class Dut:
         self._tail: list[str] = []
         self.window = window or find_window(emulator.firmware)
         self._markers_seen = 0
+        self.has_outputs: bool | None = None  # whether the firmware answers outputs% (None: not asked yet)
         self._inputs_dir: Path | None = None
 
     # -- transcript ------------------------------------------------------
@@ -179,13 +181,25 @@ class Dut:
         values = [float(v) for v in results.split(",") if v.strip()]
         return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks())
 
-    def outputs(self) -> bytes:
-        """The raw int8 output tensor of the last inference (our `outputs%` command)."""
-        for line in self.send("outputs"):
+    def outputs(self) -> bytes | None:
+        """The raw int8 output tensor of the last inference (the `outputs%`
+        extension); None when the firmware does not have it (it answers
+        `e-[Unknown command: outputs]`, remembered for later calls)."""
+        if self.has_outputs is False:
+            return None
+        try:
+            lines = self.send("outputs")
+        except DutError as err:
+            if UNKNOWN_OUTPUTS not in str(err):
+                raise
+            self.has_outputs = False
+            return None
+        for line in lines:
             match = OUTPUTS.search(line)
             if match:
+                self.has_outputs = True
                 return bytes.fromhex(match["hex"])
-        raise self._error("outputs reply has no m-outputs line (is this tinyperf firmware?)")
+        raise self._error("outputs reply has no m-outputs line (see the README's outputs% reply format)")
 
     def _window_blocks(self) -> list[tuple[int, int, int]] | None:
         """Exact per-block executions of the last window (when profiling)."""

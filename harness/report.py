@@ -41,6 +41,13 @@ class SampleRecord:
     instructions: int | None = None
     raw_max_abs_diff: int | None = None  # largest difference of the raw int8 output tensors
     error: str | None = None  # the sample failed (DUT error, hang, fault): why, with the transcript tail
+    # How the sample was verified: "bytes" (outputs%, bit-exact check), "printed"
+    # (m-results against host TFLM printed the reference firmware's way), or None
+    # (not compared: see not_compared).
+    compared: str | None = "bytes"
+    results_agree: bool | None = None  # printed: top-1 equal and within one printed unit
+    printed_diff_units: int | None = None  # printed: largest difference in units of 0.001
+    not_compared: str | None = None  # why the sample has no verdict
 
     @property
     def top1_agree(self) -> bool:
@@ -59,25 +66,46 @@ class SampleRecord:
 @dataclass(frozen=True)
 class Verify:
     samples: int
-    bit_exact: int  # samples whose output matched the host exactly
+    bit_exact: int  # byte-compared samples whose output matched the host exactly
     top1_agree: int
     max_abs_diff: float
-    mismatches: list[str] = field(default_factory=list)  # names of the samples that were not bit-exact
+    mismatches: list[str] = field(default_factory=list)  # byte-compared samples that were not bit-exact
+    byte_compared: int | None = None  # samples checked byte by byte (outputs%); None in old results
+    printed_compared: int = 0  # samples checked by their printed m-results (firmware without outputs%)
+    results_agree: int = 0  # ... of which agree with host TFLM
+    max_printed_diff_units: int | None = None  # largest printed difference, in units of 0.001
+    disagreements: list[str] = field(default_factory=list)  # printed-compared samples that did not agree
+    not_compared: list[str] = field(default_factory=list)  # "name: why" of samples without a verdict
 
     @classmethod
     def from_records(cls, records: Sequence[SampleRecord]) -> Verify:
+        by_bytes = [r for r in records if r.compared == "bytes" and not r.error]
+        printed = [r for r in records if r.compared == "printed" and not r.error]
+        diffs = [r.printed_diff_units for r in printed if r.printed_diff_units is not None]
         return cls(
             samples=len(records),
-            bit_exact=sum(r.bit_exact for r in records),
-            top1_agree=sum(r.top1_agree for r in records),
+            bit_exact=sum(r.bit_exact for r in by_bytes),
+            top1_agree=sum(r.top1_agree for r in by_bytes + printed),
             max_abs_diff=max((r.raw_max_abs_diff if r.raw_max_abs_diff is not None else r.max_abs_diff
-                              for r in records), default=0.0),
-            mismatches=[r.name for r in records if not r.bit_exact],
+                              for r in by_bytes), default=0.0),
+            mismatches=[r.name for r in by_bytes if not r.bit_exact],
+            byte_compared=len(by_bytes),
+            printed_compared=len(printed),
+            results_agree=sum(bool(r.results_agree) for r in printed),
+            max_printed_diff_units=max(diffs) if diffs else None,
+            disagreements=[r.name for r in printed if not r.results_agree],
+            not_compared=[f"{r.name}: {r.error or r.not_compared}" for r in records
+                          if r.error or r.compared not in ("bytes", "printed")],
         )
 
     @property
+    def compared(self) -> int:
+        return (self.samples if self.byte_compared is None else self.byte_compared) + self.printed_compared
+
+    @property
     def passed(self) -> bool:
-        return self.samples > 0 and self.bit_exact == self.samples
+        """Every compared sample is bit-exact (bytes) or agrees (printed); at least one was compared."""
+        return self.compared > 0 and not self.mismatches and not self.disagreements
 
 
 @dataclass(frozen=True)
@@ -249,12 +277,27 @@ def _quality(acc: Quality | None) -> tuple[str, str]:
     return shown, f"{target} {'PASS' if acc.passed else 'FAIL'}"
 
 
+def verify_cell(verify: Verify | None) -> str:
+    """bit-exact count over byte-compared samples; printed agreement for firmware without outputs%."""
+    if verify is None:
+        return "-"
+    parts = []
+    if verify.byte_compared is None or verify.byte_compared:
+        parts.append(f"{verify.bit_exact}/{verify.samples if verify.byte_compared is None else verify.byte_compared}")
+    if verify.printed_compared:
+        parts.append(f"printed agree {verify.results_agree}/{verify.printed_compared} "
+                     f"(max diff {verify.max_printed_diff_units} x 0.001)")
+    if verify.not_compared:
+        parts.append(f"{len(verify.not_compared)} not compared")
+    return ", ".join(parts) or "-"
+
+
 def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
     rows = []
     for r in results:
         latency = f"{r.latency_ms:,.3f} @ {r.clock_mhz:g} MHz" if r.latency_ms is not None else "-"
         cpm = f"{r.cycles_per_mac:.2f}" if r.cycles_per_mac is not None else "-"
-        exact = f"{r.verify.bit_exact}/{r.verify.samples}" if r.verify else "-"
+        exact = verify_cell(r.verify)
         rate = f"{1000 / r.latency_ms:,.2f}" if r.latency_ms else "-"
         # The firmware's own timer per inference: host time unless --icount, shown for comparison only.
         lap = (f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}"
@@ -288,6 +331,12 @@ def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
             more = f" and {len(r.verify.mismatches) - 20} more" if len(r.verify.mismatches) > 20 else ""
             lines += ["", f"{r.benchmark} on {r.platform}: not bit-exact: {names}{more} "
                           f"(max abs diff {r.verify.max_abs_diff:g})"]
+        if r.verify and r.verify.disagreements:
+            lines += ["", f"{r.benchmark} on {r.platform}: printed results disagree with host TFLM: "
+                          + ", ".join(f"`{n}`" for n in r.verify.disagreements[:20])]
+        if r.verify and r.verify.not_compared:
+            lines += ["", f"{r.benchmark} on {r.platform}: not compared: "
+                          + "; ".join(r.verify.not_compared[:20])]
         if r.accuracy and r.accuracy.note:
             lines += ["", f"{r.benchmark} on {r.platform}: {r.accuracy.note}"]
     return "\n".join(lines) + "\n"
@@ -335,10 +384,26 @@ def junit_xml(results: Sequence[BenchmarkResult]) -> str:
 def _bit_exact_outcome(verify: Verify | None) -> tuple[str, str]:
     if verify is None or verify.samples == 0:
         return "skipped", "no outputs were checked against the host reference"
+    if verify.compared == 0:
+        return "skipped", "no sample was compared: " + "; ".join(verify.not_compared[:3])
     if verify.passed:
         return "pass", ""
-    return "failure", (f"{verify.samples - verify.bit_exact}/{verify.samples} samples differ from host TFLM "
-                       f"(max abs diff {verify.max_abs_diff:g}): {', '.join(verify.mismatches[:10])}")
+    return "failure", "; ".join(verify_problems(verify))
+
+
+def verify_problems(verify: Verify) -> list[str]:
+    """What failed verification, one phrase per kind (for the error line and JUnit)."""
+    problems = []
+    if verify.mismatches:
+        problems.append(f"{len(verify.mismatches)} of {verify.byte_compared} samples not bit-exact "
+                        f"(max abs diff {verify.max_abs_diff:g}: {', '.join(verify.mismatches[:5])})")
+    if verify.disagreements:
+        problems.append(f"printed results of {len(verify.disagreements)} of {verify.printed_compared} samples "
+                        f"disagree with host TFLM (max {verify.max_printed_diff_units} x 0.001: "
+                        f"{', '.join(verify.disagreements[:5])})")
+    if verify.compared == 0:
+        problems.append(f"no sample compared ({'; '.join(verify.not_compared[:3])})")
+    return problems
 
 
 def _quality_outcome(acc: Quality | None) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
-from harness.report import BenchmarkResult, SampleLog, write_report
+from harness.report import BenchmarkResult, SampleLog, verify_problems, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from harness.target import find_window, prebuilt_firmware, resolve_platform
 from platforms import Platform
@@ -135,10 +135,8 @@ def failure_line(results: list[BenchmarkResult]) -> str | None:
     problems = []
     for r in results:
         if r.verify is not None and not r.verify.passed:
-            names = ", ".join(r.verify.mismatches[:5])
-            problems.append(f"{r.benchmark} on {r.platform}: {r.verify.samples - r.verify.bit_exact} of "
-                            f"{r.verify.samples} samples not bit-exact ({names})")
-        elif r.failed_samples:
+            problems.append(f"{r.benchmark} on {r.platform}: " + "; ".join(verify_problems(r.verify)))
+        if r.failed_samples:
             problems.append(f"{r.benchmark} on {r.platform}: {r.failed_samples} samples failed (see samples.csv)")
         if r.accuracy is not None and not r.accuracy.passed:
             problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} "

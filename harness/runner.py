@@ -17,7 +17,7 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.datasets import Sample, default_inputs
 from harness.dut import DutError, InferResult, open_dut
 from harness.metrics import evaluate
+from harness.printed import compare_printed
 from harness.reference import HostReference, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from harness.target import WINDOW_FIX, Window, require_window
@@ -132,23 +133,30 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
 
 def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_values: list[float],
             raw: bytes | None, instructions: int | None) -> SampleRecord:
-    host_values: list[float] = []
-    bit_exact = False
-    raw_diff = None
-    if reference is not None and raw is not None:
-        expected = reference.raw_output(sample.data)
-        got = np.frombuffer(raw, dtype=np.int8)
-        bit_exact = got.shape == expected.shape and bool(np.array_equal(got, expected))
-        if got.shape == expected.shape:
-            raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16))))
-        host_values = [float(v) for v in score(run.bench, expected, sample.data)]
-    return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
-                        dut_values, host_values, bit_exact, instructions, raw_diff)
+    """The sample's verdict: bytes against host TFLM when the firmware gave its raw
+    output (outputs%), else its printed m-results against host TFLM's printed the
+    reference firmware's way."""
+    record = SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
+                          dut_values, [], False, instructions, compared=None)
+    if reference is None:
+        return replace(record, not_compared="verify not requested")
+    expected = reference.raw_output(sample.data)
+    host_values = score(run.bench, expected, sample.data)
+    record = replace(record, host=[float(v) for v in host_values])
+    if raw is None:
+        printed = compare_printed(run.bench, dut_values, host_values)
+        return replace(record, compared="printed", results_agree=printed.agree,
+                       printed_diff_units=printed.max_diff_units)
+    got = np.frombuffer(raw, dtype=np.int8)
+    same_shape = got.shape == expected.shape
+    raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16)))) if same_shape else None
+    return replace(record, compared="bytes", bit_exact=same_shape and bool(np.array_equal(got, expected)),
+                   raw_max_abs_diff=raw_diff)
 
 
 def _failed(run: BenchRun, sample: Sample, err: Exception) -> SampleRecord:
     return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
-                        [], [], False, None, None, str(err))
+                        [], [], False, None, None, str(err), compared=None, not_compared="the sample failed")
 
 
 def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, results: dict[int, SampleRecord],
