@@ -51,6 +51,16 @@ def _window(image: FirmwareImage, spec: str | None, required: bool = False):
         raise CliError(str(err), EXIT_USAGE) from None
 
 
+def _firmware(target: str, platform, kernels: str = "ref"):
+    """BENCH or ELF path -> (FirmwareImage, Benchmark or None), as every command resolves it."""
+    from harness.target import TargetError, resolve_firmware
+
+    try:
+        return resolve_firmware(target, platform, kernels)
+    except TargetError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+
+
 PLATFORM_HELP = "Platform: a name from 'tinyperf platforms' or a platform TOML path (default: the default platform)."
 WINDOW_HELP = ("Measurement window: BEGIN:END (entry of BEGIN to entry of END) or F (return of F to its next entry); "
                "function names, C++ ones without parameters. Default: tp_mark_begin:tp_mark_end, else th_timestamp.")
@@ -316,9 +326,10 @@ def port_cmd(platform_name: str | None, out_dir: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print profile.json to stdout instead of the tables.")
 def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
-                seed: int, out_dir: Path | None, top: int, as_json: bool) -> None:
+                seed: int, out_dir: Path | None, top: int, window_spec: str | None, as_json: bool) -> None:
     """Where the perf window's instructions and cycles go: per layer and per function.
 
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
@@ -326,12 +337,11 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
     from harness import profile as prof
 
     platform = _platform(platform_name)
-    try:
-        elf, bench = prof.resolve_target(target, platform)
-    except prof.ProfileError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    firmware, bench = _firmware(target, platform)
+    window = _window(firmware, window_spec, required=True)
     with console.status(f"profiling {target} on {platform.name}"):
-        result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
+        result = prof.run_profile(platform, firmware, bench, iterations, warmups, output_samples, seed, window=window)
+    elf = firmware.path
     out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
     prof.write_profile(result, out)
     if as_json:
@@ -339,6 +349,8 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
         return
     if result.layers is not None:
         console.print(prof.layer_table(result))
+    elif result.operators:
+        console.print(prof.operator_table(result))
     console.print(prof.function_table(result, top))
     err_console.print(f"tinyperf: {prof.summary_line(result)}", highlight=False)
     for note in result.notes:
@@ -401,24 +413,23 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
               help="Also make this symlink to the pty (removed on exit).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
-def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool) -> None:
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
+def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
+              window_spec: str | None) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
     like a real board's port.  m-lap-us lines carry emulated board time."""
-    from harness.build import BENCHES
-    from harness.serve import Server, ServeError, resolve_firmware
+    from harness.serve import Server
 
     platform = _platform(platform_name)
-    try:
-        elf = resolve_firmware(target, platform, BENCHES)
-    except ServeError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
-    firmware = FirmwareImage(elf)
-    cpi = _serve_cpi(platform, firmware, icount)
+    firmware, _bench = _firmware(target, platform)
+    elf = firmware.path
+    window = _window(firmware, window_spec)
+    cpi = _serve_cpi(platform, firmware, icount, window)
     server = Server(platform, firmware, pace=pace, link=link, icount=icount,
-                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n))
+                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), window=window)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         path = server.start()
@@ -435,16 +446,22 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         server.close()
 
 
-def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:
+def _serve_cpi(platform, firmware: FirmwareImage, icount: bool, window) -> float | None:
     """The CPI of the firmware's official perf window, measured once before
     serving, so lap times are cycles at the platform clock as in `tinyperf run`
     (None for firmware that is not an MLPerf Tiny benchmark: then CPI 1)."""
     from harness.runner import RunError, measure_perf
 
+    if window is None:
+        click.echo("tinyperf: no measurement window in the firmware; lap times use 1 cycle per instruction", err=True)
+        return None
     try:
-        perf = measure_perf(None, platform, firmware, icount=icount)
+        perf = measure_perf(None, platform, firmware, icount=icount, window=window)
     except (RunError, SimError) as err:
         click.echo(f"tinyperf: no cycle calibration ({err}); lap times use 1 cycle per instruction", err=True)
+        return None
+    if perf.cpi is None:  # no block counts for the window (e.g. a backend without them)
+        click.echo("tinyperf: no cycle calibration (no block counts); lap times use 1 cycle per instruction", err=True)
         return None
     click.echo(f"tinyperf: {perf.cycle_model}: CPI {perf.cpi:.4f} on the perf window; lap times are cycles "
                f"at {platform.clock_mhz:g} MHz", err=True)

@@ -46,6 +46,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -55,7 +56,9 @@ from elftools.elf.elffile import ELFFile
 
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.datasets import default_inputs
-from harness.dut import Dut, DutError, window_markers
+from harness.dut import Dut, DutError
+from harness.operators import SourceFiles, operator_rows
+from harness.target import Window, require_window
 from platforms import Platform
 from sim import RunOptions, open_emulator
 from sim.cache import REPO_ROOT, cache_dir
@@ -85,18 +88,18 @@ class ProfileError(SimError):
 
 
 class FunctionMap:
-    """Sized function symbols of an ELF, for address -> function lookups."""
+    """Sized function symbols of an ELF, for address -> function lookups (C++ names demangled)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, image: FirmwareImage):
         spans: dict[int, tuple[int, str]] = {}
-        with Path(path).open("rb") as stream:
+        with image.path.open("rb") as stream:
             table = ELFFile(stream).get_section_by_name(".symtab")
             for sym in table.iter_symbols() if table is not None else ():
                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and sym.name:
                     start = sym["st_value"] & ~1
                     # Two names for one address (aliases): keep the global one.
                     if start not in spans or sym["st_info"]["bind"] == "STB_GLOBAL":
-                        spans[start] = (start + sym["st_size"], sym.name)
+                        spans[start] = (start + sym["st_size"], image.display_name(sym.name))
         self._starts = sorted(spans)
         self._spans = [spans[s] for s in self._starts]
         self.starts_by_name = {name: start for start, (_end, name) in zip(self._starts, self._spans)}
@@ -214,6 +217,8 @@ class Profile:
     outputs: list[dict] | None  # per seeded input: name, sha256, raw (hex), results
     layer_source: str
     notes: list[str] = field(default_factory=list)
+    # per operator (harness.operators): operator instructions cycles share functions
+    operators: list[dict] | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -245,7 +250,7 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
                   marker_count: int | None) -> Profile:
     """Attribute the window's blocks (hits[first]..hits[last]) to layers and functions."""
     segs, notes = segments(hits, first, last)
-    functions = FunctionMap(image.path)
+    functions = FunctionMap(image)
     symbols = layer_symbols(image) if layers else {}
     layer_at: dict[int, str] = {}
     for name, addr in sorted(symbols.items()):
@@ -335,6 +340,7 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
         stacks={k: round(v[1] / iterations, 1) for k, v in stacks.items()},
         stacks_instructions={k: _per(v[0], iterations) for k, v in stacks.items()},
         outputs=None, layer_source=layer_source, notes=notes,
+        operators=operator_rows(function_rows, functions.starts_by_name, SourceFiles(image.path)),
     )
 
 
@@ -374,24 +380,25 @@ def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[di
 
 def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench: Benchmark | None = None,
                 iterations: int = DEFAULT_ITERATIONS, warmups: int = DEFAULT_WARMUPS,
-                output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0, transcript=None) -> Profile:
+                output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0, transcript=None,
+                window: Window | None = None) -> Profile:
     """Profile one perf window of `firmware` on `platform` (and digest a few seeded outputs)."""
     image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
-    pair = window_markers(image)
-    if pair is None:
-        raise ProfileError(f"{image.path} has no measurement markers (tp_mark_begin/tp_mark_end or th_timestamp)")
+    try:
+        window = window or require_window(image)
+    except SimError as err:
+        raise ProfileError(str(err)) from None
     layers_by_name = layer_symbols(image)
-    marker_names = sorted(set(pair))
     notes = []
-    if len(set(layers_by_name.values())) + len(marker_names) > MAX_PLUGIN_MARKERS:
+    if len(set(layers_by_name.values())) + len(window.sites) > MAX_PLUGIN_MARKERS:
         notes.append(f"{len(layers_by_name)} layers exceed the plugin's {MAX_PLUGIN_MARKERS} markers: "
                      "per-function profile only")
         layers_by_name = {}
-    options = RunOptions(markers=tuple(marker_names + sorted(layers_by_name)), profile=True)
+    options = window.run_options(markers=tuple(sorted(layers_by_name)), profile=True)
     emulator = open_emulator(platform, image, options)
     emulator.start()
     try:
-        dut = Dut(emulator, transcript)
+        dut = Dut(emulator, transcript, window)
         dut.boot()
         bench = identify(dut, bench, image)
         dut.load(default_inputs(bench, 1, seed)[0].data)
@@ -402,8 +409,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
         outputs = output_digests(dut, bench, output_samples, seed) if output_samples else []
     finally:
         emulator.stop()
-    begin, end = (image.address(name) for name in pair)
-    hits, first, last = window_hits(markers, snapshots, begin, end)
+    hits, first, last = window_hits(markers, snapshots, window.begin, window.end)
     layers, source = model_layers(image, bench) if layers_by_name else (None, "no per-layer markers")
     if not layers_by_name and layer_symbols(image):
         source = "too many layers for per-layer markers"
@@ -415,23 +421,14 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
 
 
 def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | None]:
-    """BENCH (prebuilt, or built from source when there is none) or an ELF path."""
-    from firmware_bins import prebuilt
-    from harness.build import BENCHES, build_image
+    """BENCH (prebuilt, or built from source when there is none) or an ELF path (harness.target)."""
+    from harness.target import resolve_firmware
 
-    if target in BENCHES:
-        bench = get_benchmark(target)
-        return prebuilt(platform.name, target) or build_image(platform, "bench", target), bench
-    path = Path(target)
-    if path.is_file():
-        return path, None
-    if path.exists() or "/" in target or target.endswith(".elf"):
-        raise ProfileError(f"{target}: no such ELF file")
     try:
-        get_benchmark(target)
-    except UnknownBenchmarkError as err:
-        raise ProfileError(f"{err}; or pass an ELF path") from None
-    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path")
+        image, bench = resolve_firmware(target, platform)
+    except SimError as err:
+        raise ProfileError(str(err)) from None
+    return image.path, bench
 
 
 # ---- output files ---------------------------------------------------------------------------
@@ -485,7 +482,7 @@ def bar_chart(profile: Profile, top: int = 25) -> bytes:
         title = "cycles per layer"
     else:
         rows = profile.functions[:top]
-        labels, values = [row["name"] for row in rows], [row["cycles"] for row in rows]
+        labels, values = [_chart_label(row["name"]) for row in rows], [row["cycles"] for row in rows]
         title = f"cycles per function (top {len(rows)})"
     fig = Figure(figsize=(9, max(3.0, 0.3 * len(labels) + 1.2)))
     ax = fig.add_subplot()
@@ -494,10 +491,23 @@ def bar_chart(profile: Profile, top: int = 25) -> bytes:
     ax.invert_yaxis()
     ax.set_xlabel(f"cycles per inference ({profile.cycle_model})")
     ax.set_title(f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: {title}")
-    fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    with warnings.catch_warnings():
+        # Very long labels (C++ names) can leave tight_layout no room: it then keeps the
+        # default layout and warns on stderr, which is noise for a profile; the chart is still right.
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
+        fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()
+
+
+CHART_LABEL_CHARS = 60
+
+
+def _chart_label(name: str) -> str:
+    """A function name as a bar label: shortened, and '$' escaped (matplotlib reads $...$ as math)."""
+    short = name if len(name) <= CHART_LABEL_CHARS else name[:CHART_LABEL_CHARS - 1] + "\u2026"
+    return short.replace("$", r"\$")
 
 
 def result_entry(profile: Profile):
@@ -532,6 +542,11 @@ def write_profile(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
     }
     if profile.layers is not None:
         files["layers"] = atomic_write(out / "layers.csv", layers_frame(profile).to_csv(index=False))
+    if profile.operators:
+        import pandas as pd
+
+        frame = pd.DataFrame([dict(row, functions=" | ".join(row["functions"])) for row in profile.operators])
+        files["operators"] = atomic_write(out / "operators.csv", frame.to_csv(index=False))
     return files
 
 
@@ -577,6 +592,21 @@ def layer_table(profile: Profile):
     table.add_section()
     table.add_row("", "total", "", "", _num(profile.macs), _num(profile.instructions), _num(profile.cycles),
                   "100.0 %", _num(cpm, 2), style="bold")
+    return table
+
+
+def operator_table(profile: Profile):
+    """Per operator (functions attributed by source file, see harness.operators)."""
+    from rich.table import Table
+
+    table = Table(title=f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: per operator, "
+                        "per inference (functions by their source file)")
+    for col, justify in (("operator", "left"), ("instructions", "right"), ("cycles", "right"), ("share", "right"),
+                         ("functions", "right")):
+        table.add_column(col, justify=justify)
+    for row in profile.operators or []:
+        table.add_row(row["operator"], _num(row["instructions"]), _num(row["cycles"]), f"{100 * row['share']:.1f} %",
+                      str(len(row["functions"])))
     return table
 
 

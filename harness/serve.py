@@ -23,8 +23,11 @@ counted from the emulator's start:
 
 * Firmware with `th_timestamp` (third-party EEMBC / MLPerf Tiny ports, whose
   th_timestamp() prints the lap line): the k-th `m-lap-us` line maps to the
-  k-th th_timestamp record (its record is flushed before the line's bytes).
-  If there is none (a line printed another way), the latest record seen.
+  k-th th_timestamp entry record (flushed before the line's bytes), except T0
+  (the line after `m-infer-start-N`), which maps to the return of that call:
+  T1 - T0 is then exactly the measurement window (harness.target), without the
+  printing inside th_timestamp.  If there is no record (a line printed another
+  way), the latest record seen.
 * Our firmware (`tp_mark_begin` / `tp_mark_end`; `infer` prints `m-lap-us-T0`,
   calls tp_mark_begin, runs the N inferences, calls tp_mark_end, then prints
   `m-lap-us-T1`):
@@ -84,13 +87,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
-
-TIMESTAMP_MARKER = "th_timestamp"
-WINDOW_BEGIN, WINDOW_END = "tp_mark_begin", "tp_mark_end"
 
 BOOT_TIMEOUT_S = 10.0  # boot banner up to m-ready
 MARKER_WAIT_S = 5.0  # a marker record that must follow a line
@@ -114,19 +115,14 @@ def identity(instructions: int) -> int:
 class LapMapper:
     """Maps `m-lap-us` lines to marker counts (see the module docstring)."""
 
-    def __init__(self, emulator: Emulator, marker_wait: float = MARKER_WAIT_S):
+    def __init__(self, emulator: Emulator, window: Window | None, marker_wait: float = MARKER_WAIT_S):
         self.emulator = emulator
+        self.window = window
         self.marker_wait = marker_wait
-        marks = emulator.markers
-        if TIMESTAMP_MARKER in marks:
-            self.kind = "timestamp"
-        elif WINDOW_BEGIN in marks and WINDOW_END in marks:
-            self.kind = "window"
-        else:
+        if window is None:
             self.kind = None
-        self._begin = marks.get(WINDOW_BEGIN)
-        self._end = marks.get(WINDOW_END)
-        self._stamp = marks.get(TIMESTAMP_MARKER)
+        else:
+            self.kind = "timestamp" if window.stamp is not None else "window"
         self._used = 0  # records before this index are consumed
         self._open_window = False  # a T0 was mapped; the next lap line is T1
         self._previous = ""
@@ -136,20 +132,25 @@ class LapMapper:
         previous, self._previous = self._previous, line
         if self.kind is None or not LAP.search(line):
             return None
+        opening = previous.startswith(INFER_START)
         if self.kind == "timestamp":
-            found = self._next(self._stamp, wait=min(1.0, self.marker_wait), stop=stop)
+            stamp = frozenset({self.window.stamp})
+            found = self._next(stamp, wait=min(1.0, self.marker_wait), stop=stop)
+            if found is not None and opening and self.window.begin != stamp:
+                # T0: the window opens when this th_timestamp returns, after its printing.
+                found = self._next(self.window.begin, wait=self.marker_wait, stop=stop) or found
         elif self._open_window:
             self._open_window = False
-            found = self._next(self._end, wait=self.marker_wait, stop=stop)
-        elif previous.startswith(INFER_START):
-            found = self._next(self._begin, wait=self.marker_wait, stop=stop)
+            found = self._next(self.window.end, wait=self.marker_wait, stop=stop)
+        elif opening:
+            found = self._next(self.window.begin, wait=self.marker_wait, stop=stop)
             self._open_window = found is not None
         else:
             found = None
         return found if found is not None else self._latest()
 
-    def _next(self, address: int, wait: float, stop: threading.Event | None) -> int | None:
-        """Count of the first unused record at address (waiting up to `wait` s); marks it used."""
+    def _next(self, addresses: frozenset[int], wait: float, stop: threading.Event | None) -> int | None:
+        """Count of the first unused record at one of addresses (waiting up to `wait` s); marks it used."""
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -157,7 +158,7 @@ class LapMapper:
             except SimError:
                 return None
             for i in range(self._used, len(records)):
-                if records[i][0] == address:
+                if records[i][0] in addresses:
                     self._used = i + 1
                     return records[i][1]
             if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
@@ -232,28 +233,20 @@ class ServeError(SimError):
     """serve cannot go on (the pty, the link, or an emulator that keeps dying)."""
 
 
-def timestamp_markers(firmware: FirmwareImage) -> tuple[str, ...]:
-    """The marker symbols serve runs with: th_timestamp if present, else our window markers."""
-    if firmware.address(TIMESTAMP_MARKER) is not None:
-        return (TIMESTAMP_MARKER,)
-    if firmware.address(WINDOW_BEGIN) is not None and firmware.address(WINDOW_END) is not None:
-        return (WINDOW_BEGIN, WINDOW_END)
-    return ()
-
-
 class Server:
     """One emulated board behind one pseudo-terminal."""
 
     def __init__(self, platform: Platform, firmware: FirmwareImage, *, pace: bool = True,
                  link: Path | None = None, icount: bool = False,
                  cycles_for: Callable[[int], int] = identity, backend: str = "qemu",
-                 note: Callable[[str], None] | None = None):
+                 note: Callable[[str], None] | None = None, window: Window | None = None):
         self.platform = platform
         self.firmware = firmware
+        self.window = window or find_window(firmware)
         self.link = Path(link) if link else None
         self.cycles_for = cycles_for
         self.backend = backend
-        self.options = RunOptions(markers=timestamp_markers(firmware), icount=icount)
+        self.options = self.window.run_options(icount=icount) if self.window else RunOptions(icount=icount)
         self.note = note or (lambda text: print(f"tinyperf: {text}", file=sys.stderr, flush=True))
         self.pacer = Pacer(platform.clock_mhz, cycles_for, pace)
         self.path: str | None = None
@@ -370,7 +363,7 @@ class Server:
         emulator = open_emulator(self.platform, self.firmware, self.options, backend=self.backend)
         emulator.start()
         try:
-            mapper = LapMapper(emulator)
+            mapper = LapMapper(emulator, self.window)
             deadline = time.monotonic() + BOOT_TIMEOUT_S
             while True:
                 left = deadline - time.monotonic()
@@ -507,26 +500,3 @@ class Server:
                 raise
             data = data[written:]
             stalled_since = time.monotonic()
-
-
-def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) -> Path:
-    """BENCH (a prebuilt image name) or an ELF path -> the ELF path."""
-    from firmware_bins import prebuilt
-    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
-
-    path = Path(target)
-    if target in benches:
-        found = prebuilt(platform.name, target)
-        if found is None:
-            raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
-                             f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)")
-        return found
-    if path.exists() or "/" in target or target.endswith(".elf"):
-        if not path.is_file():
-            raise ServeError(f"{target}: no such ELF file")
-        return path
-    try:
-        name = get_benchmark(target).name  # also takes ids such as kws01
-    except UnknownBenchmarkError as err:
-        raise ServeError(f"{err}; or give an ELF path") from None
-    return resolve_firmware(name, platform, benches)
