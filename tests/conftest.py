@@ -70,3 +70,32 @@ SEMIHOST_EXIT = """
     .align 2
 exit_block: .word 0x20026, {code}
 """
+
+
+@pytest.fixture(scope="session")
+def port_example():
+    """The port kit's C++ stand-in submission (firmware/port_example) built for a
+    platform against the kit `tinyperf port` writes; outputs=True opts in to outputs%."""
+    import fcntl
+    import sys
+
+    from harness.port import write_kit
+    from sim.cache import cache_dir
+
+    built: dict[tuple[str, str, bool], Path] = {}
+
+    def get(platform: str, bench: str = "kws", outputs: bool = False) -> Path:
+        key = (platform, bench, outputs)
+        if key not in built:
+            root = cache_dir("port-example", f"{platform}-{bench}{'-outputs' if outputs else ''}")
+            with (root / ".lock").open("w") as lock:  # pytest-xdist workers build one example in turn
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                write_kit(get_platform(platform), root / "kit")
+                subprocess.run(["make", "-s", "-C", str(Path(__file__).resolve().parent.parent / "firmware" / "port_example"),
+                                f"PORT={root / 'kit'}", f"BENCH={bench}", f"BUILD={root / 'build'}",
+                                f"OUTPUTS={1 if outputs else 0}", f"PYTHON={sys.executable}"],
+                               check=True, capture_output=True)
+            built[key] = root / "build" / f"{bench}.elf"
+        return built[key]
+
+    return get
