@@ -25,7 +25,7 @@ from pathlib import Path
 from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
                              ProfileError, load_profile, resolve_target, run_profile)
-from platforms import get_platform
+from harness.target import resolve_platform
 
 DEFAULT_MAX_REGRESSION = 2.0  # percent
 
@@ -106,11 +106,11 @@ def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: 
     if iterations is None:
         iterations = next((s.iterations for s in folders.values() if s.iterations), DEFAULT_ITERATIONS)
     if platform_name is not None:
-        platform = get_platform(platform_name)
+        platform = resolve_platform(platform_name)
     elif folders:
-        platform = get_platform(next(iter(folders.values())).platform)
+        platform = resolve_platform(next(iter(folders.values())).platform)
     else:
-        platform = get_platform(None)
+        platform = resolve_platform(None)
     elfs = [t for t in (a, b) if t not in folders]
     resolved = {t: resolve_target(t, platform) for t in elfs}
     hint = next((get_benchmark_or_none(s.benchmark) for s in folders.values()), None)
