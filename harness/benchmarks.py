@@ -9,10 +9,12 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyperf_errors import UsageError
+
 MODELS_DIR = Path(__file__).resolve().parent.parent / "firmware" / "models"
 
 
-class UnknownBenchmarkError(LookupError):
+class UnknownBenchmarkError(UsageError, LookupError):
     """A benchmark name that is not in the table."""
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,15 +18,18 @@ from firmware_bins import BINS_DIR, MANIFEST, image_file
 from platforms import Platform
 from sim.cache import REPO_ROOT, cache_dir
 from sim.elf import FirmwareImage
-from sim.errors import SimError, ToolMissingError
+from sim.errors import ToolMissingError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 FIRMWARE_DIR = REPO_ROOT / "firmware"
 CROSS_CC = "arm-none-eabi-gcc"
 OPT_FLAGS = ["-O2"]
 BENCHES = ("kws", "vww", "ic", "ad")
+# Paths make and sh take literally: anything else could split words or be expanded ($, `, ;, space, quotes).
+MAKE_SAFE = re.compile(r"[A-Za-z0-9_./+-]+")
 
 
-class BuildError(SimError):
+class BuildError(TinyperfError):
     """make failed; the message carries the first compiler error."""
 
 
@@ -58,25 +63,59 @@ def compiler_version() -> str:
 
 def build_image(platform: Platform, app: str = "bench", bench: str | None = None,
                 outdir: Path | None = None, kernels: str = "ref") -> Path:
-    """Build one firmware image; the ELF's path."""
+    """Build one firmware image; the ELF's path (in `outdir`, else in the cache).
+
+    make builds in the cache folder of the image (incrementally), or in a fresh
+    folder under /tmp when the cache's path has characters make or the shell
+    would interpret; the ELF and its model/ folder are then copied to `outdir`
+    by Python, so no user-chosen path ever reaches make or a shell."""
     compiler_version()
     if not (FIRMWARE_DIR / "Makefile").is_file():
         raise ToolMissingError(f"firmware sources not found at {FIRMWARE_DIR}: building needs a tinyperf checkout")
+    for what, path in (("the tinyperf checkout", FIRMWARE_DIR), ("the Python interpreter", Path(sys.executable))):
+        if not MAKE_SAFE.fullmatch(str(path)):
+            raise BuildError(f"{what} is at {str(path)!r}, a path make cannot take (spaces or shell characters): "
+                             "install tinyperf under a plain path")
     name = image_name(app, bench)
-    outdir = Path(outdir or cache_dir("build", kernels, platform.name, name)).resolve()
+    cache = cache_dir("build", kernels, platform.name, name).resolve()
+    dest = Path(outdir).resolve() if outdir else cache
+    if MAKE_SAFE.fullmatch(str(cache)):
+        elf = _make(cache, platform, app, bench, kernels)
+    else:
+        with tempfile.TemporaryDirectory(prefix="tpbuild-", dir="/tmp") as staging:
+            elf = _make(Path(staging), platform, app, bench, kernels)
+            return _publish(elf, dest)
+    return elf if dest == cache else _publish(elf, dest)
+
+
+def _make(work: Path, platform: Platform, app: str, bench: str | None, kernels: str) -> Path:
+    """make in `work` (a path of MAKE_SAFE characters only); the ELF."""
+    name = image_name(app, bench)
     cmd = ["make", "-s", "-C", str(FIRMWARE_DIR), f"APP={app}", f"PLATFORM={platform.name}",
-           f"BUILD={outdir}", f"PYTHON={sys.executable}", f"KERNELS={kernels}"]
+           f"BUILD={work}", f"PYTHON={sys.executable}", f"KERNELS={kernels}"]
     if bench:
         cmd.append(f"BENCH={bench}")
-    outdir.mkdir(parents=True, exist_ok=True)
-    with (outdir / ".lock").open("w") as lock:
+    with (work / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builders of one image take turns
         result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         lines = (result.stderr + result.stdout).splitlines()
         first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else "no output")
         raise BuildError(f"building {name} for {platform.name} failed: {first.strip()}")
-    return outdir / f"{name}.elf"
+    return work / f"{name}.elf"
+
+
+def _publish(elf: Path, dest: Path) -> Path:
+    """Copy a built ELF and its model/ folder (profiles read model.json beside the ELF) into `dest`."""
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        target = Path(shutil.copy2(elf, dest / elf.name))
+        if (elf.parent / "model").is_dir():
+            shutil.copytree(elf.parent / "model", dest / "model", dirs_exist_ok=True)
+    except OSError as err:
+        raise BuildError(f"cannot write the firmware to {str(dest)!r}: {err.strerror}: "
+                         "pass --out a folder you can write", EXIT_USAGE) from None
+    return target
 
 
 def _sha256(path: Path) -> str:

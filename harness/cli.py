@@ -13,52 +13,39 @@ from rich.table import Table
 
 from platforms import catalog
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
 err_console = Console(stderr=True, soft_wrap=True)
 
-EXIT_USAGE = 2
+EXIT_NO_VERDICT = 75  # sysexits EX_TEMPFAIL: samples without a verdict (emulator lost); --resume them
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
 
-class CliError(Exception):
-    """A one-line error for the user, with the exit code to end on."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
+class CliError(TinyperfError):
+    """A one-line error the command line itself finds (exit code given per error)."""
 
 
 def _platform(spec: str | None):
-    """A catalog platform by name, or a platform TOML by path."""
-    from harness.target import TargetError, resolve_platform
+    """A catalog platform by name, or a platform TOML by path (harness.target)."""
+    from harness.target import resolve_platform
 
-    try:
-        return resolve_platform(spec)
-    except TargetError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    return resolve_platform(spec)
 
 
 def _window(image: FirmwareImage, spec: str | None, required: bool = False):
     """The measurement window (harness.target's precedence); with required, a usage error when there is none."""
-    from harness.target import TargetError, find_window, require_window
+    from harness.target import find_window, require_window
 
-    try:
-        return require_window(image, spec) if required else find_window(image, spec)
-    except TargetError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    return require_window(image, spec) if required else find_window(image, spec)
 
 
 def _firmware(target: str, platform, kernels: str = "ref"):
     """BENCH or ELF path -> (FirmwareImage, Benchmark or None), as every command resolves it."""
-    from harness.target import TargetError, resolve_firmware
+    from harness.target import resolve_firmware
 
-    try:
-        return resolve_firmware(target, platform, kernels)
-    except TargetError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    return resolve_firmware(target, platform, kernels)
 
 
 PLATFORM_HELP = "Platform: a name from 'tinyperf platforms' or a platform TOML path (default: the default platform)."
@@ -252,6 +239,9 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)
+    lost = rc.no_verdict_line(results, [run.run_dir for run in runs])
+    if lost:
+        raise CliError(lost, EXIT_NO_VERDICT)
 
 
 @cli.command("build")
@@ -269,12 +259,9 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
     from harness.build import BENCHES, build_set, publish_prebuilt
 
-    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
+    from harness.benchmarks import get_benchmark
 
-    try:
-        benches = tuple(get_benchmark(b).name for b in benches)
-    except UnknownBenchmarkError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
+    benches = tuple(get_benchmark(b).name for b in benches)
     boards = [_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
@@ -385,14 +372,9 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 
     if platform_name is not None:
         _platform(platform_name)
-    try:
-        with console.status("comparing"):
-            side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
-        result = cmp.compare_sides(side_a, side_b, max_regression)
-    except cmp.CompareError as err:
-        raise CliError(str(err), EXIT_USAGE) from None
-    except cmp.ProfileError as err:
-        raise CliError(str(err), EXIT_USAGE if "no such ELF" in str(err) or "unknown benchmark" in str(err) else 1) from None
+    with console.status("comparing"):
+        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
+    result = cmp.compare_sides(side_a, side_b, max_regression)
     if junit_file is not None:
         atomic_write(junit_file, cmp.junit_xml(result))
     if as_json:
@@ -450,14 +432,14 @@ def _serve_cpi(platform, firmware: FirmwareImage, icount: bool, window) -> float
     """The CPI of the firmware's official perf window, measured once before
     serving, so lap times are cycles at the platform clock as in `tinyperf run`
     (None for firmware that is not an MLPerf Tiny benchmark: then CPI 1)."""
-    from harness.runner import RunError, measure_perf
+    from harness.runner import measure_perf
 
     if window is None:
         click.echo("tinyperf: no measurement window in the firmware; lap times use 1 cycle per instruction", err=True)
         return None
     try:
         perf = measure_perf(None, platform, firmware, icount=icount, window=window)
-    except (RunError, SimError) as err:
+    except TinyperfError as err:
         click.echo(f"tinyperf: no cycle calibration ({err}); lap times use 1 cycle per instruction", err=True)
         return None
     if perf.cpi is None:  # no block counts for the window (e.g. a backend without them)
@@ -478,21 +460,24 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _command_path(ctx: click.Context | None) -> str:
+    return ctx.command_path if ctx is not None else "tinyperf"
+
+
 def main() -> None:
     """Entry point: every error is one line on stderr and a non-zero exit."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        cli.main(standalone_mode=False)
-    except CliError as err:
-        _fail(str(err), err.code)
-    except SimError as err:
-        _fail(str(err), 1)
+        cli.main(standalone_mode=False, prog_name="tinyperf")
+    except TinyperfError as err:
+        _fail(str(err), err.exit_code)
     except click.exceptions.Abort:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as err:  # click's own three lines (Usage/Try/Error) become ours
+        _fail(f"{err.format_message().rstrip('.')} (see '{_command_path(err.ctx)} --help')", err.exit_code)
     except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
+        _fail(err.format_message(), err.exit_code)
     except KeyboardInterrupt:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)

@@ -24,14 +24,17 @@ from pathlib import Path
 
 from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
-                             ProfileError, load_profile, resolve_target, run_profile)
+                             load_profile, resolve_target, run_profile)
 from harness.target import resolve_platform
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 DEFAULT_MAX_REGRESSION = 2.0  # percent
 
 
-class CompareError(ProfileError):
-    """The two sides cannot be compared (different benchmark or platform, unreadable folder)."""
+class CompareError(TinyperfError):
+    """The two sides cannot be compared (different benchmark or platform, unreadable folder): a usage error."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass

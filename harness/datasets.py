@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.benchmarks import Benchmark, get_benchmark
+from tinyperf_errors import TinyperfError
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "data" / "samples"
 KWS_SAMPLE = SAMPLES_DIR / "kws01" / "reference_submission_input.bin"
@@ -22,7 +23,7 @@ AD_SAMPLE = SAMPLES_DIR / "ad01" / "normal_id_01_00000000_hist_librosa.bin"
 AD_BINS = 128  # the AD files are frames of 128 mel bins; a 640-value window is 5 frames
 
 
-class DatasetError(ValueError):
+class DatasetError(TinyperfError, ValueError):
     """A dataset that cannot be used, with a one-line reason."""
 
 

@@ -22,8 +22,9 @@ from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from sim.errors import EmulatorLost, SimError
 from sim.plugin import window_blocks, windows
+from tinyperf_errors import TinyperfError
 
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
 INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
@@ -39,12 +40,15 @@ MODEL = re.compile(r"m-model-\[(?P<model>[^\]]+)\]")
 UNKNOWN_OUTPUTS = "Unknown command: outputs"
 
 
-class DutError(SimError):
-    """The DUT answered with an error, hung or died; carries the transcript tail."""
+class DutError(TinyperfError):
+    """The DUT answered with an error, hung or died; carries the transcript tail.
+    no_verdict: the emulator was lost (killed, stopped by us), so this says
+    nothing about the firmware."""
 
-    def __init__(self, message: str, tail: list[str]):
+    def __init__(self, message: str, tail: list[str], no_verdict: bool = False):
         super().__init__(message)
         self.tail = tail
+        self.no_verdict = no_verdict
 
 
 @dataclass
@@ -79,18 +83,24 @@ class Dut:
         if self._transcript:
             self._transcript.write(line + "\n")
 
-    def _error(self, message: str) -> DutError:
+    def _error(self, message: str, no_verdict: bool = False) -> DutError:
         tail = " | ".join(self._tail[-3:])
-        return DutError(f"{message} (transcript tail: {tail})", list(self._tail))
+        return DutError(f"{message} (transcript tail: {tail})", list(self._tail), no_verdict)
 
     # -- lines -----------------------------------------------------------
     def _read_line(self, timeout: float) -> str:
         try:
             line = self.emulator.read_line(timeout)
         except SimError as err:
-            raise self._error(str(err)) from None
+            raise self._error(str(err), isinstance(err, EmulatorLost)) from None
         self._log("<", line)
         return line
+
+    def _write(self, text: str) -> None:
+        try:
+            self.emulator.write(text)
+        except SimError as err:
+            raise self._error(str(err), isinstance(err, EmulatorLost)) from None
 
     def _reply(self, command: str, line_timeout: float, deadline: float | None = None) -> list[str]:
         lines = []
@@ -110,13 +120,15 @@ class Dut:
         try:
             return self._reply("<boot>", timeout)
         except DutError as err:
+            if err.no_verdict:
+                raise
             raise self._error(f"no m-ready after reset within {timeout:g} s: is this MLPerf Tiny firmware? "
                               f"({str(err).split(' (transcript tail')[0]})") from None
 
     def send(self, command: str, line_timeout: float = LINE_TIMEOUT_S, deadline: float | None = None) -> list[str]:
         """Send one command; its reply lines (the last holds m-ready)."""
         self._log(">", command + "%")
-        self.emulator.write(command + "%")
+        self._write(command + "%")
         return self._reply(command, line_timeout, deadline)
 
     # -- commands --------------------------------------------------------
@@ -149,7 +161,7 @@ class Dut:
             for command in commands:
                 self.send(command)
             return
-        self.emulator.write("".join(c + "%" for c in commands))
+        self._write("".join(c + "%" for c in commands))
         for command in commands:
             self._log(">", command + "%")
             self._reply(command, LINE_TIMEOUT_S)

@@ -60,12 +60,12 @@ from harness.dut import Dut, DutError
 from harness.operators import SourceFiles, operator_rows
 from harness.target import Window, require_window
 from platforms import Platform
-from sim import RunOptions, open_emulator
+from sim import open_emulator
 from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
 from sim.elf import FirmwareImage
-from sim.errors import SimError
 from sim.plugin import Block, segments, window_hits
+from tinyperf_errors import TinyperfError
 
 PROFILE_SCHEMA = "tinyperf-profile"
 PROFILE_VERSION = 1
@@ -80,7 +80,7 @@ INFER_TIMEOUT_S = 600.0
 
 
 
-class ProfileError(SimError):
+class ProfileError(TinyperfError):
     """The firmware cannot be profiled (no markers, unknown model, ...)."""
 
 
@@ -384,10 +384,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
                 window: Window | None = None) -> Profile:
     """Profile one perf window of `firmware` on `platform` (and digest a few seeded outputs)."""
     image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
-    try:
-        window = window or require_window(image)
-    except SimError as err:
-        raise ProfileError(str(err)) from None
+    window = window or require_window(image)  # TargetError (a usage error) when the firmware has none
     layers_by_name = layer_symbols(image)
     notes = []
     if len(set(layers_by_name.values())) + len(window.sites) > MAX_PLUGIN_MARKERS:
@@ -424,10 +421,7 @@ def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | N
     """BENCH (prebuilt, or built from source when there is none) or an ELF path (harness.target)."""
     from harness.target import resolve_firmware
 
-    try:
-        image, bench = resolve_firmware(target, platform)
-    except SimError as err:
-        raise ProfileError(str(err)) from None
+    image, bench = resolve_firmware(target, platform)
     return image.path, bench
 
 

@@ -15,11 +15,12 @@ import numpy as np
 import tflite
 
 from harness.benchmarks import Benchmark, get_benchmark
+from tinyperf_errors import TinyperfError
 
 MISSING_TFLM = "host reference needs tflite-micro: pip install 'tinyperf[reference]'"
 
 
-class ReferenceUnavailableError(RuntimeError):
+class ReferenceUnavailableError(TinyperfError, RuntimeError):
     """tflite-micro is not installed."""
 
 

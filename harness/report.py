@@ -48,6 +48,9 @@ class SampleRecord:
     results_agree: bool | None = None  # printed: top-1 equal and within one printed unit
     printed_diff_units: int | None = None  # printed: largest difference in units of 0.001
     not_compared: str | None = None  # why the sample has no verdict
+    # The emulator was lost under the sample (killed, interrupted) even after retries:
+    # no verdict on the firmware; --resume runs the sample again.
+    no_verdict: bool = False
 
     @property
     def top1_agree(self) -> bool:
@@ -70,31 +73,34 @@ class Verify:
     top1_agree: int
     max_abs_diff: float
     mismatches: list[str] = field(default_factory=list)  # byte-compared samples that were not bit-exact
+    no_verdict: int = 0  # samples the emulator was lost under: neither exact nor mismatched
     byte_compared: int | None = None  # samples checked byte by byte (outputs%); None in old results
     printed_compared: int = 0  # samples checked by their printed m-results (firmware without outputs%)
     results_agree: int = 0  # ... of which agree with host TFLM
     max_printed_diff_units: int | None = None  # largest printed difference, in units of 0.001
     disagreements: list[str] = field(default_factory=list)  # printed-compared samples that did not agree
-    not_compared: list[str] = field(default_factory=list)  # "name: why" of samples without a verdict
+    not_compared: list[str] = field(default_factory=list)  # "name: why" of judged samples without a comparison
 
     @classmethod
     def from_records(cls, records: Sequence[SampleRecord]) -> Verify:
-        by_bytes = [r for r in records if r.compared == "bytes" and not r.error]
-        printed = [r for r in records if r.compared == "printed" and not r.error]
+        judged = [r for r in records if not r.no_verdict]
+        by_bytes = [r for r in judged if r.compared == "bytes" and not r.error]
+        printed = [r for r in judged if r.compared == "printed" and not r.error]
         diffs = [r.printed_diff_units for r in printed if r.printed_diff_units is not None]
         return cls(
-            samples=len(records),
+            samples=len(judged),
             bit_exact=sum(r.bit_exact for r in by_bytes),
             top1_agree=sum(r.top1_agree for r in by_bytes + printed),
             max_abs_diff=max((r.raw_max_abs_diff if r.raw_max_abs_diff is not None else r.max_abs_diff
                               for r in by_bytes), default=0.0),
             mismatches=[r.name for r in by_bytes if not r.bit_exact],
+            no_verdict=len(records) - len(judged),
             byte_compared=len(by_bytes),
             printed_compared=len(printed),
             results_agree=sum(bool(r.results_agree) for r in printed),
             max_printed_diff_units=max(diffs) if diffs else None,
             disagreements=[r.name for r in printed if not r.results_agree],
-            not_compared=[f"{r.name}: {r.error or r.not_compared}" for r in records
+            not_compared=[f"{r.name}: {r.error or r.not_compared}" for r in judged
                           if r.error or r.compared not in ("bytes", "printed")],
         )
 
@@ -104,8 +110,9 @@ class Verify:
 
     @property
     def passed(self) -> bool:
-        """Every compared sample is bit-exact (bytes) or agrees (printed); at least one was compared."""
-        return self.compared > 0 and not self.mismatches and not self.disagreements
+        """Every sample was compared (bytes or printed) and is bit-exact or agrees."""
+        return (self.compared > 0 and not self.mismatches and not self.disagreements and not self.not_compared
+                and self.no_verdict == 0)
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,8 @@ class BenchmarkResult:
     verify: Verify | None = None
     accuracy: Quality | None = None
     perf: dict | None = None  # perf-mode details: iterations, warmups, the DUT's own lap time
-    failed_samples: int = 0
+    failed_samples: int = 0  # samples the firmware failed (error, hang, fault)
+    no_verdict_samples: int = 0  # samples without a verdict (emulator lost); not failures
 
     @property
     def cycles_per_mac(self) -> float | None:
@@ -172,10 +180,13 @@ class SampleLog:
         self._records.append(record)
 
     def records(self) -> list[SampleRecord]:
-        return list(self._records)
+        """The latest record of each sample (a resumed run appends a verdict after a no-verdict line)."""
+        latest = {r.name: r for r in self._records}
+        return list(latest.values())
 
     def completed_names(self) -> set[str]:
-        return {r.name for r in self._records}
+        """Samples with a verdict: the ones a resumed run does not run again."""
+        return {r.name for r in self.records() if not r.no_verdict}
 
     def close(self) -> None:
         self._file.close()
@@ -235,7 +246,8 @@ def load_results(path: str | Path) -> list[BenchmarkResult]:
 
 def samples_frame(records: Iterable[SampleRecord]) -> pd.DataFrame:
     columns = ["benchmark", "platform", "name", "file", "label", "bit_exact", "top1_agree",
-               "max_abs_diff", "raw_max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host", "error"]
+               "max_abs_diff", "raw_max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host", "error",
+               "no_verdict"]
     rows = [{
         **r.to_dict(),
         "top1_agree": r.top1_agree,
@@ -337,6 +349,10 @@ def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
         if r.verify and r.verify.not_compared:
             lines += ["", f"{r.benchmark} on {r.platform}: not compared: "
                           + "; ".join(r.verify.not_compared[:20])]
+        if r.no_verdict_samples:
+            lines += ["", f"{r.benchmark} on {r.platform}: {r.no_verdict_samples} samples have no verdict "
+                          "(the emulator was lost under them, see samples.csv); not counted as mismatches; "
+                          "--resume runs them again"]
         if r.accuracy and r.accuracy.note:
             lines += ["", f"{r.benchmark} on {r.platform}: {r.accuracy.note}"]
     return "\n".join(lines) + "\n"
@@ -382,6 +398,8 @@ def junit_xml(results: Sequence[BenchmarkResult]) -> str:
 
 
 def _bit_exact_outcome(verify: Verify | None) -> tuple[str, str]:
+    if verify is not None and verify.no_verdict and verify.bit_exact == verify.samples:
+        return "skipped", f"{verify.no_verdict} samples have no verdict (the emulator was lost under them)"
     if verify is None or verify.samples == 0:
         return "skipped", "no outputs were checked against the host reference"
     if verify.compared == 0:

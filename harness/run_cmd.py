@@ -10,8 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
-from harness.datasets import DatasetError, Sample, default_inputs, load_dataset
+from harness.benchmarks import Benchmark, get_benchmark
+from harness.datasets import Sample, default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, verify_problems, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from harness.target import find_window, prebuilt_firmware, resolve_platform
@@ -39,10 +39,7 @@ class LockedWriter:
 
 
 def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
-    try:
-        return [get_benchmark(n) for n in names] if names else [get_benchmark(n) for n in ("kws", "vww", "ic", "ad")]
-    except UnknownBenchmarkError as err:
-        raise RunError(str(err)) from None
+    return [get_benchmark(n) for n in names or ("kws", "vww", "ic", "ad")]
 
 
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
@@ -52,10 +49,7 @@ def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels
 def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> list[Sample]:
     if dataset is None:
         return default_inputs(bench, DEFAULT_SAMPLES if count is None else count, seed)
-    try:
-        samples = list(load_dataset(dataset, bench))
-    except DatasetError as err:
-        raise RunError(str(err)) from None
+    samples = list(load_dataset(dataset, bench))
     return samples if count is None else samples[:count]
 
 
@@ -105,7 +99,8 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
 def _write(run: BenchRun, perf, records) -> BenchmarkResult:
     result = summarise(run, perf, records)
     result = replace(result, perf=perf.to_dict() if perf else None,
-                     failed_samples=sum(1 for r in records if r.error))
+                     failed_samples=sum(1 for r in records if r.error and not r.no_verdict),
+                     no_verdict_samples=sum(1 for r in records if r.no_verdict))
     write_report(run.run_dir, [result], records)
     return result
 
@@ -131,14 +126,26 @@ def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     return run, spec
 
 
+def no_verdict_line(results: list[BenchmarkResult], run_dirs: list[Path]) -> str | None:
+    """Samples whose emulator was lost: not a failure of the firmware, so a line (and exit code) of their own."""
+    lost = [(r, d) for r, d in zip(results, run_dirs) if r.no_verdict_samples]
+    if not lost:
+        return None
+    return "; ".join(f"{r.benchmark} on {r.platform}: {r.no_verdict_samples} samples have no verdict (the emulator "
+                     f"was lost under them, see samples.csv): run 'tinyperf run --resume {d}'" for r, d in lost)
+
+
 def failure_line(results: list[BenchmarkResult]) -> str | None:
     problems = []
     for r in results:
-        if r.verify is not None and not r.verify.passed:
+        if r.verify is not None and (r.verify.mismatches or r.verify.disagreements):
             problems.append(f"{r.benchmark} on {r.platform}: " + "; ".join(verify_problems(r.verify)))
         if r.failed_samples:
             problems.append(f"{r.benchmark} on {r.platform}: {r.failed_samples} samples failed (see samples.csv)")
-        if r.accuracy is not None and not r.accuracy.passed:
+        if r.accuracy is not None and not r.accuracy.passed and r.accuracy.value is None:
+            problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} cannot be computed: "
+                            f"{r.accuracy.note}")
+        elif r.accuracy is not None and not r.accuracy.passed:
             problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} "
                             f"{r.accuracy.value} below target {r.accuracy.target}")
     return "; ".join(problems) or None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,15 +34,18 @@ from harness.target import WINDOW_FIX, Window, require_window
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import TinyperfError
 
 MODES = ("perf", "verify", "accuracy")
 # An inference on the slowest platform runs well under a second of host time;
 # this bounds a hung DUT, not a slow one.
 SAMPLE_TIMEOUT_S = 120.0
+# Fresh emulators a sample gets after its emulator was lost (killed, crashed) before
+# it is recorded without a verdict.
+LOST_RETRIES = 2
 
 
-class RunError(SimError):
+class RunError(TinyperfError):
     """The run cannot go on (wrong firmware, --fail-fast on a failed sample)."""
 
 
@@ -154,43 +158,69 @@ def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_
                    raw_max_abs_diff=raw_diff)
 
 
-def _failed(run: BenchRun, sample: Sample, err: Exception) -> SampleRecord:
+def _failed(run: BenchRun, sample: Sample, err: DutError) -> SampleRecord:
     return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
-                        [], [], False, None, None, str(err), compared=None, not_compared="the sample failed")
+                        [], [], False, None, None, str(err), no_verdict=err.no_verdict,
+                        compared=None, not_compared="the sample failed")
+
+
+def _infer(run: BenchRun, dut, sample: Sample, reference: HostReference | None) -> SampleRecord:
+    """One sample on a booted DUT; DutError only when the emulator was lost (no verdict)."""
+    try:
+        dut.load(sample.data)
+        inferred = dut.infer(1, 0, timeout=SAMPLE_TIMEOUT_S)
+        raw = dut.outputs() if reference is not None else None
+    except DutError as err:
+        if err.no_verdict:
+            raise
+        return _failed(run, sample, err)
+    return _record(run, sample, reference, inferred.results, raw, inferred.instructions)
 
 
 def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, results: dict[int, SampleRecord],
            transcript, lock: threading.Lock) -> None:
-    """Run one shard of samples on one emulator, restarting it after a failed sample."""
-    verify = "verify" in run.modes
-    reference = HostReference(run.bench) if verify else None
-    pending = list(shard)
+    """Run one shard of samples on one emulator, restarting it after a failed sample.
+    A sample whose emulator is lost runs again on a fresh one (LOST_RETRIES times);
+    after an interrupt it is left without a record, for --resume."""
+    reference = HostReference(run.bench) if "verify" in run.modes else None
+    pending = deque(shard)
+    lost: Counter[int] = Counter()
+
+    def keep(index: int, record: SampleRecord) -> None:
+        with lock:
+            log.append(record)
+            results[index] = record
+        run.on_sample()
+
     while pending and not run.stop.is_set():
-        with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
-            check_model(dut, run.bench, run.firmware)
-            while pending and not run.stop.is_set():
-                index, sample = pending.pop(0)
-                try:
-                    dut.load(sample.data)
-                    inferred = dut.infer(1, 0, timeout=SAMPLE_TIMEOUT_S)
-                    raw = dut.outputs() if verify else None
-                    record = _record(run, sample, reference, inferred.results, raw, inferred.instructions)
-                except DutError as err:
-                    record = _failed(run, sample, err)
-                with lock:
-                    log.append(record)
-                    results[index] = record
-                run.on_sample()
-                if record.error:
-                    if run.fail_fast:
-                        run.stop.set()
-                        raise RunError(f"{run.bench.name} sample {sample.name} failed: {record.error}")
-                    break  # a fresh emulator for the rest of the shard
+        try:
+            with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
+                check_model(dut, run.bench, run.firmware)
+                while pending and not run.stop.is_set():
+                    index, sample = pending[0]
+                    record = _infer(run, dut, sample, reference)
+                    pending.popleft()
+                    keep(index, record)
+                    if record.error:
+                        if run.fail_fast:
+                            run.stop.set()
+                            raise RunError(f"{run.bench.name} sample {sample.name} failed: {record.error}")
+                        break  # a fresh emulator for the rest of the shard
+        except DutError as err:
+            if not err.no_verdict:
+                raise
+            if run.stop.is_set():
+                return  # interrupted: the sample keeps no record and --resume runs it
+            index, sample = pending[0]
+            lost[index] += 1
+            if lost[index] > LOST_RETRIES:
+                pending.popleft()
+                keep(index, _failed(run, sample, err))
 
 
 def run_samples(run: BenchRun, log: SampleLog, transcript) -> list[SampleRecord]:
-    """verify/accuracy: every sample not yet in the log, sharded over `jobs` emulators."""
-    done = {r.name: r for r in log.records()}
+    """verify/accuracy: every sample without a verdict in the log, sharded over `jobs` emulators."""
+    done = {r.name: r for r in log.records() if not r.no_verdict}
     todo = [(i, s) for i, s in enumerate(run.samples) if s.name not in done]
     results: dict[int, SampleRecord] = {i: done[s.name] for i, s in enumerate(run.samples) if s.name in done}
     lock = threading.Lock()

@@ -15,7 +15,7 @@ from harness.build import build_image
 from platforms import Platform
 from sim import RunOptions, open_emulator
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import TinyperfError
 from sim.plugin import windows
 
 MARKERS = ("st_mark_open", "st_mark_close")
@@ -79,7 +79,7 @@ def run_selftest(platform: Platform, rebuild: bool = False) -> SelftestResult:
         result.firmware = str(firmware.path)
         result.counts = _session(platform, firmware, icount=False, result=result)
         result.counts_icount = _session(platform, firmware, icount=True, result=result)
-    except SimError as err:
+    except TinyperfError as err:
         result.error = str(err)
     result.wall_s = round(time.monotonic() - start, 3)
     return result

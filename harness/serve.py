@@ -92,6 +92,7 @@ from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
+from tinyperf_errors import TinyperfError
 
 BOOT_TIMEOUT_S = 10.0  # boot banner up to m-ready
 MARKER_WAIT_S = 5.0  # a marker record that must follow a line
@@ -229,7 +230,7 @@ class _Restarts:
         return len(self.times) <= MAX_RESTARTS
 
 
-class ServeError(SimError):
+class ServeError(TinyperfError):
     """serve cannot go on (the pty, the link, or an emulator that keeps dying)."""
 
 

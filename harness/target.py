@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
-from platforms import Platform, PlatformFileError, UnknownPlatformError, get_platform, load_platform
+from platforms import Platform, UnknownPlatformError, get_platform, load_platform
 from sim.backend import RunOptions
 from sim.callsites import return_sites
 from sim.elf import FirmwareImage
-from sim.errors import SimError
+from tinyperf_errors import UsageError
 
 OUR_MARKERS = ("tp_mark_begin", "tp_mark_end")
 TIMESTAMP = "th_timestamp"
@@ -34,7 +34,7 @@ WINDOW_FIX = ("add tp_mark_begin()/tp_mark_end() around the timed loop, or pass 
               "(function names, e.g. --window th_timestamp)")
 
 
-class TargetError(SimError):
+class TargetError(UsageError):
     """A firmware, platform, benchmark or window that cannot be resolved (a usage error)."""
 
 
@@ -61,10 +61,7 @@ def resolve_platform(spec: str | Path | None) -> Platform:
         if not path.is_file():
             raise TargetError(f"platform file {path} does not exist: pass a catalog name "
                               "(see 'tinyperf platforms') or the path of a platform TOML")
-        try:
-            return load_platform(path)
-        except PlatformFileError as err:
-            raise TargetError(str(err)) from None
+        return load_platform(path)  # PlatformFileError: one line naming the key and the file
     try:
         return get_platform(None if spec is None else str(spec))
     except UnknownPlatformError as err:

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from tinyperf_errors import UsageError
+
 CATALOG_DIR = Path(__file__).resolve().parent
 
 
-class UnknownPlatformError(LookupError):
+class UnknownPlatformError(UsageError, LookupError):
     """A platform name that is not in the catalog."""
 
 
-class PlatformFileError(ValueError):
+class PlatformFileError(UsageError, ValueError):
     """A platform TOML that is not valid TOML or does not follow SCHEMA."""
 
 

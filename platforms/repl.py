@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platforms import Platform
+from tinyperf_errors import TinyperfError
 
 # Renode peripheral type for each UART kind in our TOML files.
 UART_TYPES = {"cmsdk-apb-uart": "UART.CMSDK_APB_UART"}
@@ -54,7 +55,7 @@ _PROPERTY = re.compile(r"^(?P<key>[A-Za-z_]\w*)\s*:\s*(?P<value>.+?)\s*$")
 _CONNECTION = re.compile(r"^(?P<source>[\w.\[\]]*)\s*->\s*(?P<target>.+?)\s*$")
 
 
-class ReplError(ValueError):
+class ReplError(TinyperfError, ValueError):
     """A .repl line this parser does not understand."""
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from platforms import Platform
 from sim.elf import FirmwareImage
-from sim.errors import EmulatorError, FirmwareTimeout
+from sim.errors import EmulatorError, EmulatorLost, FirmwareTimeout
 from sim.plugin import CounterLog
 
 
@@ -163,14 +163,23 @@ class Emulator(ABC):
     def diagnose(self) -> str:
         """One line on why the emulator ended abnormally ('' if it did not)."""
 
+    @property
+    def ended_outside_firmware(self) -> bool:
+        """Whether the emulator ended for a reason that is not the firmware's
+        (a signal, our own stop); backends that cannot tell say False."""
+        return False
+
     # -- UART --------------------------------------------------------------
     def write(self, data: bytes | str) -> None:
-        self._uart().write(data.encode() if isinstance(data, str) else data)
+        try:
+            self._uart().write(data.encode() if isinstance(data, str) else data)
+        except EmulatorError:
+            raise self._closed_error() from None
 
     def read_line(self, timeout: float) -> str:
         line = self._uart().read_line(timeout)
         if line is None:
-            raise EmulatorError(self._closed_message())
+            raise self._closed_error()
         return line
 
     def expect(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str]:
@@ -194,9 +203,12 @@ class Emulator(ABC):
             raise EmulatorError("emulator not started")
         return self.uart
 
-    def _closed_message(self) -> str:
+    def _closed_error(self) -> EmulatorError:
+        """Why the UART closed; EmulatorLost when the firmware is not to blame
+        (no reason found counts as not to blame: no verdict without evidence)."""
         why = self.diagnose()
-        return f"UART closed: {why}" if why else "UART closed: the emulator has ended"
+        message = f"UART closed: {why}" if why else "UART closed: the emulator has ended"
+        return EmulatorLost(message) if self.ended_outside_firmware or not why else EmulatorError(message)
 
     def __enter__(self) -> "Emulator":
         self.start()

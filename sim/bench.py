@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from harness.build import build_image
+from pathlib import Path
+
+from firmware_bins import prebuilt
 from platforms import get_platform
 from sim import RunOptions, open_emulator
 
@@ -37,9 +39,13 @@ def main() -> None:
     parser.add_argument("--platform", default="cortex-m4")
     parser.add_argument("--passes", type=int, default=30_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--elf", type=Path, help="self-test firmware (default: the prebuilt one in firmware_bins/)")
     args = parser.parse_args()
     platform = get_platform(args.platform)
-    elf = build_image(platform, app="selftest")
+    elf = args.elf or prebuilt(platform.name, "selftest")
+    if elf is None:
+        parser.error(f"no prebuilt self-test firmware for {platform.name}: "
+                     f"run 'tinyperf build --selftest -p {platform.name}' and pass --elf")
     for command in ("spin", "loops"):
         report(platform, elf, command, args.passes, args.repeat)
 

@@ -1,9 +1,13 @@
 """Errors the emulation layer reports: each message is one line that names the
 problem and, where there is one, the fix."""
+from __future__ import annotations
 
 
-class SimError(Exception):
-    """Base class: the CLI prints str(err) on one line and exits non-zero."""
+from tinyperf_errors import TinyperfError
+
+
+class SimError(TinyperfError):
+    """The emulation layer's errors: the CLI prints str(err) on one line and exits non-zero."""
 
 
 class ElfError(SimError):
@@ -20,6 +24,11 @@ class PluginError(SimError):
 
 class EmulatorError(SimError):
     """The emulator failed to start or ended abnormally."""
+
+
+class EmulatorLost(EmulatorError):
+    """The emulator ended for a reason outside the firmware (killed by a signal,
+    stopped by us): whatever the firmware was doing gets no verdict."""
 
 
 class FirmwareTimeout(SimError):

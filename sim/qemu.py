@@ -150,6 +150,16 @@ class QemuEmulator(Emulator):
             return f"{QEMU} was killed by signal {-code}"
         return f"firmware exited with code {code}"
 
+    @property
+    def ended_outside_firmware(self) -> bool:
+        if self._proc is None or self._proc.poll() is None:
+            return False
+        log = self._read_emulator_log()
+        # QEMU ends with status 0 on SIGTERM/SIGINT but logs "terminating on signal";
+        # it aborts itself (a signal too) on a guest lockup, which is the firmware's.
+        killed = self._proc.returncode < 0 and not lockup(self.firmware, log)
+        return self._killed or killed or "terminating on signal" in log
+
     def stop(self) -> None:
         self._killed |= terminate(self._proc)
         if self.uart is not None:

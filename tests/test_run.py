@@ -157,9 +157,9 @@ def test_dut_that_does_not_speak_the_protocol(tmp_path):
     assert "no m-ready after reset" in proc.stderr and "transcript tail: < selftest-ready" in proc.stderr
 
 
-def test_emulator_dying_mid_run_fails_one_sample_and_the_run_goes_on(tmp_path):
-    """A DUT that dies mid-run: that sample is marked failed with its transcript
-    tail, a fresh emulator takes the rest, and the run exits non-zero."""
+def test_emulator_killed_mid_run_is_no_verdict_and_the_sample_runs_again(tmp_path):
+    """A DUT killed mid-run (kill -9) says nothing about the firmware: the sample
+    runs again on a fresh emulator, every sample gets its verdict and the run passes."""
     results = tmp_path / "results"
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "ic", "-n", "8", "--mode", "verify",
                              "--jobs", "1", "--results", str(results), "--json"],
@@ -173,11 +173,12 @@ def test_emulator_dying_mid_run_fails_one_sample_and_the_run_goes_on(tmp_path):
     killed = subprocess.run(["pkill", "-9", "-P", str(proc.pid), "-f", "qemu-system-arm"])
     assert killed.returncode == 0
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0 and "Traceback" not in err
+    assert proc.returncode == 0 and "Traceback" not in err, err
     result = json.loads(out)["results"][0]
-    assert result["failed_samples"] == 1 and result["verify"]["samples"] == 8
-    assert result["verify"]["bit_exact"] == 7
+    assert result["failed_samples"] == 0 and result["no_verdict_samples"] == 0
+    assert result["verify"]["samples"] == 8 and result["verify"]["bit_exact"] == 8
     frame = pd.read_csv(next(results.iterdir()) / "samples.csv")
-    failed = frame[frame["error"].notna()]
-    assert len(failed) == 1 and "transcript tail" in failed["error"].iloc[0]
-    assert "1 samples failed" in err or "not bit-exact" in err
+    assert frame["error"].isna().all() and len(frame) == 8
+    transcript = (next(results.iterdir()) / "transcript.log").read_text()
+    assert "killed by signal 9" not in err  # retried, not reported as a failure
+    assert transcript.count("< m-model-[ic01]") >= 2  # a second emulator booted for the rest

@@ -14,7 +14,7 @@ from conftest import needs_toolchain
 from harness.benchmarks import get_benchmark
 from harness.printed import compare_printed, printed_values
 from harness.report import SampleRecord, Verify
-from harness.target import TargetError, find_window, require_window, resolve_platform
+from harness.target import TargetError, find_window, resolve_platform
 from platforms import PlatformFileError, load_platform
 from sim.demangle import base_name, cxxfilt_binary, demangle_all
 from sim.plugin import windows
