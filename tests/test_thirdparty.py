@@ -113,11 +113,14 @@ def _record(name, **fields):
 def test_unverified_samples_are_never_counted_as_not_bit_exact():
     records = [_record("a", compared="printed", results_agree=True, printed_diff_units=0),
                _record("b", compared="printed", results_agree=True, printed_diff_units=1),
-               _record("c", compared=None, error="emulator died", not_compared="the sample failed")]
+               _record("c", compared=None, error="e-[fault ...]", not_compared="the sample failed"),
+               _record("d", compared=None, error="emulator lost", no_verdict=True)]
     verify = Verify.from_records(records)
-    assert verify.mismatches == [] and verify.printed_compared == 2 and verify.results_agree == 2
-    assert verify.max_printed_diff_units == 1 and verify.not_compared == ["c: emulator died"]
-    assert verify.passed
+    assert verify.mismatches == [] and verify.disagreements == [] and verify.no_verdict == 1
+    assert verify.printed_compared == 2 and verify.results_agree == 2 and verify.max_printed_diff_units == 1
+    assert verify.not_compared == ["c: e-[fault ...]"]  # says why; not a wrong answer
+    assert not verify.passed  # but a failed sample is no pass either
+    assert Verify.from_records(records[:2]).passed
     bad = Verify.from_records([_record("d", compared="bytes", bit_exact=False, raw_max_abs_diff=1)])
     assert bad.mismatches == ["d"] and not bad.passed
 
