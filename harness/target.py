@@ -83,7 +83,7 @@ def prebuilt_firmware(bench: Benchmark, platform: Platform, kernels: str = "ref"
     from firmware_bins import prebuilt
     from harness.build import build_image
 
-    path = prebuilt(platform.name, bench.name, kernels) if platform.source.parent == _catalog_dir() else None
+    path = prebuilt(platform.name, bench.name, kernels) if platform.in_catalog else None
     return FirmwareImage(path or build_image(platform, "bench", bench.name, kernels=kernels))
 
 
@@ -102,12 +102,6 @@ def resolve_firmware(target: str, platform: Platform, kernels: str = "ref") -> t
     except UnknownBenchmarkError as err:
         raise TargetError(f"{err}; or pass an ELF path") from None
     return prebuilt_firmware(bench, platform, kernels), bench
-
-
-def _catalog_dir() -> Path:
-    from platforms import CATALOG_DIR
-
-    return CATALOG_DIR
 
 
 # ---- window ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ all read the same files, so the memory map has one source of truth.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "default": bool,
     "flash_wait_states": int,
 }
+PLATFORM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 TYPE_NAMES = {str: "a string", list: "an array", int: "an integer", float: "a number", bool: "true or false"}
 
 
@@ -78,6 +80,9 @@ def validate(data: dict, source: Path) -> None:
             if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
                 raise PlatformFileError(f"{source}: key '{key}' must be {' or '.join(TYPE_NAMES[k] for k in kinds)}, "
                                         f"not {type(value).__name__} {value!r}")
+    if not PLATFORM_NAME.fullmatch(data["name"]):
+        raise PlatformFileError(f"{source}: key 'name' must be letters, digits, '.', '_' or '-' "
+                                f"(it names build folders), not {data['name']!r}")
     if not all(isinstance(flag, str) for flag in data["cflags"]):
         raise PlatformFileError(f"{source}: key 'cflags' must be an array of strings")
 
@@ -120,6 +125,19 @@ class Platform:
     default: bool = False
     source: Path = field(default=CATALOG_DIR)
     flash_wait_states: int = 0  # extra cycles per flash access in the cycle model (sim.cycles)
+
+    @property
+    def in_catalog(self) -> bool:
+        """A platform of this folder (prebuilt firmware exists for it), not a user's own TOML."""
+        return self.source.parent == CATALOG_DIR
+
+    @property
+    def build_key(self) -> str:
+        """Folder name for this platform's builds: a user's TOML also by its content, so two
+        files with one name (or an edited file) never share built firmware."""
+        if self.in_catalog:
+            return self.name
+        return f"{self.name}-{hashlib.sha256(self.source.read_bytes()).hexdigest()[:10]}"
 
     @property
     def regions(self) -> tuple[MemoryRegion, ...]:

@@ -233,3 +233,23 @@ def test_serve_without_cycle_calibration_does_not_crash(monkeypatch, capsys):
     assert cli._serve_cpi(resolve_platform("cortex-m4"), None, False, window=object()) is None
     assert cli._serve_cpi(resolve_platform("cortex-m4"), None, False, window=None) is None
     assert "1 cycle per instruction" in capsys.readouterr().err
+
+
+@needs_toolchain
+def test_run_and_selftest_on_a_platform_file_outside_the_catalog(tmp_path):
+    """A user's board TOML (path with a space) builds our firmware from its own memory map and runs it."""
+    text = (CM4_TOML.read_text().replace('name = "cortex-m4"', 'name = "my-m4"').replace("default = true", "")
+            .replace("ram = { base = 0x20000000, size = 0x00400000 }", "ram = { base = 0x20000000, size = 0x00200000 }"))
+    board = tmp_path / "my boards" / "board.toml"
+    board.parent.mkdir()
+    board.write_text(text)
+    result = tinyperf("run", "ad", "-p", str(board), "--mode", "perf", "--json", "--results", str(tmp_path / "r"))
+    assert result.returncode == 0, result.stderr.decode()[-500:]
+    entry = json.loads(result.stdout)["results"][0]
+    assert entry["platform"] == "my-m4" and entry["instructions_per_inference"] > 0
+    from sim.elf import FirmwareImage
+
+    spec = json.loads(next((tmp_path / "r").glob("*-ad-my-m4/run.json")).read_text())
+    assert FirmwareImage(spec["firmware"]).address("__stack_top") == 0x20200000  # the file's RAM, not the catalog's
+    selftest = tinyperf("selftest", "-p", str(board), "--json")
+    assert selftest.returncode == 0 and json.loads(selftest.stdout)[0]["passed"], selftest.stderr.decode()[-500:]
