@@ -91,10 +91,11 @@ def port_example():
             with (root / ".lock").open("w") as lock:  # pytest-xdist workers build one example in turn
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 write_kit(get_platform(platform), root / "kit")
-                subprocess.run(["make", "-s", "-C", str(Path(__file__).resolve().parent.parent / "firmware" / "port_example"),
-                                f"PORT={root / 'kit'}", f"BENCH={bench}", f"BUILD={root / 'build'}",
-                                f"OUTPUTS={1 if outputs else 0}", f"PYTHON={sys.executable}"],
-                               check=True, capture_output=True)
+                example = Path(__file__).resolve().parent.parent / "firmware" / "port_example"
+                result = subprocess.run(["make", "-s", "-C", str(example), f"PORT={root / 'kit'}", f"BENCH={bench}",
+                                         f"BUILD={root / 'build'}", f"OUTPUTS={1 if outputs else 0}",
+                                         f"PYTHON={sys.executable}"], capture_output=True, text=True)
+                assert result.returncode == 0, f"port example build failed: {result.stderr[-2000:]}"
             built[key] = root / "build" / f"{bench}.elf"
         return built[key]
 

@@ -253,3 +253,30 @@ def test_run_and_selftest_on_a_platform_file_outside_the_catalog(tmp_path):
     assert FirmwareImage(spec["firmware"]).address("__stack_top") == 0x20200000  # the file's RAM, not the catalog's
     selftest = tinyperf("selftest", "-p", str(board), "--json")
     assert selftest.returncode == 0 and json.loads(selftest.stdout)[0]["passed"], selftest.stderr.decode()[-500:]
+
+
+@needs_toolchain
+def test_serve_runs_the_stand_in_with_board_time_laps(port_example):
+    from test_serve import KWS_INPUT, Served, command, laps, load, runner_port
+
+    with Served(str(port_example("cortex-m4")), "--no-pace") as served:
+        port = runner_port(served.path)
+        assert command(port, "name")[0] == "m-name-dut-[tinyperf-port-example]"
+        load(port, KWS_INPUT)
+        t0, t1 = laps(command(port, "infer 2 0", line_timeout=30))
+        port.close()
+        assert "CPI" in served.err_text() and "error" not in served.err_text()
+    # two inferences of ~51.5 M cycles at 120 MHz: board time, not host time
+    assert 800_000 < t1 - t0 < 920_000
+
+
+@needs_toolchain
+def test_compare_stand_in_with_our_opt_elf(port_example, tmp_path):
+    """A third-party ELF (no outputs%) against our -opt.elf: cycles per layer, outputs by printed results."""
+    from firmware_bins import prebuilt
+
+    result = tinyperf("compare", str(prebuilt("cortex-m4", "ad", "opt")), str(port_example("cortex-m4", "ad")),
+                      "-n", "1", "--outputs", "2", "--max-regression", "100000", "--json")
+    assert result.returncode == 0, result.stderr.decode()[-500:]
+    comparison = json.loads(result.stdout)
+    assert comparison["outputs"] == "identical" and comparison["outputs_basis"] == "printed results"
