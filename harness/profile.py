@@ -54,11 +54,11 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import Benchmark
 from harness.datasets import default_inputs
-from harness.dut import Dut, DutError
+from harness.dut import Dut
 from harness.operators import SourceFiles, operator_rows
-from harness.target import Window, require_window
+from harness.target import Window, identify_benchmark, require_window
 from platforms import Platform
 from sim import open_emulator
 from sim.cache import REPO_ROOT, cache_dir
@@ -347,24 +347,6 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
 # ---- running --------------------------------------------------------------------------------
 
 
-def identify(dut: Dut, bench: Benchmark | None, image: FirmwareImage) -> Benchmark:
-    try:
-        model = dut.profile()
-    except DutError as err:
-        if bench is not None:
-            return bench
-        raise ProfileError(f"{image.path}: the firmware does not report its model ({err}): "
-                           "profile a benchmark name instead") from None
-    try:
-        found = get_benchmark(model)
-    except UnknownBenchmarkError:
-        raise ProfileError(f"{image.path} reports model '{model}', which is not an MLPerf Tiny benchmark "
-                           "tinyperf knows") from None
-    if bench is not None and found.name != bench.name:
-        raise ProfileError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
-    return found
-
-
 def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[dict]:
     """Printed results and raw outputs of `count` seeded default inputs (raw and
     sha256 None when the firmware has no outputs% command)."""
@@ -397,7 +379,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     try:
         dut = Dut(emulator, transcript, window)
         dut.boot()
-        bench = identify(dut, bench, image)
+        bench = identify_benchmark(dut, bench, image)
         dut.load(default_inputs(bench, 1, seed)[0].data)
         result = dut.infer(iterations, warmups, timeout=INFER_TIMEOUT_S)
         log = emulator.counters()

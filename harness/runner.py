@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import Benchmark
 from harness.datasets import Sample, default_inputs
 from harness.dut import DutError, InferResult, open_dut
 from harness.metrics import evaluate
 from harness.printed import compare_printed
 from harness.reference import HostReference, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
-from harness.target import WINDOW_FIX, Window, require_window
+from harness.target import WINDOW_FIX, Window, identify_benchmark, require_window
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
@@ -84,20 +84,6 @@ class BenchRun:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def benchmark_of(dut, firmware: FirmwareImage) -> Benchmark:
-    model = dut.profile()
-    try:
-        return get_benchmark(model)
-    except UnknownBenchmarkError:
-        raise RunError(f"{firmware.path} reports model '{model}', not an MLPerf Tiny benchmark") from None
-
-
-def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
-    model = dut.profile()
-    if model != bench.id:
-        raise RunError(f"{firmware.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
-
-
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
     return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount, run.backend,
@@ -112,10 +98,7 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
     is required: firmware without one fails here, never with empty counts."""
     window = window or require_window(firmware)
     with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True, window=window) as dut:
-        if bench is None:
-            bench = benchmark_of(dut, firmware)
-        else:
-            check_model(dut, bench, firmware)
+        bench = identify_benchmark(dut, bench, firmware)
         dut.load((sample or default_inputs(bench, 1)[0]).data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
@@ -195,7 +178,7 @@ def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, resul
     while pending and not run.stop.is_set():
         try:
             with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
-                check_model(dut, run.bench, run.firmware)
+                identify_benchmark(dut, run.bench, run.firmware)
                 while pending and not run.stop.is_set():
                     index, sample = pending[0]
                     record = _infer(run, dut, sample, reference)

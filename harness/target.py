@@ -104,6 +104,28 @@ def resolve_firmware(target: str, platform: Platform, kernels: str = "ref") -> t
     return prebuilt_firmware(bench, platform, kernels), bench
 
 
+def identify_benchmark(dut, bench: Benchmark | None, image: FirmwareImage) -> Benchmark:
+    """The benchmark a booted DUT runs: what it reports to `profile%` (m-model-[...]),
+    checked against `bench` when one was named.  Firmware that does not answer
+    `profile%` is taken to be `bench` when one was named."""
+    from harness.dut import DutError
+
+    try:
+        model = dut.profile()
+    except DutError as err:
+        if bench is not None:
+            return bench
+        raise TargetError(f"{image.path}: the firmware does not report its model ({err}): "
+                          "name the benchmark (kws, vww, ic, ad)") from None
+    try:
+        found = get_benchmark(model)
+    except UnknownBenchmarkError:
+        raise TargetError(f"{image.path} reports model '{model}', not an MLPerf Tiny benchmark tinyperf knows") from None
+    if bench is not None and found.name != bench.name:
+        raise TargetError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+    return found
+
+
 # ---- window ---------------------------------------------------------------------------------
 
 def find_window(image: FirmwareImage, spec: str | None = None) -> Window | None:
