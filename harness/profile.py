@@ -64,7 +64,7 @@ from sim import open_emulator
 from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
 from sim.elf import FirmwareImage
-from sim.plugin import Block, segments, window_hits
+from sim.plugin import MAX_MARKERS, Block, segments, window_hits
 from tinyperf_errors import TinyperfError
 
 PROFILE_SCHEMA = "tinyperf-profile"
@@ -72,7 +72,6 @@ PROFILE_VERSION = 1
 UNKNOWN = "<unknown>"
 OUTSIDE = "<outside layers>"
 LAYER_SYMBOL = re.compile(r"^layer_(?P<index>\d+)_(?P<kernel>\w+)$")
-MAX_PLUGIN_MARKERS = 64  # MAX_MARKERS in sim/plugin/counter.c
 DEFAULT_ITERATIONS = 3  # per-inference counts are deterministic; N only repeats them
 DEFAULT_WARMUPS = 1
 DEFAULT_OUTPUT_SAMPLES = 3
@@ -369,8 +368,8 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     window = window or require_window(image)  # TargetError (a usage error) when the firmware has none
     layers_by_name = layer_symbols(image)
     notes = []
-    if len(set(layers_by_name.values())) + len(window.sites) > MAX_PLUGIN_MARKERS:
-        notes.append(f"{len(layers_by_name)} layers exceed the plugin's {MAX_PLUGIN_MARKERS} markers: "
+    if len(set(layers_by_name.values())) + len(window.sites) > MAX_MARKERS:
+        notes.append(f"{len(layers_by_name)} layers exceed the plugin's {MAX_MARKERS} markers: "
                      "per-function profile only")
         layers_by_name = {}
     options = window.run_options(markers=tuple(sorted(layers_by_name)), profile=True)

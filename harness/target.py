@@ -6,7 +6,7 @@ Platform: a catalog name, or a path to a platform TOML (validated).
 Firmware: an ELF path, else the benchmark's prebuilt ELF (built from source
 when there is none).
 Benchmark: the name or model id given (kws, kws01, ...), else what the
-firmware reports to `profile%` (see harness.runner.identify).
+firmware reports to `profile%` (identify_benchmark).
 Window, first that applies:
   1. `--window BEGIN:END`: from each entry of BEGIN to the next entry of END;
      `--window F`: from each return of F to its next entry.
@@ -20,16 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import BENCHMARKS, Benchmark, UnknownBenchmarkError, get_benchmark
 from platforms import Platform, UnknownPlatformError, get_platform, load_platform
 from sim.backend import RunOptions
 from sim.callsites import return_sites
 from sim.elf import FirmwareImage
+from sim.plugin import MAX_MARKERS
 from tinyperf_errors import UsageError
 
 OUR_MARKERS = ("tp_mark_begin", "tp_mark_end")
 TIMESTAMP = "th_timestamp"
-BENCHES = ("kws", "vww", "ic", "ad")
 WINDOW_FIX = ("add tp_mark_begin()/tp_mark_end() around the timed loop, or pass --window BEGIN[:END] "
               "(function names, e.g. --window th_timestamp)")
 
@@ -90,7 +90,7 @@ def prebuilt_firmware(bench: Benchmark, platform: Platform, kernels: str = "ref"
 def resolve_firmware(target: str, platform: Platform, kernels: str = "ref") -> tuple[FirmwareImage, Benchmark | None]:
     """BENCH (its prebuilt ELF) or an ELF path; the benchmark when the target names one."""
     path = Path(target)
-    if target in BENCHES:
+    if target in BENCHMARKS:
         bench = benchmark(target)
         return prebuilt_firmware(bench, platform, kernels), bench
     if path.is_file():
@@ -173,6 +173,9 @@ def _return_to_entry(image: FirmwareImage, name: str) -> Window:
     entry = image.address(name)
     returns = return_sites(image, entry)
     sites = ((name, entry),) + tuple((f"{name}@return{i}", addr) for i, addr in enumerate(returns))
+    if len(sites) > MAX_MARKERS:
+        raise TargetError(f"--window {name}: {name} is called from {len(returns)} places, more than the counting "
+                          f"plugin's {MAX_MARKERS} markers: pick a function called from fewer places, or BEGIN:END")
     if not returns:  # only reached indirectly: consecutive entries (includes the function's own work)
         return Window(frozenset({entry}), frozenset({entry}), sites,
                       f"{name} entry to the next {name} entry (no direct call found: includes {name} itself)",

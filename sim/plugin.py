@@ -17,6 +17,7 @@ from sim.cache import cache_dir
 from sim.errors import PluginError, SimError, ToolMissingError
 
 SOURCE_DIR = Path(__file__).resolve().parent / "plugin"
+MAX_MARKERS = 64  # MAX_MARKERS in plugin/counter.c: marker addresses one run can record
 SOURCES = ("counter.c", "qemu_plugin_api.h")
 
 

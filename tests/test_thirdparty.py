@@ -280,3 +280,17 @@ def test_compare_stand_in_with_our_opt_elf(port_example, tmp_path):
     assert result.returncode == 0, result.stderr.decode()[-500:]
     comparison = json.loads(result.stdout)
     assert comparison["outputs"] == "identical" and comparison["outputs_basis"] == "printed results"
+
+
+def test_window_on_a_function_called_from_too_many_places_is_one_line(monkeypatch):
+    import harness.target as target
+
+    class Image:
+        path = Path("x.elf")
+
+        def address(self, name):
+            return 0x100
+
+    monkeypatch.setattr(target, "return_sites", lambda image, addr: list(range(0x1000, 0x1000 + 200, 2)))
+    with pytest.raises(TargetError, match="called from 100 places, more than the counting plugin's 64 markers"):
+        target.find_window(Image(), "f")
