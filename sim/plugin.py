@@ -171,7 +171,10 @@ def window_hits(markers: list[tuple[int, int]], snapshots: list[tuple[int, dict]
     begin, end = _set(begin), _set(end)
     hits = [(addr, count, snap) for (addr, count), (_s, snap) in zip(markers, snapshots)]
     last = next((i for i in range(len(hits) - 1, -1, -1) if hits[i][0] in end), None)
-    first = next((i for i in range(last - 1, -1, -1) if hits[i][0] in begin), None) if last else None
+    first = None
+    if last:  # the first begin hit after the end hit before `last` (see windows())
+        previous_end = next((i for i in range(last - 1, -1, -1) if hits[i][0] in end), -1)
+        first = next((i for i in range(previous_end + 1, last) if hits[i][0] in begin), None)
     if last is None or first is None:
         raise PluginRecordError("no complete measurement window in the counter log")
     return hits, first, last
@@ -194,8 +197,11 @@ def window_blocks(log: CounterLog, begin: Addresses, end: Addresses) -> list[tup
 def windows(markers: list[tuple[int, int]], begin: Addresses, end: Addresses) -> list[int]:
     """Instruction counts of the measurement windows in a marker trace.
 
-    A window runs from a `begin` hit to the next `end` hit (a later `begin`
-    hit restarts it).  When begin and end are the same marker, every gap
+    A window runs from the first `begin` hit after an `end` hit (or the start)
+    to the next `end` hit: `begin` hits inside an open window do not restart
+    it, because a begin site may also be a branch target inside the window
+    (the return site of `bl th_timestamp` can be the head of the th_infer loop
+    when th_pre is inlined).  When begin and end are the same marker, every gap
     between consecutive hits is a window."""
     counts: list[int] = []
     begin, end = _set(begin), _set(end)
@@ -204,9 +210,9 @@ def windows(markers: list[tuple[int, int]], begin: Addresses, end: Addresses) ->
         return [b - a for a, b in zip(hits, hits[1:])]
     opened: int | None = None
     for addr, count in markers:
-        if addr in begin:
-            opened = count
-        elif addr in end and opened is not None:
+        if addr in end and opened is not None:
             counts.append(count - opened)
             opened = None
+        elif addr in begin and opened is None:
+            opened = count
     return counts

@@ -294,3 +294,13 @@ def test_window_on_a_function_called_from_too_many_places_is_one_line(monkeypatc
     monkeypatch.setattr(target, "return_sites", lambda image, addr: list(range(0x1000, 0x1000 + 200, 2)))
     with pytest.raises(TargetError, match="called from 100 places, more than the counting plugin's 64 markers"):
         target.find_window(Image(), "f")
+
+
+def test_a_begin_site_inside_an_open_window_does_not_restart_it():
+    """The return site of `bl th_timestamp` may be the head of the th_infer loop (th_pre inlined)."""
+    trace = [(0x10, 0), (0x20, 5), (0x20, 105), (0x20, 205), (0x10, 300), (0x20, 306)]
+    assert windows(trace, {0x20}, {0x10}) == [295]
+    from sim.plugin import window_hits
+
+    hits, first, last = window_hits(trace, [(a, {}) for a, _ in trace], {0x20}, {0x10})
+    assert (first, last) == (1, 4)
