@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -53,6 +54,24 @@ WINDOW_HELP = ("Measurement window: BEGIN:END (entry of BEGIN to entry of END) o
                "function names, C++ ones without parameters. Default: tp_mark_begin:tp_mark_end, else th_timestamp.")
 
 
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and inf: nan compares false with any
+    bound, so FloatRange alone lets it through (and a nan limit never trips)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
+SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
+INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
+
+
 def _print_json(data) -> None:
     click.echo(json.dumps(data, indent=2))
 
@@ -84,7 +103,8 @@ def platforms_cmd(as_json: bool) -> None:
 @cli.command("exec")
 @click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds before the run is stopped.")
+@click.option("--timeout", default=60.0, show_default=True, type=FiniteFloat(min=0.1, max=MAX_TIMEOUT_S),
+              help="Seconds before the run is stopped.")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bytes to send to the UART (default: stdin when it is not a terminal).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
@@ -177,7 +197,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--dataset-path", type=click.Path(path_type=Path),
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="Emulators in parallel.")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
@@ -211,7 +231,8 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
-            raise CliError(f"dataset folder {dataset_path} does not exist: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+            what = "is not a folder" if dataset_path.exists() else "does not exist"
+            raise CliError(f"dataset path {dataset_path} {what}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         chosen_modes = tuple(modes or ("perf", "verify"))
         for bench in chosen:
@@ -258,10 +279,13 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
               selftest: bool, prebuilt: bool, jobs: int) -> None:
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
     from harness.build import BENCHES, build_set, publish_prebuilt
+    from harness.report import check_writable
 
     from harness.benchmarks import get_benchmark
 
     benches = tuple(get_benchmark(b).name for b in benches)
+    if not prebuilt:
+        check_writable(out_dir, "--out")
     boards = [_platform(n) for n in platform_names] or list(catalog().values())
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
@@ -303,13 +327,13 @@ def port_cmd(platform_name: str | None, out_dir: Path) -> None:
 @cli.command("profile")
 @click.argument("target", metavar="BENCH|ELF")
 @click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
-@click.option("--iterations", "-n", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
                    "pass the official N, e.g. 70 for kws, to mirror 'tinyperf run').")
-@click.option("--warmups", type=click.IntRange(min=0), default=1, show_default=True, help="Inferences before the window.")
+@click.option("--warmups", type=click.IntRange(min=0, max=INT32), default=1, show_default=True, help="Inferences before the window.")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded default inputs whose raw outputs are digested for 'tinyperf compare'.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
@@ -322,8 +346,10 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
     collapsed stacks, cycles) and results.json into the output folder."""
     from harness import profile as prof
+    from harness.report import check_writable
 
     platform = _platform(platform_name)
+    check_writable(out_dir or Path("results"), "--out")
     firmware, bench = _firmware(target, platform)
     window = _window(firmware, window_spec, required=True)
     with console.status(f"profiling {target} on {platform.name}"):
@@ -349,13 +375,13 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option("--platform", "-p", "platform_name", help="Platform (name or TOML path) for ELF sides (default: a folder's, else the default).")
-@click.option("--max-regression", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--max-regression", type=FiniteFloat(min=0), default=2.0, show_default=True,
               help="Fail when B's cycles per inference exceed A's by more than this many percent.")
-@click.option("--iterations", "-n", type=click.IntRange(min=1),
+@click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32),
               help="Inferences in the window when profiling ELFs (default: a profile folder's, else 3).")
 @click.option("--outputs", "output_samples", type=click.IntRange(min=0), default=3, show_default=True,
               help="Seeded inputs whose raw outputs are compared when profiling ELFs.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")
@@ -395,22 +421,27 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
               help="Also make this symlink to the pty (removed on exit).")
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
+@click.option("--command-timeout", type=FiniteFloat(min=1, max=MAX_TIMEOUT_S), default=300.0, show_default=True,
+              help="Seconds the board may take over one command before it is restarted (the command gets an error).")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
-              window_spec: str | None) -> None:
+              command_timeout: float, window_spec: str | None) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
     like a real board's port.  m-lap-us lines carry emulated board time."""
-    from harness.serve import Server
+    from harness.serve import Server, check_link
 
     platform = _platform(platform_name)
     firmware, _bench = _firmware(target, platform)
     elf = firmware.path
+    firmware.check_fits(platform)  # before calibration, which would report the same problem first
+    if link:
+        check_link(link)
     window = _window(firmware, window_spec)
     cpi = _serve_cpi(platform, firmware, icount, window)
-    server = Server(platform, firmware, pace=pace, link=link, icount=icount,
+    server = Server(platform, firmware, pace=pace, link=link, icount=icount, command_timeout=command_timeout,
                     cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), window=window)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
@@ -483,6 +514,9 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as err:  # a file we read or write: full disk, no permission, ...
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"{where}{err.strerror or err}", 1)
     except Exception as err:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("TINYPERF_DEBUG"):
             raise

@@ -18,6 +18,7 @@ sides ran produced a different output.
 from __future__ import annotations
 
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -259,6 +260,9 @@ def _outputs(a: Side, b: Side) -> tuple[str, str | None, int, list[str]]:
 
 
 def compare_sides(a: Side, b: Side, max_regression: float = DEFAULT_MAX_REGRESSION) -> Comparison:
+    if not math.isfinite(max_regression) or max_regression < 0:
+        # nan compares false with everything: a gate that would silently pass any regression
+        raise CompareError(f"max_regression must be a finite number >= 0 percent, got {max_regression}")
     if a.benchmark != b.benchmark:
         raise CompareError(f"A is {a.benchmark} and B is {b.benchmark}: compare two builds of one benchmark")
     if a.platform != b.platform:

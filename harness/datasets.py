@@ -7,15 +7,16 @@ Official layout (as the MLPerf Tiny runner reads it):
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from harness.benchmarks import Benchmark, get_benchmark
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "data" / "samples"
 KWS_SAMPLE = SAMPLES_DIR / "kws01" / "reference_submission_input.bin"
@@ -24,7 +25,9 @@ AD_BINS = 128  # the AD files are frames of 128 mel bins; a 640-value window is 
 
 
 class DatasetError(TinyperfError, ValueError):
-    """A dataset that cannot be used, with a one-line reason."""
+    """A dataset that cannot be used, with a one-line reason (a usage error: exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,24 @@ def load_dataset(dataset_path: str | Path, bench: Benchmark | str) -> Dataset:
     """
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
     root = Path(dataset_path) / bench.id
+    if Path(dataset_path).exists() and not Path(dataset_path).is_dir():
+        raise DatasetError(f"dataset path {dataset_path} is a file: pass the folder that holds {bench.id}/")
     if not root.is_dir():
         hint = " (pass the folder that contains it)" if Path(dataset_path).name == bench.id else ""
         raise DatasetError(f"dataset folder not found: {root}{hint}")
     index = root / "y_labels.csv"
     if not index.is_file():
         raise DatasetError(f"{index} not found: an official dataset lists its files there")
-    with index.open(newline="") as f:
-        rows = [(n, row) for n, row in enumerate(csv.reader(f), 1) if any(c.strip() for c in row)]
+    try:
+        with index.open(newline="", encoding="utf-8") as f:
+            rows = [(n, row) for n, row in enumerate(csv.reader(f), 1) if any(c.strip() for c in row)]
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{index}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}): "
+                           "an official y_labels.csv is plain text") from None
+    except csv.Error as err:  # e.g. a field over csv's 128 KiB limit: not a file,classes,label row
+        raise DatasetError(f"{index}: not a file,classes,label table ({err})") from None
+    except OSError as err:
+        raise DatasetError(f"{index}: cannot read it ({err.strerror})") from None
     if not rows:
         raise DatasetError(f"{index} lists no files")
     entries: list[DatasetEntry] = []
@@ -148,6 +161,10 @@ def _parse_row(bench: Benchmark, root: Path, row: list[str], where: str) -> Data
         if size < bench.input_bytes or size % 4:
             raise DatasetError(f"{where}: {path.name} has {size} bytes; {bench.name} files are float32 values, "
                                f"at least {bench.input_bytes} bytes")
+        bad = np.count_nonzero(~np.isfinite(np.fromfile(path, dtype="<f4")))
+        if bad:  # the model would score them as NaN, and the AUC could not be computed
+            raise DatasetError(f"{where}: {path.name} holds {bad} NaN or infinite values; "
+                               f"{bench.name} inputs are finite float32 values")
     elif size != bench.input_bytes:
         raise DatasetError(f"{where}: {path.name} has {size} bytes, {bench.name} inputs have {bench.input_bytes}")
     return DatasetEntry(row[0], label, path, size, window, stride)
@@ -159,16 +176,33 @@ def default_inputs(bench: Benchmark | str, count: int, seed: int = 0) -> list[Sa
     Synthetic inputs have the right size and value range but no label; the same
     seed always gives the same bytes.
     """
+    return list(iter_default_inputs(bench, count, seed))
+
+
+def iter_default_inputs(bench: Benchmark | str, count: int, seed: int = 0) -> Iterator[Sample]:
+    """default_inputs, made one at a time (a billion of them cost nothing until they run)."""
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     real = _bundled(bench)[:count]
+    yield from real
     rng = np.random.default_rng(seed)
-    synthetic = [
-        Sample(f"synthetic-{i:04d}", None, _synthetic(bench, rng), f"synthetic-{i:04d}")
-        for i in range(count - len(real))
-    ]
-    return real + synthetic
+    for i in range(count - len(real)):
+        yield Sample(f"synthetic-{i:04d}", None, _synthetic(bench, rng), f"synthetic-{i:04d}")
+
+
+class Inputs:
+    """A run's inputs: counted up front, made while iterating (each iteration starts afresh)."""
+
+    def __init__(self, make: Callable[[], Iterable[Sample]], count: int):
+        self._make = make
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Sample]:
+        return islice(self._make(), self._count)
 
 
 def _bundled(bench: Benchmark) -> list[Sample]:

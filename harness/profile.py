@@ -375,6 +375,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     options = window.run_options(markers=tuple(sorted(layers_by_name)), profile=True)
     emulator = open_emulator(platform, image, options)
     emulator.start()
+    dut = None
     try:
         dut = Dut(emulator, transcript, window)
         dut.boot()
@@ -387,6 +388,8 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
         outputs = output_digests(dut, bench, output_samples, seed) if output_samples else []
     finally:
         emulator.stop()
+        if dut is not None:
+            dut.close()  # its input folder under /tmp
     hits, first, last = window_hits(markers, snapshots, window.begin, window.end)
     layers, source = model_layers(image, bench) if layers_by_name else (None, "no per-layer markers")
     if not layers_by_name and layer_symbols(image):

@@ -22,8 +22,26 @@ import pandas as pd
 from rich.table import Table
 
 from harness.metrics import Quality
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 SCHEMA_VERSION = 1
+
+
+class SampleLogError(TinyperfError):
+    """A run folder's samples.jsonl holds a line that is not a sample record (edited by hand?)."""
+
+    exit_code = EXIT_USAGE
+
+
+def check_writable(folder: str | Path, option: str) -> None:
+    """Fail before any work when `folder` cannot be made or written (checked on its
+    nearest existing ancestor, so nothing is created here)."""
+    path = Path(folder).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        raise TinyperfError(f"{option} {folder}: {existing} is not a folder; pass a folder you can write", EXIT_USAGE)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise TinyperfError(f"{option} {folder}: {existing} is not writable; pass a folder you can write", EXIT_USAGE)
 
 
 @dataclass(frozen=True)
@@ -171,7 +189,16 @@ class SampleLog:
         if len(complete) != len(raw):
             with self.path.open("r+b") as f:
                 f.truncate(len(complete))
-        return [SampleRecord(**json.loads(line)) for line in complete.decode("utf-8").splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(complete.decode("utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(SampleRecord(**json.loads(line)))
+            except (ValueError, TypeError) as err:
+                raise SampleLogError(f"{self.path} line {number} is not a sample record ({err}): "
+                                     "the run cannot be resumed; start a new one") from None
+        return records
 
     def append(self, record: SampleRecord) -> None:
         # flush (not fsync) per line: survives the process dying, at no cost per inference.

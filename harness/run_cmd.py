@@ -1,8 +1,11 @@
 """`tinyperf run`: benchmarks on an emulated board, results in a run folder."""
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,13 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.benchmarks import Benchmark, get_benchmark
-from harness.datasets import Sample, default_inputs, load_dataset
+from harness.datasets import Inputs, iter_default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, verify_problems, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
 from harness.target import find_window, prebuilt_firmware, resolve_platform
 from platforms import Platform
 from sim.elf import FirmwareImage
 from sim.process import stop_all
+from tinyperf_errors import EXIT_USAGE
 
 DEFAULT_SAMPLES = 10
 
@@ -46,11 +50,13 @@ def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels
     return FirmwareImage(elf) if elf is not None else prebuilt_firmware(bench, platform, kernels)
 
 
-def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> list[Sample]:
+def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> Inputs:
+    """The run's inputs, made as they run (so -n 1000000000 allocates nothing up front)."""
     if dataset is None:
-        return default_inputs(bench, DEFAULT_SAMPLES if count is None else count, seed)
-    samples = list(load_dataset(dataset, bench))
-    return samples if count is None else samples[:count]
+        count = DEFAULT_SAMPLES if count is None else count
+        return Inputs(lambda: iter_default_inputs(bench, count, seed), count)
+    found = load_dataset(dataset, bench)
+    return Inputs(lambda: iter(found), len(found) if count is None else min(count, len(found)))
 
 
 def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
@@ -66,12 +72,33 @@ def new_run_dir(results: Path, bench: Benchmark, platform: Platform) -> Path:
             run_dir = results / f"{stamp}-{bench.name}-{platform.name}-{suffix}"
         run_dir.mkdir()
     except OSError:
-        raise RunError(f"results folder {results} is not writable: pass --results DIR") from None
+        raise RunError(f"results folder {results} is not writable: pass --results DIR", EXIT_USAGE) from None
     return run_dir
 
 
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """One tinyperf at a time per run folder: a second --resume of it fails at once."""
+    with (run_dir / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"run folder {run_dir} is in use by another tinyperf: wait for it to end") from None
+        yield
+
+
 def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
-    """Perf, then the per-sample modes; writes the report even when interrupted."""
+    """Perf, then the per-sample modes; writes the report even when interrupted.
+    A full disk (or any write error) ends the run with the samples so far kept."""
+    with locked(run.run_dir):
+        try:
+            return _execute(run, console, quiet)
+        except OSError as err:
+            raise RunError(f"{err.filename or run.run_dir}: {err.strerror}; the samples finished so far are kept: "
+                           f"fix that (free space?) and run 'tinyperf run --resume {run.run_dir}'") from None
+
+
+def _execute(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
     transcript = LockedWriter(run.run_dir / "transcript.log")
     perf = None
     records = []
@@ -88,7 +115,8 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
     except BaseException:
         stop_all()
         records = log.records()
-        _write(run, perf, records)
+        with suppress(OSError):  # the disk may be full: the sample log has everything already
+            _write(run, perf, records)
         raise
     finally:
         log.close()

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +33,7 @@ from harness.target import WINDOW_FIX, Window, identify_benchmark, require_windo
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 MODES = ("perf", "verify", "accuracy")
 # An inference on the slowest platform runs well under a second of host time;
@@ -72,7 +71,7 @@ class BenchRun:
     platform: Platform
     firmware: FirmwareImage
     modes: tuple[str, ...]
-    samples: list[Sample]
+    samples: Iterable[Sample]  # with len(): a list, or datasets.Inputs (made while running)
     run_dir: Path
     jobs: int = 1
     fail_fast: bool = False
@@ -86,7 +85,8 @@ class BenchRun:
 
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
-    return measure_perf(run.bench, run.platform, run.firmware, run.samples[0], transcript, run.icount, run.backend,
+    first = next(iter(run.samples))
+    return measure_perf(run.bench, run.platform, run.firmware, first, transcript, run.icount, run.backend,
                         run.window)
 
 
@@ -160,57 +160,64 @@ def _infer(run: BenchRun, dut, sample: Sample, reference: HostReference | None) 
     return _record(run, sample, reference, inferred.results, raw, inferred.instructions)
 
 
-def _shard(run: BenchRun, shard: list[tuple[int, Sample]], log: SampleLog, results: dict[int, SampleRecord],
-           transcript, lock: threading.Lock) -> None:
-    """Run one shard of samples on one emulator, restarting it after a failed sample.
+def _shard(run: BenchRun, feed: Callable[[], tuple[int, Sample] | None], log: SampleLog,
+           results: dict[int, SampleRecord], transcript, lock: threading.Lock) -> None:
+    """Run samples taken from `feed` on one emulator, restarting it after a failed sample.
     A sample whose emulator is lost runs again on a fresh one (LOST_RETRIES times);
     after an interrupt it is left without a record, for --resume."""
     reference = HostReference(run.bench) if "verify" in run.modes else None
-    pending = deque(shard)
-    lost: Counter[int] = Counter()
+    current = feed()
+    lost = 0
 
-    def keep(index: int, record: SampleRecord) -> None:
+    def keep(record: SampleRecord) -> None:
         with lock:
             log.append(record)
-            results[index] = record
+            results[current[0]] = record
         run.on_sample()
 
-    while pending and not run.stop.is_set():
+    while current is not None and not run.stop.is_set():
         try:
             with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
                 identify_benchmark(dut, run.bench, run.firmware)
-                while pending and not run.stop.is_set():
-                    index, sample = pending[0]
-                    record = _infer(run, dut, sample, reference)
-                    pending.popleft()
-                    keep(index, record)
+                while current is not None and not run.stop.is_set():
+                    record = _infer(run, dut, current[1], reference)
+                    keep(record)
+                    current, lost = feed(), 0
                     if record.error:
                         if run.fail_fast:
                             run.stop.set()
-                            raise RunError(f"{run.bench.name} sample {sample.name} failed: {record.error}")
-                        break  # a fresh emulator for the rest of the shard
+                            raise RunError(f"{run.bench.name} sample {record.name} failed: {record.error}")
+                        break  # a fresh emulator for the rest
         except DutError as err:
             if not err.no_verdict:
                 raise
             if run.stop.is_set():
                 return  # interrupted: the sample keeps no record and --resume runs it
-            index, sample = pending[0]
-            lost[index] += 1
-            if lost[index] > LOST_RETRIES:
-                pending.popleft()
-                keep(index, _failed(run, sample, err))
+            lost += 1
+            if lost > LOST_RETRIES:
+                keep(_failed(run, current[1], err))
+                current, lost = feed(), 0
 
 
 def run_samples(run: BenchRun, log: SampleLog, transcript) -> list[SampleRecord]:
-    """verify/accuracy: every sample without a verdict in the log, sharded over `jobs` emulators."""
+    """verify/accuracy: every sample without a verdict in the log, taken in order by
+    `jobs` emulators from one shared feed (inputs are made as they are taken)."""
     done = {r.name: r for r in log.records() if not r.no_verdict}
-    todo = [(i, s) for i, s in enumerate(run.samples) if s.name not in done]
-    results: dict[int, SampleRecord] = {i: done[s.name] for i, s in enumerate(run.samples) if s.name in done}
+    results: dict[int, SampleRecord] = {}
     lock = threading.Lock()
-    jobs = max(1, min(run.jobs, len(todo)))
-    shards = [todo[k::jobs] for k in range(jobs)]
+    inputs = enumerate(run.samples)
+
+    def feed() -> tuple[int, Sample] | None:
+        with lock:
+            for index, sample in inputs:
+                if sample.name not in done:
+                    return index, sample
+                results[index] = done[sample.name]
+            return None
+
+    jobs = max(1, min(run.jobs, len(run.samples) - len(done)))
     with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(_shard, run, shard, log, results, transcript, lock) for shard in shards if shard]
+        futures = [pool.submit(_shard, run, feed, log, results, transcript, lock) for _ in range(jobs)]
         try:
             for future in futures:
                 future.result()
@@ -239,8 +246,43 @@ def save_run_spec(run_dir: Path, spec: dict) -> None:
     (run_dir / "run.json").write_text(json.dumps(spec, indent=2) + "\n")
 
 
+# run.json: key -> (accepted types, required).  bool is checked apart: it is an int too.
+RUN_SPEC = {"benchmark": ((str,), True), "platform": ((str,), True), "firmware": ((str,), True),
+            "modes": ((list,), True), "dataset": ((str, type(None)), True), "seed": ((int,), True),
+            "samples": ((int, type(None)), True), "jobs": ((int,), True), "icount": ((bool,), True),
+            "backend": ((str,), False)}
+
+
 def load_run_spec(run_dir: Path) -> dict:
+    """run.json of a run folder, checked key by key (it may have been edited by hand)."""
     path = run_dir / "run.json"
     if not path.is_file():
-        raise RunError(f"{run_dir} is not a tinyperf run folder (no run.json): pass a folder under results/")
-    return json.loads(path.read_text())
+        raise RunError(f"{run_dir} is not a tinyperf run folder (no run.json): pass a folder under results/",
+                       EXIT_USAGE)
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise RunError(f"{path} cannot be read as JSON ({err}): the run cannot be resumed; start a new one",
+                       EXIT_USAGE) from None
+    problem = _run_spec_problem(spec)
+    if problem:
+        raise RunError(f"{path}: {problem}: the run cannot be resumed; start a new one", EXIT_USAGE)
+    return spec
+
+
+def _run_spec_problem(spec) -> str | None:
+    if not isinstance(spec, dict):
+        return f"expected an object, found {type(spec).__name__}"
+    for key, (types, required) in RUN_SPEC.items():
+        if key not in spec:
+            if required:
+                return f"'{key}' is missing"
+            continue
+        value = spec[key]
+        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+            return f"'{key}' is {json.dumps(value)[:40]}, not {' or '.join(t.__name__ for t in types)}"
+    if not spec["modes"] or any(m not in MODES for m in spec["modes"]):
+        return f"'modes' must list some of {', '.join(MODES)}"
+    if spec["seed"] < 0 or spec["jobs"] < 1 or (spec["samples"] is not None and spec["samples"] < 1):
+        return "'seed' must be >= 0, 'jobs' and 'samples' >= 1"
+    return None

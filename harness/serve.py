@@ -67,10 +67,17 @@ If the emulator ends (killed, crashed, firmware exited), it is restarted and a
 note goes to stderr.  The new boot banner is swallowed (a board that resets
 does not shift the client's replies).  The command in progress when it ended
 gets `e-[...]` and `m-ready`, so the client's reply is complete; commands that
-had not started are sent again to the new emulator (each at most twice), as is
-a partly typed command.  The new firmware's state is fresh (load input again).
-While no client has the pty open, the board's output is dropped, as a real
-board's bytes are when no one has its port open.
+had not started are sent again to the new emulator (each at most twice).  The
+new firmware's state is fresh (load input again).  A command the board has not
+answered within the command limit (`--command-timeout`, e.g. `infer 2147483647 0`)
+gets the same treatment: the board is restarted, the command answered with an
+error naming the limit, and a note goes to stderr.  While no client has the pty
+open, the board's output is dropped, as a real board's bytes are when no one has
+its port open.
+
+Commands are held until their `%` and then written whole.  `db file PATH` is
+answered by serve with an error and never reaches the board: it would read PATH
+on the host with serve's rights (and a FIFO there would block the emulator).
 """
 from __future__ import annotations
 
@@ -92,7 +99,7 @@ from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 BOOT_TIMEOUT_S = 10.0  # boot banner up to m-ready
 MARKER_WAIT_S = 5.0  # a marker record that must follow a line
@@ -102,11 +109,17 @@ CLIENT_STALL_S = 5.0  # a client that reads nothing this long loses the rest of 
 MAX_RESTARTS = 5  # restarts within RESTART_WINDOW_S before serve gives up
 RESTART_WINDOW_S = 30.0
 MAX_ATTEMPTS = 2  # emulators a command is sent to before it is answered with an error
+COMMAND_TIMEOUT_S = 300.0  # a command the board has not answered by then: board restarted, error reply
+HELD_COMMAND_BYTES = 4096  # a command is held until its '%'; the firmware refuses anything over 80 characters
 
 LAP = re.compile(r"m-lap-us-(\d+)")
 INFER_START = "m-infer-start"
 READY = "m-ready"
-LOST_REPLY = ("e-[tinyperf serve: the emulator ended and was restarted; command lost]", READY)
+LOST_REPLY = "e-[tinyperf serve: the emulator ended and was restarted; command lost]"
+# `db file PATH` reads PATH on the host (semihosting, with serve's rights, and a FIFO
+# blocks the emulator in open()): never from a serial client.
+FILE_LOAD_REFUSED = ("e-[tinyperf serve: 'db file' is disabled here (it would read host files); "
+                     "send the input with 'db load N' and 'db <hex>']", READY)
 
 
 def identity(instructions: int) -> int:
@@ -216,6 +229,14 @@ class _Command:
     text: bytes
     attempts: int  # emulators it was written to
     started: bool = False  # a reply line has gone out for it
+    reply: tuple[str, ...] | None = None  # answered by serve itself (never sent to the board)
+
+
+def is_file_load(command: bytes) -> bool:
+    """Whether a command is `db file ...` as the firmware would parse it
+    (tokens split on spaces; CR and LF are dropped)."""
+    tokens = command.rstrip(b"%").replace(b"\r", b"").replace(b"\n", b"").split()
+    return tokens[:2] == [b"db", b"file"]
 
 
 @dataclass
@@ -240,13 +261,15 @@ class Server:
     def __init__(self, platform: Platform, firmware: FirmwareImage, *, pace: bool = True,
                  link: Path | None = None, icount: bool = False,
                  cycles_for: Callable[[int], int] = identity, backend: str = "qemu",
-                 note: Callable[[str], None] | None = None, window: Window | None = None):
+                 note: Callable[[str], None] | None = None, command_timeout: float = COMMAND_TIMEOUT_S,
+                 window: Window | None = None):
         self.platform = platform
         self.firmware = firmware
         self.window = window or find_window(firmware)
         self.link = Path(link) if link else None
         self.cycles_for = cycles_for
         self.backend = backend
+        self.command_timeout = command_timeout
         self.options = self.window.run_options(icount=icount) if self.window else RunOptions(icount=icount)
         self.note = note or (lambda text: print(f"tinyperf: {text}", file=sys.stderr, flush=True))
         self.pacer = Pacer(platform.clock_mhz, cycles_for, pace)
@@ -257,6 +280,7 @@ class Server:
         self._master: int | None = None
         self._lock = threading.Lock()
         self._outstanding: deque[_Command] = deque()
+        self._head_since = time.monotonic()  # when the first outstanding command became the board's to answer
         self._partial = bytearray()
         self._stop = threading.Event()
         self._fatal: BaseException | None = None
@@ -349,10 +373,9 @@ class Server:
     # -- pieces ----------------------------------------------------------
     def _make_link(self) -> None:
         link = self.link
+        check_link(link)
         if link.is_symlink():
             link.unlink()  # a stale link from an earlier serve
-        elif link.exists():
-            raise ServeError(f"--link {link}: exists and is not a symlink; remove it or choose another path")
         try:
             link.symlink_to(self.path)
         except OSError as err:
@@ -379,21 +402,55 @@ class Server:
             raise
 
     def _to_dut(self, data: bytes) -> None:
-        """Client bytes: to the emulator, and into the command bookkeeping."""
+        """Client bytes: held until a command's '%', then to the emulator (or answered
+        here when refused), and into the command bookkeeping."""
+        for byte in data:
+            if byte != ord("%"):
+                if len(self._partial) < HELD_COMMAND_BYTES:
+                    self._partial.append(byte)
+                continue
+            text = bytes(self._partial) + b"%"
+            self._partial.clear()
+            if is_file_load(text):
+                with self._lock:
+                    self._outstanding.append(_Command(text, 0, reply=FILE_LOAD_REFUSED))
+                    idle = len(self._outstanding) == 1
+                if idle:
+                    self._answer_refused()
+                continue
+            with self._lock:
+                emulator = self._emulator
+                delivered = False
+                if emulator is not None:
+                    try:
+                        emulator.write(text)
+                        delivered = True
+                    except SimError:
+                        pass  # it has ended; the reader restarts it and resends
+                if not self._outstanding:
+                    self._head_since = time.monotonic()
+                self._outstanding.append(_Command(text, 1 if delivered else 0))
+
+    def _answer_refused(self) -> None:
+        """Replies to refused commands that have come to the head of the queue: the
+        board has answered everything before them, and nothing after them yet."""
+        while True:
+            with self._lock:
+                if not self._outstanding or self._outstanding[0].reply is None:
+                    return
+                command = self._outstanding.popleft()
+                self._head_since = time.monotonic()
+            for line in command.reply:
+                self._to_client(line)
+
+    def _overdue(self) -> str | None:
+        """The command the board has been busy with for longer than command_timeout, if any."""
         with self._lock:
-            emulator = self._emulator
-            delivered = False
-            if emulator is not None:
-                try:
-                    emulator.write(data)
-                    delivered = True
-                except SimError:
-                    pass  # it has ended; the reader restarts it and resends
-            for byte in data:
-                self._partial.append(byte)
-                if byte == ord("%"):
-                    self._outstanding.append(_Command(bytes(self._partial), 1 if delivered else 0))
-                    self._partial.clear()
+            head = self._outstanding[0] if self._outstanding else None
+            late = time.monotonic() - self._head_since > self.command_timeout
+            if head is None or head.reply is not None or head.attempts == 0 or not late:
+                return None
+            return head.text.decode("latin-1").rstrip("%")[:40]
 
     def _pump(self) -> None:
         """Reader thread: emulator lines -> mapped, paced -> client; restarts."""
@@ -402,6 +459,11 @@ class Server:
                 emulator, mapper = self._emulator, self._mapper
                 if emulator is None:
                     return
+                overdue = self._overdue()
+                if overdue is not None:
+                    self._restart(f"'{overdue}' took longer than the {self.command_timeout:g} s command limit",
+                                  abandon=True)
+                    continue
                 try:
                     line = emulator.read_line(READ_POLL_S)
                 except FirmwareTimeout:
@@ -429,10 +491,15 @@ class Server:
             if READY in line:
                 if self._outstanding:
                     self._outstanding.popleft()
+                    self._head_since = time.monotonic()
                 self.pacer.end_reply()
         self._to_client(line)
+        if READY in line:
+            self._answer_refused()
 
-    def _restart(self, why: str) -> None:
+    def _restart(self, why: str, abandon: bool = False) -> None:
+        """A fresh emulator after the old one ended (or, abandon=True, was given up on:
+        the command it was busy with is answered with an error, not sent again)."""
         if not self._restart_budget.allow():
             raise ServeError(f"the emulator ended {MAX_RESTARTS + 1} times within {RESTART_WINDOW_S:g} s "
                              f"(last: {why}); giving up")
@@ -451,13 +518,15 @@ class Server:
             if self._stop.is_set():
                 emulator.stop()
                 return
-            if self._outstanding and (self._outstanding[0].started
+            if self._outstanding and (abandon or self._outstanding[0].started
                                       or self._outstanding[0].attempts >= MAX_ATTEMPTS):
                 lost.append(self._outstanding.popleft())
-            resent = len(self._outstanding)
-            resend = b"".join(c.text for c in self._outstanding) + bytes(self._partial)
-            for command in self._outstanding:
+            to_board = [c for c in self._outstanding if c.reply is None]
+            resent = len(to_board)
+            resend = b"".join(c.text for c in to_board)
+            for command in to_board:
                 command.attempts += 1
+            self._head_since = time.monotonic()
             self._emulator, self._mapper = emulator, mapper
             if resend:
                 try:
@@ -466,8 +535,10 @@ class Server:
                     pass  # ended again: the reader sees it
         self.restarts += 1
         for _ in lost:
-            for text in LOST_REPLY:
+            reason = f"e-[tinyperf serve: {why}; board restarted]" if abandon else LOST_REPLY
+            for text in (reason, READY):
                 self._to_client(text)
+        self._answer_refused()
         done = [f"{len(lost)} command in progress answered with an error"] if lost else []
         done += [f"{resent} pending command(s) sent again"] if resent else []
         self.note(f"serve: emulator restarted (restart {self.restarts}); the board state is fresh "
@@ -501,3 +572,12 @@ class Server:
                 raise
             data = data[written:]
             stalled_since = time.monotonic()
+
+
+def check_link(link: Path) -> None:
+    """--link must be creatable: checked before the emulator starts, so a typo fails at once."""
+    if not link.parent.is_dir():
+        raise ServeError(f"--link {link}: folder {link.parent} does not exist; create it or choose another path",
+                         EXIT_USAGE)
+    if link.exists() and not link.is_symlink():
+        raise ServeError(f"--link {link}: exists and is not a symlink; remove it or choose another path", EXIT_USAGE)

@@ -93,9 +93,9 @@ def resolve_firmware(target: str, platform: Platform, kernels: str = "ref") -> t
     if target in BENCHMARKS:
         bench = benchmark(target)
         return prebuilt_firmware(bench, platform, kernels), bench
-    if path.is_file():
-        return FirmwareImage(path), None
-    if path.exists() or "/" in target or target.endswith(".elf"):
+    if path.exists() or path.is_symlink():
+        return FirmwareImage(path), None  # which says what is wrong with a folder, a device or a symlink loop
+    if "/" in target or target.endswith(".elf"):
         raise TargetError(f"{target}: no such ELF file")
     try:
         bench = get_benchmark(target)  # a model id such as kws01

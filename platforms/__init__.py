@@ -125,6 +125,8 @@ class Platform:
     default: bool = False
     source: Path = field(default=CATALOG_DIR)
     flash_wait_states: int = 0  # extra cycles per flash access in the cycle model (sim.cycles)
+    # The timer the firmware uses where `timer` is not modelled (Renode): None for none.
+    fallback_timer: Peripheral | None = None
 
     @property
     def in_catalog(self) -> bool:
@@ -154,9 +156,18 @@ class Platform:
             "cflags": list(self.cflags),
             "memory": {r.name: {"base": r.base, "size": r.size} for r in self.regions},
             "uart": {"kind": self.uart.kind, "base": self.uart.base},
-            "timer": {"kind": self.timer.kind, "base": self.timer.base, "clock_hz": self.timer.clock_hz},
+            "timer": _peripheral_dict(self.timer),
+            "fallback_timer": _peripheral_dict(self.fallback_timer) if self.fallback_timer else None,
             "default": self.default,
         }
+
+
+def _peripheral_dict(p: Peripheral) -> dict:
+    return {"kind": p.kind, "base": p.base, "clock_hz": p.clock_hz}
+
+
+def _timer(table: dict) -> Peripheral:
+    return Peripheral(table["kind"], int(table["base"]), int(table["clock_hz"]))
 
 
 def _region(name: str, table: dict) -> MemoryRegion:
@@ -185,10 +196,11 @@ def load_platform(path: Path) -> Platform:
         flash=_region("flash", data["memory"]["flash"]),
         ram=_region("ram", data["memory"]["ram"]),
         uart=Peripheral(data["uart"]["kind"], int(data["uart"]["base"])),
-        timer=Peripheral(data["timer"]["kind"], int(data["timer"]["base"]), int(data["timer"]["clock_hz"])),
+        timer=_timer(data["timer"]),
         default=bool(data.get("default", False)),
         source=path,
         flash_wait_states=int(data.get("flash_wait_states", 0)),
+        fallback_timer=_timer(data["fallback_timer"]) if "fallback_timer" in data else None,
     )
 
 

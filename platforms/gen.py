@@ -14,6 +14,7 @@ from pathlib import Path
 from platforms import Platform, UnknownPlatformError, get_platform
 
 TIMER_MACROS = {"cmsdk-apb-timer": "TP_TIMER_CMSDK", "sse-system-counter": "TP_TIMER_SSE_COUNTER"}
+FALLBACK_TIMER_MACROS = {"cortex-m-systick": "TP_FALLBACK_TIMER_SYSTICK"}
 
 
 def board_header(p: Platform) -> str:
@@ -28,9 +29,23 @@ def board_header(p: Platform) -> str:
 #define {TIMER_MACROS[p.timer.kind]} 1
 #define TP_TIMER_BASE 0x{p.timer.base:08x}u
 #define TP_TIMER_TICKS_PER_US {ticks_per_us}u
-#define TP_CLOCK_MHZ {p.clock_mhz:g}
+{_fallback_timer_macros(p)}#define TP_CLOCK_MHZ {p.clock_mhz:g}
 #endif
 """
+
+
+def _fallback_timer_macros(p: Platform) -> str:
+    """The timer the firmware uses when the board timer does not answer (none: no lines)."""
+    timer = p.fallback_timer
+    if timer is None:
+        return ""
+    us_per_tick, rest = divmod(1_000_000, timer.clock_hz) if timer.clock_hz else (0, 1)
+    if rest or timer.kind not in FALLBACK_TIMER_MACROS:
+        raise ValueError(f"{p.source}: fallback_timer must be one of {list(FALLBACK_TIMER_MACROS)} "
+                         "with a clock_hz that divides 1 MHz")
+    return (f"#define {FALLBACK_TIMER_MACROS[timer.kind]} 1\n"
+            f"#define TP_FALLBACK_TIMER_BASE 0x{timer.base:08x}u\n"
+            f"#define TP_FALLBACK_TIMER_US_PER_TICK {us_per_tick}u\n")
 
 
 def linker_script(p: Platform) -> str:

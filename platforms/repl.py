@@ -29,13 +29,42 @@ UART_TYPES = {"cmsdk-apb-uart": "UART.CMSDK_APB_UART"}
 MEMORY_TYPE = "Memory.MappedMemory"
 
 # Cortex-M `cpuType` names Renode's CPU library (tlib, arch/arm/helper.c,
-# table arm_cpu_names) accepts.  Two of them are modelled as another core:
-# "cortex-m0+" runs on the Cortex-M3 model and "cortex-m4f" on the Cortex-M7
-# model (tlib's own TODO comments say so); instruction counts do not depend on it.
-RENODE_CORTEX_M_CPU_TYPES = frozenset({
-    "cortex-m0", "cortex-m0+", "cortex-m1", "cortex-m23", "cortex-m3", "cortex-m33",
-    "cortex-m4", "cortex-m4f", "cortex-m52", "cortex-m55", "cortex-m7", "cortex-m85",
-})
+# table arm_cpu_names) accepts, with the first Renode release that has each
+# (older ones stop with `Error E38: ... Unknown CPU type`, TranslationCPU.cs).
+# 1.14.0 is the oldest release tinyperf was run on; cortex-m33 dates from 1.13.0,
+# cortex-m23 and cortex-m85 from 1.15.0 (renode CHANGELOG.rst), cortex-m55 from
+# 1.16.1 (1.14.0 rejects it).  Two names run on another core's model:
+# "cortex-m0+" on the Cortex-M3 model and "cortex-m4f" on the Cortex-M7 model
+# (tlib's own TODO comments say so); instruction counts do not depend on it.
+RENODE_CPU_TYPE_SINCE: dict[str, tuple[int, int, int]] = {
+    "cortex-m0": (1, 14, 0), "cortex-m0+": (1, 14, 0), "cortex-m3": (1, 14, 0), "cortex-m4": (1, 14, 0),
+    "cortex-m4f": (1, 14, 0), "cortex-m7": (1, 14, 0), "cortex-m33": (1, 14, 0),
+    "cortex-m23": (1, 15, 0), "cortex-m85": (1, 15, 0), "cortex-m55": (1, 16, 1),
+}
+RENODE_CORTEX_M_CPU_TYPES = frozenset(RENODE_CPU_TYPE_SINCE)
+
+# The constructor parameters Renode accepts for each peripheral type our
+# .repl files use (a .repl attribute that names none of them is rejected with
+# `Error E25: Could not find suitable constructor`, CreationDriver.cs).  The
+# IMachine parameter is filled by Renode and may not be given.  Sources, in
+# renode-infrastructure (1.14.0 to current master):
+#   MappedMemory(IMachine machine, long size, int? segmentSize)
+#       src/Emulator/Main/Peripherals/Memory/MappedMemory.cs
+#   NVIC(IMachine machine, long systickFrequency, byte priorityMask, bool haltSystickOnDeepSleep)
+#       src/Emulator/Cores/Arm-M/NVIC.cs
+#   CortexM(string cpuType, IMachine machine, NVIC nvic, [NameAlias("id")] uint cpuId, Endianess endianness,
+#           uint? fpuInterruptNumber, uint? numberOfMPURegions)   src/Emulator/Cores/Arm-M/CortexM.cs
+#       (later releases add enableTrustZone, numberOfSAURegions, numberOfIDAURegions: not used here)
+#   CMSDK_APB_UART(IMachine machine, uint frequency)
+#       src/Emulator/Peripherals/Peripherals/UART/CMSDK_APB_UART.cs
+RENODE_CONSTRUCTOR_PARAMETERS: dict[str, frozenset[str]] = {
+    "Memory.MappedMemory": frozenset({"size", "segmentSize"}),
+    "IRQControllers.NVIC": frozenset({"systickFrequency", "priorityMask", "haltSystickOnDeepSleep"}),
+    "CPU.CortexM": frozenset({"cpuType", "nvic", "cpuId", "id", "endianness", "fpuInterruptNumber",
+                              "numberOfMPURegions"}),
+    "UART.CMSDK_APB_UART": frozenset({"frequency"}),
+}
+NVIC_TYPE = "IRQControllers.NVIC"
 
 # Our core name (TOML `core`) -> the cpuType values that model it.
 CPU_TYPES_FOR_CORE = {
@@ -44,7 +73,7 @@ CPU_TYPES_FOR_CORE = {
     "cortex-m4": ("cortex-m4f", "cortex-m4"),  # our M4 has the FPU: cortex-m4f is Renode's usual name
     "cortex-m7": ("cortex-m7",),
     "cortex-m33": ("cortex-m33",),
-    "cortex-m55": ("cortex-m55",),  # only in recent Renode versions
+    "cortex-m55": ("cortex-m55",),  # Renode 1.16.1 and later
 }
 
 _HEADER = re.compile(
@@ -180,7 +209,9 @@ def check_platform(platform: Platform, repl: ReplDescription | None = None) -> l
     Checked: the memory regions are exactly flash and ram with the TOML's base
     and size; exactly one UART, of the Renode type for the TOML's UART kind, at
     the TOML's address, named uart0 (the .resc connects sysbus.uart0); exactly
-    one CPU, named cpu, whose cpuType is a Renode Cortex-M type for the core."""
+    one CPU, named cpu, whose cpuType is a Renode Cortex-M type for the core;
+    every attribute a constructor parameter of its type (as Renode requires);
+    the NVIC's SysTick clocked as the TOML's fallback timer."""
     repl = repl or load_repl(platform.repl_file)
     problems: list[str] = []
     memories = repl.memories
@@ -217,7 +248,33 @@ def check_platform(platform: Platform, repl: ReplDescription | None = None) -> l
         problems.append(f"cpuType {cpu_type!r} is not a Renode Cortex-M cpuType")
     elif cpu_type not in allowed:
         problems.append(f"cpuType {cpu_type!r} does not model core {platform.core} (expected one of {list(allowed)})")
+    problems += unknown_attributes(repl)
+    problems += _systick_problems(platform, repl)
     return problems
+
+
+def unknown_attributes(repl: ReplDescription) -> list[str]:
+    """Attributes Renode would reject: no constructor parameter of the entry's type has that name."""
+    problems = []
+    for entry in repl.entries.values():
+        accepted = RENODE_CONSTRUCTOR_PARAMETERS.get(entry.type or "")
+        if accepted is None:
+            problems.append(f"{entry.name}: type {entry.type} is not one whose constructor tinyperf checked")
+            continue
+        problems += [f"{entry.name}: {entry.type} has no constructor parameter '{key}' "
+                     f"(accepted: {', '.join(sorted(accepted))})" for key in entry.properties if key not in accepted]
+    return problems
+
+
+def _systick_problems(platform: Platform, repl: ReplDescription) -> list[str]:
+    nvics = repl.of_type(NVIC_TYPE)
+    frequency = nvics[0].properties.get("systickFrequency") if len(nvics) == 1 else None
+    wanted = platform.fallback_timer.clock_hz if platform.fallback_timer else None
+    if len(nvics) != 1:
+        return [f"{len(nvics)} NVICs, expected 1"]
+    if wanted is not None and frequency != wanted:
+        return [f"NVIC systickFrequency {frequency}, TOML fallback_timer clock_hz is {wanted}"]
+    return []
 
 
 def _hex(value: int | None) -> str:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import bisect
+import errno
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,8 +39,7 @@ class FirmwareImage:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ElfError(f"{self.path}: no such firmware file")
+        self._check_file()
         try:
             with self.path.open("rb") as stream:
                 elf = ELFFile(stream)
@@ -56,6 +57,22 @@ class FirmwareImage:
             raise ElfError(f"{self.path}: cannot read: {err.strerror}") from None
         self._by_addr = sorted((s for s in self.symbols.values() if s.size), key=lambda s: s.addr)
         self._addrs = [s.addr for s in self._by_addr]
+
+    def _check_file(self) -> None:
+        """A regular file, or an error saying what the path is instead (reading a
+        FIFO or device as an ELF would block or read forever)."""
+        try:
+            mode = self.path.stat().st_mode
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise ElfError(f"{self.path}: a symlink loop, not a firmware file") from None
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise ElfError(f"{self.path}: no such firmware file") from None
+            raise ElfError(f"{self.path}: cannot read: {err.strerror}") from None
+        if stat.S_ISDIR(mode):
+            raise ElfError(f"{self.path}: a folder, not a firmware file; pass the .elf inside it")
+        if not stat.S_ISREG(mode):
+            raise ElfError(f"{self.path}: not a regular file (a device, FIFO or socket); pass a firmware .elf")
 
     def _check_header(self, elf: ELFFile) -> None:
         if elf.elfclass != 32:

@@ -5,9 +5,13 @@ release (see RENODE_INSTALL_HINT) and put `renode` on PATH or set
 RENODE=/path/to/renode.
 
 Per run we write a .resc script (make_resc) into a private run folder and
-start `renode --disable-xwt --plain run.resc`.  Without --console and without
---port Renode opens no Monitor at all, so the only listener is the UART's
-socket terminal.  The script:
+start `renode --disable-xwt --console --plain run.resc` with stdin a pipe we
+hold open.  Why (renode/renode src/Renode/UI/CommandLineInterface.cs and
+Options.cs): without --console and without a GUI, Renode serves its Monitor
+on telnet port 1234, so Monitor errors go to that port and a second instance
+dies binding it; with --console the Monitor reads stdin and writes stdout
+(our log), opens no port, and quits at the end of stdin, hence the pipe.
+The only listener is then the UART's socket terminal.  The script:
 
 - creates the machine from the platform's .repl and loads the ELF;
 - sets the vector table to the flash base (the firmware's vectors live there);
@@ -25,6 +29,11 @@ socket terminal.  The script:
 - connects uart0 to `emulation CreateServerSocketTerminal PORT "uart" false`
   (no telnet negotiation bytes) and starts the emulation.
 
+Every Monitor error (a rejected .repl attribute, an unknown CPU type, a
+failed command) is read from the log as it appears and becomes one line
+(renode_failure).  A cpuType newer than the installed Renode is refused
+before the start, from `renode --version` (RENODE_CPU_TYPE_SINCE).
+
 Differences from the QEMU backend, all documented in the README snippet:
 no per-block profile (cycles come from QEMU's cost model only, so perf cycles
 and latency are None here), no semihosting file input (the protocol client
@@ -34,7 +43,9 @@ option); we connect at once, and Renode serves one client at a time.
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -43,6 +54,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from platforms import Platform
+from platforms.repl import RENODE_CPU_TYPE_SINCE, load_repl
 from sim.backend import Emulator, RunOptions, marker_addresses, unique_run_dir
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, SimError, ToolMissingError
@@ -59,8 +71,11 @@ RENODE_INSTALL_HINT = (
 EXIT_SYMBOL = "bsp_exit"  # our firmware's exit function: its first argument is the exit code
 UART_TERMINAL = "tp_uart"
 START_TIMEOUT_S = 30.0  # Renode (a .NET program) takes seconds to start
+VERSION_TIMEOUT_S = 30.0
 STOP_GRACE_S = 3.0
 POLL_S = 0.01
+ERROR_SETTLE_S = 0.3  # a Monitor error spans several lines: let Renode finish writing it
+OLDEST_CHECKED = (1, 14, 0)  # the oldest Renode tinyperf was run on (README, Renode section)
 
 def _renode_run_binary() -> str | None:
     """The Renode a `renode-run download` put in its default folder, if any.
@@ -149,6 +164,12 @@ def make_resc(platform: Platform, firmware_path: Path | str, uart_port: int, mip
     MHz); markers_file: where hooks append records; marker_addrs: code
     addresses to record (a name->address dict or the addresses); exit_addr:
     the firmware's exit function, hooked to record the exit code (None: none)."""
+    # Every command below ran on Renode 1.14.0 (README, Renode section).  Their
+    # sources in renode-infrastructure: PerformanceInMips (BaseCPU.cs), AddHook
+    # (CpuHooksExtensions.cs: AddHook(ulong addr, string pythonScript)), and
+    # CreateServerSocketTerminal(int port, string name, bool emitConfig/telnetMode,
+    # bool flushOnConnect) (ServerSocketTerminal.cs; the third argument false
+    # sends no telnet negotiation bytes, in every release since 1.x).
     if not 0 < uart_port < 65536:
         raise SimError(f"UART port {uart_port} is not a TCP port")
     if int(mips) != mips or mips <= 0:
@@ -179,6 +200,98 @@ def make_resc(platform: Platform, firmware_path: Path | str, uart_port: int, mip
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=8)
+def _version_of(binary: str, mtime_ns: int) -> tuple[int, int, int] | None:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                             timeout=VERSION_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"(?<![\d.])(\d+)\.(\d+)\.(\d+)", out.stdout + out.stderr)
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def renode_version(binary: str) -> tuple[int, int, int] | None:
+    """What `renode --version` says (`Renode v1.14.0.xxxxx ...`); None if it says no version."""
+    try:
+        mtime_ns = os.stat(binary).st_mtime_ns
+    except OSError:
+        return None
+    return _version_of(binary, mtime_ns)
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def _cpu_type_message(platform: Platform, cpu_type: str, found: tuple[int, int, int] | None) -> str:
+    since = RENODE_CPU_TYPE_SINCE[cpu_type]
+    installed = f"Renode {_dotted(found)}" if found else "this Renode"
+    return (f"{installed} has no {cpu_type} CPU (platform {platform.name}): it needs Renode {_dotted(since)} "
+            "or newer; install a newer portable release or use --backend qemu")
+
+
+def check_cpu_type_supported(platform: Platform, binary: str) -> None:
+    """EmulatorError at once if the installed Renode predates the platform's cpuType."""
+    cpu_type = load_repl(platform.repl_file).cpu_type
+    since = RENODE_CPU_TYPE_SINCE.get(cpu_type or "")
+    if since is None or since <= OLDEST_CHECKED:
+        return
+    found = renode_version(binary)
+    if found is not None and found < since:
+        raise EmulatorError(_cpu_type_message(platform, cpu_type, found))
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_PARSING_ERROR = re.compile(r"Error E(?P<code>\d+): (?P<text>.*)")
+_UNUSED_ATTRIBUTE = re.compile(r"^\s*'(?P<name>\w+)' with value '.*' at (?P<where>\S+)$")
+_FAILED_COMMAND = re.compile(r"There was an error executing command '(?P<command>.*)'")
+_CRASH = ("FATAL UNHANDLED EXCEPTION", "Unhandled Exception:")
+
+
+def renode_failure(log: str, platform: Platform) -> str | None:
+    """Renode's first complaint in its console output, as one line (None: none yet).
+
+    The shapes, from renode/renode sources: a failed Monitor command prints
+    `There was an error executing command 'CMD'` and the exception's text
+    (Monitor.cs PrintException); a .repl error is `Error Enn: ...` followed by
+    `At FILE:LINE:COL:` (CreationDriver.cs HandleError; E25 NoCtor lists the
+    unused attributes as `'NAME' with value 'V' at FILE:L:C`, E38 is an exception
+    in a constructor such as TranslationCPU's `Unknown CPU type`); log lines
+    carry `[ERROR]`; a crash prints FATAL UNHANDLED EXCEPTION (CrashHandler)."""
+    lines = [_ANSI.sub("", line).strip() for line in log.splitlines()]
+    for i, line in enumerate(lines):
+        parsing = _PARSING_ERROR.search(line)
+        if parsing:
+            return _parsing_error(parsing["code"], parsing["text"], lines[i + 1:], platform)
+        failed = _FAILED_COMMAND.search(line)
+        if failed:
+            detail = next((ln for ln in lines[i + 1:] if ln), "")
+            if _PARSING_ERROR.search(detail):
+                continue  # the Error Enn line that follows says more
+            return f"renode: command '{failed['command']}' failed: {detail or 'no detail given'}"
+        if "[ERROR]" in line:
+            return f"renode: {line.split('[ERROR]', 1)[1].strip()}"
+        if any(mark in line for mark in _CRASH):
+            return f"renode crashed: {line}"
+    return None
+
+
+def _parsing_error(code: str, text: str, following: list[str], platform: Platform) -> str:
+    where = next((ln[3:].rstrip(":") for ln in following if ln.startswith("At ")), str(platform.repl_file))
+    if code == "38" and any("Unknown CPU type" in ln for ln in [text, *following[:4]]):
+        cpu_type = load_repl(platform.repl_file).cpu_type
+        if cpu_type in RENODE_CPU_TYPE_SINCE:
+            return _cpu_type_message(platform, cpu_type, None)
+        return f"renode: Error E38: unknown CPU type {cpu_type!r} at {where}"
+    unused = [m for m in map(_UNUSED_ATTRIBUTE.match, following) if m]
+    if code == "25" and unused:
+        names = ", ".join(dict.fromkeys(f"'{m['name']}' at {m['where']}" for m in unused))
+        return (f"renode rejected the platform description: Error E25: {text.rstrip('.')}; "
+                f"no constructor parameter takes {names} (platforms/repl.py lists the accepted ones)")
+    return f"renode rejected the platform description: Error E{code}: {text} (at {where})"
+
+
 def _clock_mips(platform: Platform) -> int:
     return max(1, round(platform.clock_mhz))
 
@@ -196,24 +309,27 @@ class RenodeEmulator(Emulator):
         self._dir: Path | None = None
         self._exit: int | None = None
         self._emulator_log = ""
+        self._failure: str | None = None  # Renode's complaint as one line, once it has written all of it
         self.port: int | None = None
         self.markers = marker_addresses(firmware, options)
         self.exit_addr = firmware.address(EXIT_SYMBOL)
 
     def command(self, script: Path, binary: str | None = None) -> list[str]:
-        """No --console and no --port: Renode then opens no Monitor listener at all."""
-        return [binary or renode_binary(), "--disable-xwt", "--plain", str(script)]
+        """The Monitor on our stdin pipe and stdout: no telnet port (see the module docstring)."""
+        return [binary or renode_binary(), "--disable-xwt", "--console", "--plain", str(script)]
 
     def start(self) -> None:
         binary = renode_binary()  # at once: a missing Renode is one line, before any work
         self.firmware.check_fits(self.platform)
+        check_cpu_type_supported(self.platform, binary)
         self._dir = unique_run_dir("tinyperf-renode-")
         self.port = free_local_port()
         script = self._dir / "run.resc"
         script.write_text(make_resc(self.platform, self.firmware.path, self.port, _clock_mips(self.platform),
                                     self._dir / "counts", self.markers, self.exit_addr))
         self._log = CounterLog(self._dir / "counts")
-        self._proc = spawn(self, self.command(script, binary), self._dir / "renode.log", cwd=self._dir)
+        self._proc = spawn(self, self.command(script, binary), self._dir / "renode.log", cwd=self._dir,
+                           stdin_pipe=True)
         self._attach_uart(self._connect)
 
     def _connect(self) -> socket.socket:
@@ -242,12 +358,11 @@ class RenodeEmulator(Emulator):
         return self._emulator_log
 
     def _renode_failure(self) -> SimError | None:
-        """Renode's own complaint (a failed script command), if it logged one."""
-        for line in self._read_renode_log().splitlines():
-            text = line.strip()
-            if "[ERROR]" in text or "There was an error executing command" in text:
-                return EmulatorError(f"renode: {text.split('[ERROR]')[-1].strip()}")
-        return None
+        """Renode's own complaint (a failed Monitor command, a crash), if it logged one."""
+        if self._failure is None and renode_failure(self._read_renode_log(), self.platform) is not None:
+            time.sleep(ERROR_SETTLE_S)
+            self._failure = renode_failure(self._read_renode_log(), self.platform)
+        return EmulatorError(self._failure) if self._failure else None
 
     def _poll_exit(self) -> int | None:
         """The firmware's exit code once the exit hook has written it."""

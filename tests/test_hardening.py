@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_toolchain
-from test_cli_errors import assert_no_emulator_left, assert_one_line_error, tinyperf
+from test_cli_errors import assert_one_line_error, tinyperf
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,6 +73,14 @@ USAGE = {
     "build unknown benchmark": (["build", "kvs"], "did you mean 'kws'"),
     "profile unknown target": (["profile", "nothing"], "unknown benchmark 'nothing'"),
     "serve missing ELF": (["serve", "/nonexistent/x.elf"], "no such ELF file"),
+    "exec --timeout nan": (["exec", "x.elf", "--timeout", "nan"], "not a finite number"),
+    "exec --timeout inf": (["exec", "x.elf", "--timeout", "inf"], "'--timeout'"),
+    "exec --timeout 1e300": (["exec", "x.elf", "--timeout", "1e300"], "'--timeout'"),
+    "compare --max-regression nan": (["compare", "kws", "kws", "--max-regression", "nan"], "not a finite number"),
+    "compare --max-regression inf": (["compare", "kws", "kws", "--max-regression", "inf"], "not a finite number"),
+    "compare --max-regression -1": (["compare", "kws", "kws", "--max-regression", "-1"], "'--max-regression'"),
+    "run --seed -1": (["run", "kws", "--seed", "-1"], "'--seed'"),
+    "profile --iterations 2^31": (["profile", "kws", "-n", "2147483648"], "'--iterations'"),
 }
 
 
@@ -101,9 +109,12 @@ def tinyperf_in(cwd: Path, *args: str, env: dict | None = None, timeout: float =
     import os
     import subprocess
     import sys
+    import time
 
+    start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, cwd=cwd, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    proc.elapsed = time.monotonic() - start
     proc.out, proc.err = proc.stdout.decode(), proc.stderr.decode()
     return proc
 
@@ -146,6 +157,23 @@ def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     except SystemExit as ended:
         code = ended.code or 0
     return code, capsys.readouterr().err
+
+
+def qemu_children(pid: int) -> list[int]:
+    """The emulators a tinyperf process runs right now (its qemu-system-arm children)."""
+    import subprocess
+
+    out = subprocess.run(["pgrep", "-P", str(pid), "qemu-system-arm"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def assert_all_gone(pids: list[int]) -> None:
+    import time
+
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{p}").exists() for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in pids if Path(f"/proc/{p}").exists()], "an emulator outlived tinyperf"
 
 
 def _run_folder(results: Path) -> Path:
@@ -221,10 +249,13 @@ def test_ctrl_c_twice_records_no_verdict_and_resume_passes(tmp_path, trial):
         if logs and len(logs[0].read_text().splitlines()) >= 4 + 3 * trial:
             break
         time.sleep(0.02)
+    emulators = qemu_children(proc.pid)
+    assert emulators
     for _ in range(2 + trial % 2):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.02)
     out, err = proc.communicate(timeout=60)
+    assert_all_gone(emulators)
     assert proc.returncode == 130 and "Traceback" not in err, err
     folder = _run_folder(results)
     records = [json.loads(ln) for ln in (folder / "samples.jsonl").read_text().splitlines()]
@@ -234,4 +265,369 @@ def test_ctrl_c_twice_records_no_verdict_and_resume_passes(tmp_path, trial):
     assert resumed.returncode == 0, resumed.stderr
     doc = json.loads((folder / "results.json").read_text())["results"][0]
     assert doc["verify"]["samples"] == 40 and doc["verify"]["bit_exact"] == 40
-    assert_no_emulator_left(folder)
+
+
+def test_compare_refuses_a_gate_that_cannot_close():
+    from harness.compare import CompareError, Side, compare_sides
+
+    side = Side("a", "run", "kws", "cortex-m4", None, 100.0, 100.0)
+    for limit in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(CompareError, match="finite number >= 0"):
+            compare_sides(side, side, limit)
+
+
+@needs_toolchain
+def test_a_billion_samples_start_at_once_without_memory(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "ad", "--mode", "verify", "-n", "1000000000",
+                             "--jobs", "1", "--results", str(results)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(results.glob("*/samples.jsonl")):
+            time.sleep(0.1)
+        while time.monotonic() < deadline and not next(results.glob("*/samples.jsonl")).read_text():
+            time.sleep(0.1)
+        assert time.monotonic() < deadline, "no sample ran within 60 s"
+        rss_kib = int(next(ln for ln in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                           if ln.startswith("VmRSS")).split()[1])
+        assert rss_kib < 600 * 1024, f"{rss_kib} KiB resident after the first sample"
+        emulators = qemu_children(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert_all_gone(emulators)
+
+
+# ---- serve: no host files, no endless command, early checks --------------------------------------------
+
+
+@needs_toolchain
+def test_serve_refuses_db_file_in_order_and_a_fifo_never_reaches_the_board(tmp_path):
+    import os
+
+    from test_serve import Served, command, runner_port
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with Served("kws", "--platform", "cortex-m4", "--no-pace") as served:
+        port = runner_port(served.path)
+        for path in ("/etc/hostname", str(fifo)):
+            reply = command(port, f"db file {path}")
+            assert reply[0].startswith("e-[tinyperf serve: 'db file' is disabled") and reply[-1] == "m-ready"
+        port.write(b"name%db  file /etc/hostname%profile%")  # replies keep the order of the commands
+        port.timeout = 5
+        lines = [port.read_until(b"\n").decode().strip() for _ in range(5)]
+        assert lines[0] == "m-name-dut-[tinyperf]" and lines[2].startswith("e-[tinyperf serve: 'db file'")
+        assert lines[4].startswith("m-profile-["), lines
+        port.close()
+        emulators = qemu_children(served.proc.pid)
+        assert served.interrupt() in (0, 130)
+    assert "Traceback" not in served.err_text()
+    assert_all_gone(emulators)
+
+
+@needs_toolchain
+def test_serve_restarts_a_board_busy_past_the_command_limit(tmp_path):
+    import time
+
+    from test_serve import KWS_INPUT, Served, command, load, read_reply, runner_port
+
+    with Served("kws", "--platform", "cortex-m4", "--no-pace", "--command-timeout", "3") as served:
+        port = runner_port(served.path)
+        load(port, KWS_INPUT)
+        start = time.monotonic()
+        port.write(b"infer 2147483647 0%")
+        reply = read_reply(port, 30)
+        assert time.monotonic() - start < 3 + 15
+        assert "3 s command limit; board restarted" in reply[-2] and reply[-1] == "m-ready", reply
+        assert command(port, "name")[0] == "m-name-dut-[tinyperf]"
+        port.close()
+        emulators = qemu_children(served.proc.pid)
+        assert len(emulators) == 1
+        assert served.interrupt() in (0, 130)
+    assert_all_gone(emulators)
+    err = served.err_text()
+    assert err.count("took longer than the 3 s command limit") == 1 and "Traceback" not in err, err
+
+
+SERVE_EARLY = {
+    "ELF for another board": (["firmware_bins/cortex-m4/kws.elf", "-p", "cortex-m33"], 1,
+                              "lies outside cortex-m33's memory"),
+    "--link into a missing folder": (["kws", "--link", "/nonexistent/dir/port"], 2, "does not exist"),
+    "--link onto a file": (["kws", "--link", "README.md"], 2, "exists and is not a symlink"),
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("args,code,fragment", SERVE_EARLY.values(), ids=SERVE_EARLY.keys())
+def test_serve_fails_at_once_with_one_line(args, code, fragment):
+    proc = tinyperf_in(REPO, "serve", *args, timeout=30)
+    lines = proc.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinyperf: error:") and fragment in lines[0], proc.err
+    assert proc.returncode == code and proc.elapsed < 3  # before the emulator's start-up and calibration
+
+
+# ---- the one-line contract: files and folders the user names ------------------------------------------
+
+
+def _dataset(root: Path, bench: str, index: bytes, files: dict[str, bytes] = {}) -> Path:
+    from harness.benchmarks import get_benchmark
+
+    folder = root / "data" / get_benchmark(bench).id
+    folder.mkdir(parents=True)
+    (folder / "y_labels.csv").write_bytes(index)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return root / "data"
+
+
+def _floats(values) -> bytes:
+    import numpy as np
+
+    return np.asarray(values, dtype="<f4").tobytes()
+
+
+DATASETS = {
+    "non-UTF-8 y_labels.csv": ("kws", b"a.bin,12,0\n\xff\xfe\xfa,12,1\n", {}, "not UTF-8 text"),
+    "200 KB CSV field": ("kws", b"a.bin,12," + b"7" * 200_000 + b"\n", {}, "not a file,classes,label table"),
+    "AD file with NaN": ("ad", b"a.bin,2,0,2560,512\nb.bin,2,1,2560,512\n",
+                         {"a.bin": _floats([float("nan")] * 640), "b.bin": _floats([0.5] * 640)},
+                         "a.bin holds 640 NaN or infinite values"),
+}
+
+
+@pytest.mark.parametrize("bench,index,files,fragment", DATASETS.values(), ids=DATASETS.keys())
+def test_bad_datasets_are_one_line_exit_2(tmp_path, bench, index, files, fragment):
+    data = _dataset(tmp_path, bench, index, files)
+    proc = tinyperf_in(tmp_path, "run", bench, "--mode", "accuracy", "--dataset-path", str(data),
+                       "--results", str(tmp_path / "results"), timeout=60)
+    assert_one_line_error(proc, fragment)
+    assert proc.returncode == EXIT_USAGE and not (tmp_path / "results").exists()
+
+
+def test_dataset_path_that_is_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    proc = tinyperf_in(tmp_path, "run", "kws", "--mode", "accuracy", "--dataset-path", "f", timeout=30)
+    assert_one_line_error(proc, "dataset path f is not a folder")
+    assert proc.returncode == EXIT_USAGE
+
+
+@needs_toolchain
+def test_ad_with_one_class_names_the_reason(tmp_path):
+    data = _dataset(tmp_path, "ad", b"a.bin,2,0,2560,512\nb.bin,2,0,2560,512\n",
+                    {"a.bin": _floats([0.25] * 640), "b.bin": _floats([0.5] * 640)})
+    proc = tinyperf_in(tmp_path, "run", "ad", "--mode", "accuracy", "--dataset-path", str(data), "--jobs", "1",
+                       "--results", str(tmp_path / "results"), timeout=120)
+    assert_one_line_error(proc, "quality auc cannot be computed", "none of class 1")
+    assert "None" not in proc.err and proc.returncode == 1
+
+
+def _not_an_elf(tmp_path: Path, kind: str) -> str:
+    if kind == "folder":
+        return str(tmp_path)
+    if kind == "symlink loop":
+        (tmp_path / "loop.elf").symlink_to(tmp_path / "loop.elf")
+        return str(tmp_path / "loop.elf")
+    return "/dev/null"
+
+
+NOT_ELF = {"folder": "a folder, not a firmware file", "symlink loop": "a symlink loop",
+           "/dev/null": "not a regular file"}
+
+
+@pytest.mark.parametrize("command", ["exec", "profile", "serve", "run"])
+@pytest.mark.parametrize("kind", NOT_ELF)
+def test_what_is_not_an_elf_is_named(tmp_path, command, kind):
+    target = _not_an_elf(tmp_path, kind)
+    args = ["run", "kws", "--elf", target, "--results", str(tmp_path / "r")] if command == "run" else [command, target]
+    proc = tinyperf_in(tmp_path, *args, timeout=30)
+    assert_one_line_error(proc, NOT_ELF[kind])
+    assert proc.returncode == 1 and proc.elapsed < 10
+
+
+# ---- run.json and samples.jsonl edited by hand ------------------------------------------------------------
+
+GOOD_SPEC = {"benchmark": "kws", "platform": "cortex-m4", "firmware": "firmware_bins/cortex-m4/kws.elf",
+             "modes": ["verify"], "dataset": None, "seed": 0, "samples": 2, "jobs": 1, "icount": False}
+BAD_SPECS = {
+    "not JSON": (b"{ not json", "cannot be read as JSON"),
+    "not UTF-8": (b"\xff\xfe{}", "cannot be read as JSON"),
+    "a list": (b"[1, 2]", "expected an object, found list"),
+    "no benchmark": ({k: v for k, v in GOOD_SPEC.items() if k != "benchmark"}, "'benchmark' is missing"),
+    "seed a string": ({**GOOD_SPEC, "seed": "x"}, "'seed' is \"x\", not int"),
+    "icount a number": ({**GOOD_SPEC, "icount": 1}, "'icount' is 1, not bool"),
+    "unknown mode": ({**GOOD_SPEC, "modes": ["fast"]}, "'modes' must list"),
+    "jobs 0": ({**GOOD_SPEC, "jobs": 0}, "'jobs' and 'samples' >= 1"),
+    "unknown benchmark": ({**GOOD_SPEC, "benchmark": "kwz"}, "unknown benchmark 'kwz'"),
+}
+
+
+@pytest.mark.parametrize("content,fragment", BAD_SPECS.values(), ids=BAD_SPECS.keys())
+def test_malformed_run_json_is_one_line_exit_2(tmp_path, content, fragment):
+    import json
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.json").write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    proc = tinyperf_in(REPO, "run", "--resume", str(folder), timeout=30)
+    assert_one_line_error(proc, fragment)
+    assert proc.returncode == EXIT_USAGE
+
+
+@needs_toolchain
+def test_malformed_samples_log_is_one_line_exit_2(tmp_path):
+    import json
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({**GOOD_SPEC, "firmware": str(REPO / GOOD_SPEC["firmware"])}))
+    (folder / "samples.jsonl").write_text('{"name": "x"}\n')
+    proc = tinyperf_in(REPO, "run", "--resume", str(folder), timeout=60)
+    assert_one_line_error(proc, "samples.jsonl line 1 is not a sample record")
+    assert proc.returncode == EXIT_USAGE
+
+
+@needs_toolchain
+def test_a_second_resume_of_a_folder_in_use_fails_at_once(tmp_path):
+    import fcntl
+    import json
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({**GOOD_SPEC, "firmware": str(REPO / GOOD_SPEC["firmware"])}))
+    with (folder / ".lock").open("w") as held:  # as the first tinyperf holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = tinyperf_in(REPO, "run", "--resume", str(folder), timeout=60)
+    assert_one_line_error(proc, "is in use by another tinyperf")
+    assert proc.returncode == 1 and not (folder / "samples.jsonl").exists()
+    assert tinyperf_in(REPO, "run", "--resume", str(folder), timeout=120).returncode == 0  # free again
+
+
+# ---- full disks and read-only folders ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A folder on a tmpfs of `size` (root only: skipped elsewhere); unmounted afterwards."""
+    import subprocess
+
+    mounted = []
+
+    def mount(size: str, read_only: bool = False) -> Path:
+        point = tmp_path / f"fs{len(mounted)}"
+        point.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here (needs root)")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=True)
+
+
+READ_ONLY = {
+    "build --out": ["build", "ad", "-p", "cortex-m4", "--out", "{ro}/b"],
+    "profile --out": ["profile", "kws", "--out", "{ro}/p"],
+    "run --results": ["run", "kws", "-n", "1", "--results", "{ro}/r"],
+    "build --out /dev/null/x": ["build", "ad", "-p", "cortex-m4", "--out", "/dev/null/x"],
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("args", READ_ONLY.values(), ids=READ_ONLY.keys())
+def test_unwritable_output_folders_fail_before_any_work(small_fs, args):
+    read_only = small_fs("64k", read_only=True) if any("{ro}" in a for a in args) else None
+    proc = tinyperf_in(REPO, *[a.replace("{ro}", str(read_only)) for a in args], timeout=60)
+    assert_one_line_error(proc, "pass")
+    assert proc.returncode == EXIT_USAGE and proc.elapsed < 10
+
+
+@needs_toolchain
+def test_disk_full_during_profile_is_one_line_and_leaves_no_partial_file(small_fs):
+    full = small_fs("48k")
+    proc = tinyperf_in(REPO, "profile", "kws", "-n", "1", "--outputs", "0", "--out", str(full / "p"), timeout=300)
+    assert_one_line_error(proc, "No space left on device")
+    assert proc.returncode == 1
+    assert not list(full.rglob("*.tmp")) and not list(full.rglob(".*.tmp"))
+
+
+@needs_toolchain
+def test_disk_full_during_run_keeps_the_samples_and_resume_finishes(tmp_path, monkeypatch, capsys):
+    import errno
+    import json
+
+    from harness.report import SampleLog
+
+    append = SampleLog.append
+
+    def append_until_full(self, record):
+        if len(self.records()) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        append(self, record)
+
+    monkeypatch.setattr(SampleLog, "append", append_until_full)
+    code, err = _cli(monkeypatch, capsys, "run", "kws", "-n", "6", "--mode", "verify", "--jobs", "1",
+                     "--results", str(tmp_path))
+    folder = _run_folder(tmp_path)
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("tinyperf: error:")]
+    assert code == 1 and "No space left on device" in line and f"--resume {folder}" in line
+    assert len((folder / "samples.jsonl").read_text().splitlines()) == 3
+    monkeypatch.setattr(SampleLog, "append", append)
+    code, err = _cli(monkeypatch, capsys, "run", "--resume", str(folder))
+    assert code == 0, err
+    doc = json.loads((folder / "results.json").read_text())["results"][0]
+    assert doc["verify"]["samples"] == 6 and doc["verify"]["bit_exact"] == 6
+
+
+# ---- nothing left in /tmp ------------------------------------------------------------------------------------
+
+
+@needs_toolchain
+@pytest.mark.parametrize("command", ["profile", "compare"])
+def test_profile_and_compare_leave_no_input_folders(monkeypatch, command):
+    import tempfile
+
+    from harness import compare, dut, profile
+    from platforms import get_platform
+
+    made = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args, **kwargs):
+        made.append(Path(mkdtemp(*args, **kwargs)))
+        return str(made[-1])
+
+    monkeypatch.setattr(dut.tempfile, "mkdtemp", recording_mkdtemp)
+    if command == "profile":
+        profile.run_profile(get_platform("cortex-m4"), REPO / "firmware_bins/cortex-m4/kws.elf", None, 1, 0, 1)
+    else:
+        compare.resolve_sides("kws", "kws", "cortex-m4", 1, 1)
+    assert made and not [p for p in made if p.exists()]
+
+
+@needs_toolchain
+def test_firmware_says_what_it_did_with_bad_hex():
+    """Item 8 on the emulated board (the firmware built from source, not firmware_bins/)."""
+    from harness.build import build_image
+    from harness.dut import DutError, open_dut
+    from platforms import get_platform
+
+    elf = build_image(get_platform("cortex-m0plus"), "bench", "ad")
+    with open_dut("cortex-m0plus", elf) as dut:
+        assert dut.send("db load 4")[0] == "m-[Expecting 4 bytes]"
+        with pytest.raises(DutError, match=r"m-load-done .*Dropped 4 bytes beyond the 4 announced"):
+            dut.send("db 0102030405060708")
+        with pytest.raises(DutError, match=r"e-\[Command longer than 80 characters: nothing done\]"):
+            dut.send("db " + "ab" * 40)
+        with pytest.raises(DutError, match=r"e-\[Odd number of hex digits: each byte takes two\]"):
+            dut.send("db abc")

@@ -204,7 +204,7 @@ def test_db_errors(dut):
 def test_db_bad_hex_changes_nothing(dut):
     script = "db load 4%db 11%db 223%db 22zz33%db 2g%db print%db 2233%db 44%db print%"
     replies = dut.replies("ic", script)
-    assert replies[3] == ["e-[Insufficent number of hex digits]"]
+    assert replies[3] == ["e-[Odd number of hex digits: each byte takes two]"]
     assert replies[4] == ["e-[Invalid hex digit 'zz']"]
     assert replies[5] == ["e-[Invalid hex digit '2g']"]
     assert replies[6] == ["m-buffer-11-00-00-00"]
@@ -212,11 +212,12 @@ def test_db_bad_hex_changes_nothing(dut):
     assert replies[9] == ["m-buffer-11-22-33-44"]
 
 
-def test_db_bytes_beyond_the_announced_size_are_dropped(dut):
-    replies = dut.replies("ic", "db load 3%db 0102030405%db 0607%db print%")
-    assert replies[2] == ["m-load-done"]
-    assert replies[3] == []
+def test_db_bytes_beyond_the_announced_size_are_dropped_and_said(dut):
+    replies = dut.replies("ic", "db load 3%db 0102030405%db 0607%db print%db load 4%db 0102030405060708%")
+    assert replies[2] == ["m-load-done", "e-[Dropped 2 bytes beyond the 3 announced by 'db load']"]
+    assert replies[3] == ["e-[Dropped 2 bytes beyond the 3 announced by 'db load']"]
     assert replies[4] == ["m-buffer-01-02-03"]
+    assert replies[6] == ["m-load-done", "e-[Dropped 4 bytes beyond the 4 announced by 'db load']"]
 
 
 def test_db_full_buffer_then_more_bytes(dut):
@@ -227,7 +228,7 @@ def test_db_full_buffer_then_more_bytes(dut):
     assert len(lines) == math.ceil(len(data) / 8)
     dumped = bytes.fromhex("".join(l[len("m-buffer-"):].replace("-", "") for l in lines))
     assert dumped == data
-    assert replies[-2] == []                                # extra bytes: no reply line
+    assert replies[-2] == ["e-[Dropped 38 bytes beyond the 490 announced by 'db load']"]
 
 
 def test_db_load_over_the_limit_is_refused(dut):
@@ -235,21 +236,22 @@ def test_db_load_over_the_limit_is_refused(dut):
     replies = dut.replies("ic", script)
     assert replies[3] == ["e-[Supplied buffer size 3073 exceeds maximum of 3072]"]
     assert replies[4] == ["m-buffer-0a-0b-0c"]
-    assert replies[5] == []                                 # still complete: dropped
+    assert replies[5] == ["e-[Dropped 1 bytes beyond the 3 announced by 'db load']"]  # still complete
     assert replies[6] == ["m-buffer-0a-0b-0c"]
     assert replies[7] == ["e-[Supplied buffer size 2147483647 exceeds maximum of 3072]"]
 
 
-def test_overlong_command_keeps_its_first_80_characters(dut):
-    # "db" + 10 spaces + 66 + 2 hex digits = 80 characters; the rest is cut.
-    command = "db" + " " * 10 + "ab" * 33 + "cd" + "ef" * 200
-    script = "db load 40%" + command + "%db print%" + "x" * 5000 + "%name%"
+def test_overlong_command_is_refused_whole(dut):
+    # "db" + 10 spaces + 68 hex digits = 80 characters: run; one more and nothing is done.
+    fits = "db" + " " * 10 + "ab" * 34
+    script = "db load 40%" + fits + "%" + fits + "cd%db print%" + "x" * 5000 + "%name%"
     replies = dut.replies("ic", script)
     assert replies[2] == []                                 # 34 of 40 bytes
-    assert replies[3] == ["m-buffer-" + "-".join(["ab"] * 8)] * 4 + \
-        ["m-buffer-ab-cd-00-00-00-00-00-00"]
-    assert replies[4] == ["e-[Unknown command: " + "x" * 80 + "]"]
-    assert replies[5] == ["m-name-dut-[tinyperf]"]
+    assert replies[3] == ["e-[Command longer than 80 characters: nothing done]"]
+    assert replies[4] == ["m-buffer-" + "-".join(["ab"] * 8)] * 4 + \
+        ["m-buffer-ab-ab-00-00-00-00-00-00"]
+    assert replies[5] == ["e-[Command longer than 80 characters: nothing done]"]
+    assert replies[6] == ["m-name-dut-[tinyperf]"]
 
 
 # ---- infer ----------------------------------------------------------------------

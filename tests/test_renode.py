@@ -66,6 +66,34 @@ def test_repl_agrees_with_toml(name):
     assert repl.cpu_type in RENODE_CORTEX_M_CPU_TYPES
 
 
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_board_header_names_the_fallback_timer_from_the_toml(name):
+    from platforms.gen import board_header
+    platform = get_platform(name)
+    header = board_header(platform)
+    assert platform.fallback_timer.clock_hz == 100_000
+    assert "#define TP_FALLBACK_TIMER_SYSTICK 1\n" in header
+    assert "#define TP_FALLBACK_TIMER_BASE 0xe000e010u\n" in header
+    assert "#define TP_FALLBACK_TIMER_US_PER_TICK 10u\n" in header
+
+
+@pytest.mark.parametrize("clock_hz, kind", [(300_000, "cortex-m-systick"), (100_000, "dwt-cyccnt")])
+def test_board_header_refuses_a_fallback_timer_it_cannot_drive(clock_hz, kind):
+    from dataclasses import replace
+
+    from platforms.gen import board_header
+    platform = replace(get_platform("cortex-m4"), fallback_timer=Peripheral(kind, 0xE000E010, clock_hz))
+    with pytest.raises(ValueError, match="fallback_timer must be one of"):
+        board_header(platform)
+
+
+def test_a_platform_without_fallback_timer_gets_no_fallback():
+    from dataclasses import replace
+
+    from platforms.gen import board_header
+    assert "FALLBACK" not in board_header(replace(get_platform("cortex-m4"), fallback_timer=None))
+
+
 def test_every_core_has_a_cpu_type_mapping():
     assert {p.core for p in catalog().values()} <= set(CPU_TYPES_FOR_CORE)
     assert all(set(types) <= RENODE_CORTEX_M_CPU_TYPES for types in CPU_TYPES_FOR_CORE.values())
@@ -79,7 +107,7 @@ flash: Memory.MappedMemory @ sysbus 0x0800_0000   // trailing comment
 ram: Memory.MappedMemory @ sysbus 0x20000000 { size: 0x8000 }
 
 nvic: IRQControllers.NVIC @ sysbus 0xE000E000
-    priority: 0xFF
+    priorityMask: 0xFF
     IRQ -> cpu@0
 
 cpu: CPU.CortexM @ sysbus
@@ -96,7 +124,7 @@ def test_parser_reads_headers_properties_connections_and_inline_blocks():
     assert (repl.entries["flash"].address, repl.entries["flash"].size) == (0x08000000, 0x20000)
     assert (repl.entries["ram"].address, repl.entries["ram"].size) == (0x20000000, 0x8000)
     assert repl.entries["nvic"].connections == ("IRQ -> cpu@0",)
-    assert repl.entries["nvic"].properties == {"priority": 0xFF}
+    assert repl.entries["nvic"].properties == {"priorityMask": 0xFF}
     assert repl.entries["cpu"].address is None and repl.entries["cpu"].bus == "sysbus"
     assert repl.entries["cpu"].properties == {"cpuType": "cortex-m4f", "nvic": "nvic"}
     assert repl.cpu_type == "cortex-m4f"
@@ -129,6 +157,14 @@ def _board(**changes):
     (lambda t: t.replace('"cortex-m4f"', '"cortex-m7"'), "does not model core cortex-m4"),
     (lambda t: t.replace("uart0:", "uart1:"), "named uart1"),
     (lambda t: t + "\nsram2: Memory.MappedMemory @ sysbus 0x30000000\n    size: 0x1000\n", "memory regions are"),
+    # the attribute every .repl had until Renode 1.14.0 was run: NVIC's parameter is priorityMask
+    (lambda t: t.replace("priorityMask:", "priority:"), "NVIC has no constructor parameter 'priority'"),
+    (lambda t: t.replace('    nvic: nvic', '    nvic: nvic\n    cpuFrequency: 120000000'),
+     "CortexM has no constructor parameter 'cpuFrequency'"),
+    (lambda t: t.replace("systickFrequency: 100000", "systickFrequency: 1000000"),
+     "NVIC systickFrequency 1000000, TOML fallback_timer clock_hz is 100000"),
+    (lambda t: t.replace("UART.CMSDK_APB_UART @ sysbus 0x40004000", "UART.CMSDK_APB_UART @ sysbus 0x40004000\n"
+                         "    baudRate: 115200"), "CMSDK_APB_UART has no constructor parameter 'baudRate'"),
 ])
 def test_check_reports_each_disagreement(edit, expected):
     platform = get_platform("cortex-m4")
@@ -281,61 +317,34 @@ def test_backend_is_registered():
 
 # -- process handling, against a stand-in renode ------------------------------------
 
-FAKE_RENODE = r'''
-import json, os, re, signal, socket, sys, time
-script_path = sys.argv[-1]
-info = os.environ.get("FAKE_RENODE_INFO")
-if info:
-    with open(info, "w") as f:
-        json.dump({"argv": sys.argv, "pid": os.getpid(), "pgid": os.getpgid(0), "sid": os.getsid(0),
-                   "script": open(script_path).read()}, f)
-if os.environ.get("FAKE_RENODE_FAIL"):
-    print("12:00:00.0000 [ERROR] cpu: fake failure while loading the platform", flush=True)
-    time.sleep(60)
-script = open(script_path).read()
-port = int(re.search(r'CreateServerSocketTerminal (\d+) "\w+" false', script).group(1))
-counts = re.search(r"open\('([^']+)', 'a'\)", script).group(1) if "open(" in script else None
-markers = re.findall(r"f\.write\('M ([0-9a-f]+) '", script)
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen(1)
-conn, _ = srv.accept()
-conn.sendall(b"fake-renode ready\n")
-count, buf = 0, b""
-while True:
-    data = conn.recv(4096)
-    if not data:
-        break
-    buf += data
-    while b"%" in buf:
-        cmd, buf = buf.split(b"%", 1)
-        cmd = cmd.decode()
-        if cmd == "mark":
-            with open(counts, "a") as f:
-                for m in markers:
-                    count += 10
-                    f.write("M %s %d\n" % (m, count))
-            conn.sendall(b"marked\n")
-        elif cmd.startswith("exit "):
-            with open(counts, "a") as f:
-                f.write("T %d\nX %d\nE\n" % (count, int(cmd[5:]) & 0xff))
-        else:
-            conn.sendall(("echo-[%s]\n" % cmd).encode())
-time.sleep(60)  # like Renode: does not quit by itself
-'''
+FAKE_RENODE = Path(__file__).resolve().parent / "support" / "fake_renode.py"
+
+
+def _install_fake(tmp_path: Path, monkeypatch, version: str = "1.14.0") -> Path:
+    program = tmp_path / "bin" / "renode"
+    program.parent.mkdir(exist_ok=True)
+    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_RENODE}" "$@"\n')
+    program.chmod(0o755)
+    info = tmp_path / "info.jsonl"
+    monkeypatch.setenv("RENODE", str(program))
+    monkeypatch.setenv("FAKE_RENODE_INFO", str(info))
+    monkeypatch.setenv("FAKE_RENODE_VERSION", version)
+    monkeypatch.setenv("FAKE_RENODE_MONITOR_PORT", str(free_local_port()))
+    return info
 
 
 @pytest.fixture
 def fake_renode(tmp_path, monkeypatch):
-    program = tmp_path / "bin" / "renode"
-    program.parent.mkdir()
-    program.write_text(f"#!{sys.executable}\n" + FAKE_RENODE)
-    program.chmod(0o755)
-    info = tmp_path / "info.json"
-    monkeypatch.setenv("RENODE", str(program))
-    monkeypatch.setenv("FAKE_RENODE_INFO", str(info))
-    return info
+    return _install_fake(tmp_path, monkeypatch)
+
+
+def _infos(path: Path) -> list[dict]:
+    """What each fake renode instance recorded (one JSON line each, in the order they finished the script)."""
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _info(path: Path) -> dict:
+    return _infos(path)[-1]
 
 
 def _gone(pid: int) -> bool:
@@ -353,13 +362,15 @@ def test_fake_session_uart_markers_exit_and_reaping(fake_renode):
     emulator = open_emulator("cortex-m4", firmware, RunOptions(markers=markers), backend="renode")
     assert isinstance(emulator, RenodeEmulator)
     with emulator as dut:
-        info = json.loads(fake_renode.read_text())
-        assert info["argv"][1:4] == ["--disable-xwt", "--plain", info["argv"][-1]]
-        assert "--port" not in info["argv"] and "--console" not in info["argv"]
+        assert dut.read_line(10) == "fake-renode ready"
+        info = _info(fake_renode)
+        assert info["argv"][1:] == ["--disable-xwt", "--console", "--plain", info["argv"][-1]]
+        assert "--port" not in info["argv"] and "-P" not in info["argv"]
+        assert info["stdin_fifo"]  # the Monitor's stdin held open: at its end Renode quits
+        assert info["listening"] == [dut.port]  # no Monitor port, only the UART
         assert info["pgid"] == info["pid"] == info["sid"]  # its own session and process group
         assert f"CreateServerSocketTerminal {dut.port} " in info["script"]
         assert f"AddHook 0x{firmware.address(EXIT_SYMBOL):08x} $tp_exit" in info["script"]
-        assert dut.read_line(10) == "fake-renode ready"
         dut.write("hello%")
         assert dut.read_line(5) == "echo-[hello]"
         dut.write("mark%")
@@ -379,7 +390,7 @@ def test_fake_stop_without_exit_leaves_no_process(fake_renode):
     emulator = open_emulator("cortex-m4", prebuilt("cortex-m4", "kws"), backend="renode")
     with emulator as dut:
         assert dut.read_line(10) == "fake-renode ready"
-        pid = json.loads(fake_renode.read_text())["pid"]
+        pid = _info(fake_renode)["pid"]
         from sim.errors import FirmwareTimeout
         with pytest.raises(FirmwareTimeout):
             dut.wait(0.3)
@@ -396,7 +407,7 @@ def test_fake_startup_error_is_one_line(fake_renode, monkeypatch):
         emulator.start()
     assert time.monotonic() - start < 10
     assert str(caught.value) == "renode: cpu: fake failure while loading the platform"
-    assert _gone(json.loads(fake_renode.read_text())["pid"])
+    assert _gone(_info(fake_renode)["pid"])
 
 
 def test_dut_loads_inputs_over_the_uart_on_renode(fake_renode):
@@ -404,6 +415,153 @@ def test_dut_loads_inputs_over_the_uart_on_renode(fake_renode):
     emulator = open_emulator("cortex-m4", prebuilt("cortex-m4", "kws"), backend="renode")
     assert emulator.firmware.address("bsp_read_file") is not None  # the firmware could use `db file`
     assert Dut(emulator).loads_files is False
+
+
+# -- Renode's own errors, each as one line ----------------------------------------------
+
+def _platform_with_repl(tmp_path: Path, name: str, edit) -> object:
+    """The platform with its .repl edited (in a copy)."""
+    from dataclasses import replace
+    platform = get_platform(name)
+    repl = tmp_path / "edited" / platform.repl_file.name
+    repl.parent.mkdir(exist_ok=True)
+    repl.write_text(edit(platform.repl_file.read_text()))
+    return replace(platform, repl_file=repl)
+
+
+def _start_error(platform, elf_name: str = "selftest") -> tuple[str, float]:
+    emulator = open_emulator(platform, prebuilt(platform.name, elf_name), backend="renode")
+    start = time.monotonic()
+    with pytest.raises(EmulatorError) as caught:
+        emulator.start()
+    elapsed = time.monotonic() - start
+    emulator.stop()
+    message = str(caught.value)
+    assert "\n" not in message
+    return message, elapsed
+
+
+def test_rejected_repl_attribute_is_one_line_at_once(fake_renode, tmp_path):
+    """The E25 every run hit on Renode 1.14.0, reported as Renode reports it, not as a 30 s socket wait."""
+    platform = _platform_with_repl(tmp_path, "cortex-m4", lambda t: t.replace("priorityMask:", "priority:"))
+    message, elapsed = _start_error(platform)
+    repl = platform.repl_file
+    assert message == ("renode rejected the platform description: Error E25: Could not find suitable constructor "
+                       "for type 'Antmicro.Renode.Peripherals.IRQControllers.NVIC'; no constructor parameter takes "
+                       f"'priority' at {repl}:13:5 (platforms/repl.py lists the accepted ones)")
+    assert elapsed < 10, elapsed
+    assert _info(fake_renode)["listening"] == []  # the script stopped at the platform: no UART either
+
+
+def test_failed_command_is_one_line(fake_renode, tmp_path):
+    platform = get_platform("cortex-m4")
+    elf = tmp_path / "fw.elf"
+    shutil.copy(prebuilt("cortex-m4", "selftest"), elf)
+    emulator = open_emulator(platform, FirmwareImage(elf), backend="renode")
+    elf.unlink()  # gone between our checks and Renode's LoadELF
+    with pytest.raises(EmulatorError, match=r"^renode: command 'sysbus LoadELF \".*fw\.elf\"' failed: "
+                                           r"Could not find file"):
+        emulator.start()
+    emulator.stop()
+
+
+@pytest.mark.parametrize("log, expected", [
+    # Renode 1.14.0's E25, as the issue quotes it (Monitor.cs + CreationDriver.cs shapes)
+    ("There was an error executing command 'machine LoadPlatformDescription @/p/cortex-m4.repl'\n"
+     "Error E25: Could not find suitable constructor for type 'Antmicro.Renode.Peripherals.IRQControllers.NVIC'.\n"
+     "Constructor selection report:\n\nConsidering ctor Void .ctor(...).\n"
+     "  Constructor rejected, 1 unused attributes left:\n"
+     "    'priority' with value '[NumericalValue: 0xFF]' at /p/cortex-m4.repl:10:5\n"
+     "At /p/cortex-m4.repl:9:1:\nnvic: IRQControllers.NVIC @ sysbus 0xE000E000\n^\n",
+     "renode rejected the platform description: Error E25: Could not find suitable constructor for type "
+     "'Antmicro.Renode.Peripherals.IRQControllers.NVIC'; no constructor parameter takes 'priority' at "
+     "/p/cortex-m4.repl:10:5 (platforms/repl.py lists the accepted ones)"),
+    ("Error E04: Could not resolve type: 'Timers.CMSDK_APB_Timer'.\nAt /p/x.repl:20:1:\n",
+     "renode rejected the platform description: Error E04: Could not resolve type: 'Timers.CMSDK_APB_Timer'. "
+     "(at /p/x.repl:20:1)"),
+    ("\x1b[31mThere was an error executing command 'sysbus LoadELF @/x.elf'\x1b[0m\n"
+     "Could not find file '/x.elf'\n", "renode: command 'sysbus LoadELF @/x.elf' failed: Could not find file '/x.elf'"),
+    ("12:00:01.0000 [INFO] System bus created.\n12:00:01.1000 [ERROR] cpu: CPU abort [PC=0x0]\n",
+     "renode: cpu: CPU abort [PC=0x0]"),
+    ("FATAL UNHANDLED EXCEPTION: System.Net.Sockets.SocketException (98): Address already in use\n",
+     "renode crashed: FATAL UNHANDLED EXCEPTION: System.Net.Sockets.SocketException (98): Address already in use"),
+    ("12:00:01.0000 [INFO] System bus created.\n12:00:01.0001 [WARNING] sysbus: WriteDoubleWord to non existing "
+     "peripheral at 0x40000000, value 0x1.\n", None),
+])
+def test_renode_failure_reads_renodes_shapes(log, expected):
+    from sim.renode import renode_failure
+    assert renode_failure(log, get_platform("cortex-m4")) == expected
+
+
+# -- cpuType and Renode version ------------------------------------------------------------
+
+def test_cortex_m55_on_renode_before_1_16_1_is_one_line_before_any_start(tmp_path, monkeypatch):
+    info = _install_fake(tmp_path, monkeypatch, version="1.14.0")
+    message, elapsed = _start_error(get_platform("cortex-m55"))
+    assert message == ("Renode 1.14.0 has no cortex-m55 CPU (platform cortex-m55): it needs Renode 1.16.1 or "
+                       "newer; install a newer portable release or use --backend qemu")
+    assert elapsed < 10, elapsed
+    assert not info.exists()  # only `renode --version` ran: no emulation was started
+
+
+def test_cortex_m55_unknown_cpu_type_from_the_log_names_the_version(tmp_path, monkeypatch):
+    """When `renode --version` says nothing usable, Renode's own E38 is turned into the same advice."""
+    _install_fake(tmp_path, monkeypatch, version="1.15.3")
+    monkeypatch.setattr("sim.renode.renode_version", lambda binary: None)
+    message, elapsed = _start_error(get_platform("cortex-m55"))
+    assert message == ("this Renode has no cortex-m55 CPU (platform cortex-m55): it needs Renode 1.16.1 or newer; "
+                       "install a newer portable release or use --backend qemu")
+    assert elapsed < 10, elapsed
+
+
+def test_cortex_m55_runs_on_renode_1_16_1(tmp_path, monkeypatch):
+    _install_fake(tmp_path, monkeypatch, version="1.16.1")
+    with open_emulator("cortex-m55", prebuilt("cortex-m55", "selftest"), backend="renode") as dut:
+        assert dut.read_line(10) == "fake-renode ready"
+
+
+def test_renode_version_parses_renodes_banner(fake_renode):
+    from sim.renode import renode_version
+    assert renode_version(os.environ["RENODE"]) == (1, 14, 0)
+    assert renode_version(str(fake_renode.parent / "no-such-renode")) is None
+
+
+# -- no Monitor port: parallel runs ---------------------------------------------------------
+
+def test_two_sessions_side_by_side(fake_renode):
+    """`run --jobs 2`: two Renodes at once, each with its own UART port and no Monitor port."""
+    first = open_emulator("cortex-m4", prebuilt("cortex-m4", "selftest"), backend="renode")
+    second = open_emulator("cortex-m33", prebuilt("cortex-m33", "selftest"), backend="renode")
+    with first as a, second as b:
+        assert a.read_line(10) == b.read_line(10) == "fake-renode ready"
+        a.write("one%")
+        b.write("two%")
+        assert (a.read_line(5), b.read_line(5)) == ("echo-[one]", "echo-[two]")
+        assert sorted(i["listening"][0] for i in _infos(fake_renode)) == sorted([a.port, b.port])
+
+
+def test_the_stand_in_collides_as_renode_does_without_console(fake_renode, tmp_path):
+    """Guard on the stand-in itself: started the old way (no --console), a second
+    instance dies on the Monitor's telnet port, as Renode 1.14.0 did."""
+    script = tmp_path / "empty.resc"
+    script.write_text("")
+    cmd = [os.environ["RENODE"], "--disable-xwt", "--plain", str(script)]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert "Monitor available in telnet mode on port" in first.stdout.readline()
+        second = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+        assert second.returncode != 0 and "Address already in use" in second.stdout
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_the_stand_in_quits_at_the_end_of_stdin_with_console(fake_renode, tmp_path):
+    script = tmp_path / "empty.resc"
+    script.write_text("")
+    done = subprocess.run([os.environ["RENODE"], "--disable-xwt", "--console", "--plain", str(script)],
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert done.returncode == 0
 
 
 # -- Renode missing ---------------------------------------------------------------
@@ -430,6 +588,16 @@ def _one_error_line(proc) -> str:
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("tinyperf: error:")]
     assert len(lines) == 1, proc.stderr
     return lines[0]
+
+
+def test_exec_cortex_m55_on_old_renode_is_one_cli_line(tmp_path, monkeypatch):
+    info = _install_fake(tmp_path, monkeypatch, version="1.14.0")
+    env = dict(os.environ)
+    proc = _tinyperf("exec", str(prebuilt("cortex-m55", "selftest")), "-p", "cortex-m55", "--backend", "renode",
+                     env=env)
+    line = _one_error_line(proc)
+    assert "Renode 1.14.0 has no cortex-m55 CPU" in line and "needs Renode 1.16.1 or newer" in line
+    assert not info.exists()
 
 
 def test_exec_with_backend_renode_fails_at_once_without_renode(tmp_path):

@@ -21,6 +21,7 @@
 
 static char command[COMMAND_CAPACITY + 1];
 static uint32_t command_length;
+static int command_overflow;    /* characters beyond COMMAND_CAPACITY arrived */
 
 /* The input file as sent with `db`: db_expected bytes were announced by
  * `db load`, db_received of them have arrived. */
@@ -149,12 +150,13 @@ static void db_print(void)
 /* Appends the bytes of a hex token.  The whole token is checked before any
  * byte is stored, so a faulty command changes nothing.  Bytes beyond the
  * announced size are dropped, as the reference drops the rest of the token
- * once the load is complete. */
+ * once the load is complete, but said so: a silent drop hides a client's
+ * wrong count. */
 static void db_append_hex(const char *hex)
 {
     uint32_t digits = (uint32_t)strlen(hex);
     if (digits % 2u != 0u) {
-        out_line("e-[Insufficent number of hex digits]");   /* sic */
+        out_line("e-[Odd number of hex digits: each byte takes two]");
         return;
     }
     for (uint32_t i = 0; i < digits; i += 2u) {
@@ -166,11 +168,19 @@ static void db_append_hex(const char *hex)
             return;
         }
     }
-    for (uint32_t i = 0; i < digits && db_received < db_expected; i += 2u) {
+    uint32_t i = 0;
+    for (; i < digits && db_received < db_expected; i += 2u) {
         db_buffer[db_received++] =
             (uint8_t)(hex_value(hex[i]) << 4 | hex_value(hex[i + 1u]));
         if (db_received == db_expected)
             out_line("m-load-done");
+    }
+    if (i < digits) {
+        out_str("e-[Dropped ");
+        out_uint((digits - i) / 2u);
+        out_str(" bytes beyond the ");
+        out_uint(db_expected);
+        out_line(" announced by 'db load']");
     }
 }
 
@@ -337,12 +347,21 @@ void protocol_feed(char c)
     if (c == '%') {
         command[command_length] = '\0';
         command_length = 0;
-        run_command(command);
+        if (command_overflow) {
+            /* Refused whole: the reference ran its first 80 characters, which
+             * turns a long hex chunk into a shorter (or odd) one. */
+            command_overflow = 0;
+            out_line("e-[Command longer than 80 characters: nothing done]");
+            out_line("m-ready");
+        } else {
+            run_command(command);
+        }
     } else if (c == '\r' || c == '\n') {
         /* Not part of the protocol; dropped so that a terminal or a
          * line-oriented test script may end commands with a newline. */
     } else if (command_length < COMMAND_CAPACITY) {
         command[command_length++] = c;
+    } else {
+        command_overflow = 1;
     }
-    /* else: an overlong command keeps its first 80 characters. */
 }
