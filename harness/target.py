@@ -113,6 +113,8 @@ def identify_benchmark(dut, bench: Benchmark | None, image: FirmwareImage) -> Be
     try:
         model = dut.profile()
     except DutError as err:
+        if err.no_verdict:  # the emulator was lost: the caller retries on a fresh one
+            raise
         if bench is not None:
             return bench
         raise TargetError(f"{image.path}: the firmware does not report its model ({err}): "
