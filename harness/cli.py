@@ -385,9 +385,10 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP + " (for ELF sides)")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int | None,
-                output_samples: int, seed: int, junit_file: Path | None, top: int, as_json: bool) -> None:
+                output_samples: int, seed: int, junit_file: Path | None, top: int, window_spec: str | None, as_json: bool) -> None:
     """Compare two builds: per-layer (or per-function) instruction and cycle deltas, and outputs.
 
     A and B are result folders ('tinyperf profile' or 'tinyperf run'), ELFs of one benchmark, or a
@@ -399,7 +400,8 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
     if platform_name is not None:
         _platform(platform_name)
     with console.status("comparing"):
-        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed)
+        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed,
+                                               window_spec=window_spec)
     result = cmp.compare_sides(side_a, side_b, max_regression)
     if junit_file is not None:
         atomic_write(junit_file, cmp.junit_xml(result))

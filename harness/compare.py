@@ -26,7 +26,8 @@ from pathlib import Path
 from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
                              load_profile, resolve_target, run_profile)
-from harness.target import resolve_platform
+from harness.target import require_window, resolve_platform
+from sim.elf import FirmwareImage
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 DEFAULT_MAX_REGRESSION = 2.0  # percent
@@ -102,7 +103,7 @@ def _is_folder(target: str) -> bool:
 
 def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: int | None = None,
                   output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0,
-                  warmups: int = DEFAULT_WARMUPS) -> tuple[Side, Side]:
+                  warmups: int = DEFAULT_WARMUPS, window_spec: str | None = None) -> tuple[Side, Side]:
     """Load the folders, profile the ELFs (both at once, on the same inputs).  ELFs run as many
     inferences per window as a folder's profile did (the window's fixed overhead is spread over
     them), else `iterations` (default DEFAULT_ITERATIONS)."""
@@ -121,7 +122,9 @@ def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: 
 
     def profile(target: str) -> Side:
         path, bench = resolved[target]
-        result = run_profile(platform, path, bench or hint, iterations, warmups, output_samples, seed)
+        image = FirmwareImage(path)
+        result = run_profile(platform, image, bench or hint, iterations, warmups, output_samples, seed,
+                             window=require_window(image, window_spec))
         return side_from_profile(result, target, "elf")
 
     with ThreadPoolExecutor(max(1, len(elfs))) as pool:

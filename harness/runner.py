@@ -177,7 +177,8 @@ def _shard(run: BenchRun, feed: Callable[[], tuple[int, Sample] | None], log: Sa
 
     while current is not None and not run.stop.is_set():
         try:
-            with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
+            with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend,
+                          window=run.window) as dut:
                 identify_benchmark(dut, run.bench, run.firmware)
                 while current is not None and not run.stop.is_set():
                     record = _infer(run, dut, current[1], reference)

@@ -20,12 +20,20 @@ def _thumb_disassembler() -> capstone.Cs:
     return cs
 
 
+_FOUND: dict[tuple[str, int, int, int], list[int]] = {}  # (path, mtime, size, target) -> sites
+
+
 def return_sites(image: FirmwareImage, target: int) -> list[int]:
     """Addresses right after every direct call (bl/blx #imm) to `target`,
-    and after direct calls to functions that end in a tail call to it."""
-    calls, tail_callers = _scan(image, target)
-    wanted = tail_callers | {target}
-    return sorted({ret for ret, callee in calls if callee in wanted})
+    and after direct calls to functions that end in a tail call to it.
+    Kept per ELF file version: a large firmware takes a second to disassemble."""
+    stat = image.path.stat()
+    key = (str(image.path.resolve()), stat.st_mtime_ns, stat.st_size, target)
+    if key not in _FOUND:
+        calls, tail_callers = _scan(image, target)
+        wanted = tail_callers | {target}
+        _FOUND[key] = sorted({ret for ret, callee in calls if callee in wanted})
+    return list(_FOUND[key])
 
 
 def _scan(image: FirmwareImage, target: int) -> tuple[list[tuple[int, int]], set[int]]:
