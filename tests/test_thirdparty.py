@@ -173,17 +173,20 @@ def test_cxx_stand_in_counts_repeat_exactly(port_example, platform):
 
 
 @needs_toolchain
-def test_cxx_stand_in_verify_without_and_with_outputs(port_example, tmp_path):
-    for outputs, expect in ((False, "printed"), (True, "bytes")):
-        elf = port_example("cortex-m4", outputs=outputs)
-        result = tinyperf("run", "kws", "--elf", str(elf), "--mode", "verify", "-n", "3", "-j", "1", "--json",
-                          "--results", str(tmp_path))
-        assert result.returncode == 0, result.stderr.decode()[-500:]
-        verify = json.loads(result.stdout)["results"][0]["verify"]
-        if expect == "printed":
-            assert verify["printed_compared"] == 3 and verify["results_agree"] == 3 and verify["byte_compared"] == 0
-        else:
-            assert verify["byte_compared"] == 3 and verify["bit_exact"] == 3 and verify["printed_compared"] == 0
+@pytest.mark.parametrize("bench, outputs, expect", [("kws", False, "printed"), ("kws", True, "bytes"),
+                                                    ("ad", False, "printed")])
+def test_cxx_stand_in_verify_without_and_with_outputs(port_example, tmp_path, bench, outputs, expect):
+    """KWS prints truncated digits, AD one %0.3f score (newlib's printf): both agree with the host exactly."""
+    elf = port_example("cortex-m4", bench, outputs=outputs)
+    result = tinyperf("run", bench, "--elf", str(elf), "--mode", "verify", "-n", "3", "-j", "1", "--json",
+                      "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr.decode()[-500:]
+    verify = json.loads(result.stdout)["results"][0]["verify"]
+    if expect == "printed":
+        assert verify["printed_compared"] == 3 and verify["results_agree"] == 3 and verify["byte_compared"] == 0
+        assert verify["max_printed_diff_units"] == 0
+    else:
+        assert verify["byte_compared"] == 3 and verify["bit_exact"] == 3 and verify["printed_compared"] == 0
 
 
 @needs_toolchain
