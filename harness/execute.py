@@ -56,10 +56,13 @@ def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"
             else:
                 dut.wait(timeout)
         except FirmwareTimeout:
-            silent = not dut.transcript
-            error = (f"firmware did not exit within {timeout:g} s "
-                     + ("and printed nothing on its UART: check the platform and UART base"
-                        if silent else "(endless loop, or waiting for input?): raise --timeout or check it"))
+            if not dut.transcript:
+                why = "and printed nothing on its UART: check the platform and UART base"
+            elif READY in dut.transcript and not until_idle:
+                why = "(MLPerf Tiny firmware waits for commands): pass --until-idle to end once it has answered them"
+            else:
+                why = "(endless loop, or waiting for input?): raise --timeout or check it"
+            error = f"firmware did not exit within {timeout:g} s {why}"
     wall = time.monotonic() - start
     exit_code = 0 if idle else dut.exit_code
     if error is None and exit_code != 0:

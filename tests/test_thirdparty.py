@@ -207,6 +207,7 @@ def test_exec_until_idle_ends_zero_and_plain_exec_times_out(port_example):
     # Regression: without --until-idle protocol firmware never exits: 124 after the timeout, one line.
     plain = tinyperf("exec", elf, "--timeout", "2", input=b"name%")
     assert plain.returncode == 124 and "did not exit within 2 s" in plain.stderr.decode()
+    assert "pass --until-idle" in plain.stderr.decode().strip().splitlines()[-1]
 
 
 @needs_toolchain
