@@ -68,8 +68,8 @@ def build_image(platform: Platform, app: str = "bench", bench: str | None = None
 
     make builds in the cache folder of the image (incrementally), or in a fresh
     folder under /tmp when the cache's path has characters make or the shell
-    would interpret; the ELF and its model/ folder are then copied to `outdir`
-    by Python, so no user-chosen path ever reaches make or a shell."""
+    would interpret; Python then copies the build folder to `outdir`, so no
+    user-chosen path ever reaches make or a shell."""
     compiler_version()
     if not (FIRMWARE_DIR / "Makefile").is_file():
         raise ToolMissingError(f"firmware sources not found at {FIRMWARE_DIR}: building needs a tinyperf checkout")
@@ -111,16 +111,14 @@ def _make(work: Path, platform: Platform, app: str, bench: str | None, kernels: 
 
 
 def _publish(elf: Path, dest: Path) -> Path:
-    """Copy a built ELF and its model/ folder (profiles read model.json beside the ELF) into `dest`."""
+    """Copy a build folder (the ELF; model/, whose model.json profiles read; kernels.txt,
+    link.ld, platform.mk) into `dest`; the copied ELF."""
     try:
-        dest.mkdir(parents=True, exist_ok=True)
-        target = Path(shutil.copy2(elf, dest / elf.name))
-        if (elf.parent / "model").is_dir():
-            shutil.copytree(elf.parent / "model", dest / "model", dirs_exist_ok=True)
+        shutil.copytree(elf.parent, dest, ignore=shutil.ignore_patterns(".lock"), dirs_exist_ok=True)
     except OSError as err:
         raise BuildError(f"cannot write the firmware to {str(dest)!r}: {err.strerror}: "
                          "pass --out a folder you can write", EXIT_USAGE) from None
-    return target
+    return dest / elf.name
 
 
 def _sha256(path: Path) -> str:

@@ -70,6 +70,10 @@ class FiniteFloat(click.FloatRange):
 MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: longer is a typo, and time.monotonic() + 1e300 never arrives
 SEED = click.IntRange(min=0)  # numpy's generator takes non-negative seeds
 INT32 = 2**31 - 1  # the firmware parses counts as int32 (and saturates there)
+MAX_INPUT_BYTES = 16 * 2**20  # exec's UART input: over ten minutes at the emulated UART's ~25 kB/s
+# Emulators (or compilers) at once: each QEMU takes a core and ~100 MB, so far more than
+# the cores only thrashes; a mistyped --jobs 100000 must not start that many.
+JOBS = click.IntRange(min=1, max=max(64, 4 * (os.cpu_count() or 1)))
 
 
 def _print_json(data) -> None:
@@ -124,9 +128,10 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
     platform = _platform(platform_name)
     firmware = FirmwareImage(elf)
     if input_file:
-        data = input_file.read_bytes()
+        with input_file.open("rb") as stream:
+            data = _bounded_input(stream, str(input_file))
     elif not sys.stdin.isatty():
-        data = sys.stdin.buffer.read()
+        data = _bounded_input(sys.stdin.buffer, "stdin")
     else:
         data = b""
 
@@ -198,7 +203,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
               help="Accuracy set in the official layout (<dir>/<id>/y_labels.csv + files).")
 @click.option("--samples", "-n", type=click.IntRange(min=1), help="Inputs per benchmark (default: 10 without a dataset, all with one).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the synthetic inputs.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
+@click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True,
               help="Emulators in parallel.")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), help="Continue an interrupted run folder.")
@@ -212,7 +217,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
             icount, backend, window_spec, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
-    from harness.report import results_document, summary_table
+    from harness.report import memory_lines, results_document, summary_table
     from harness.runner import BenchRun, save_run_spec
 
     quiet = as_json or not sys.stderr.isatty()
@@ -231,8 +236,8 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
-            what = "is not a folder" if dataset_path.exists() else "does not exist"
-            raise CliError(f"dataset path {dataset_path} {what}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
+            what = "path {} is not a folder" if dataset_path.exists() else "folder {} does not exist"
+            raise CliError(f"dataset {what.format(dataset_path)}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
         chosen_modes = tuple(modes or ("perf", "verify"))
         for bench in chosen:
@@ -257,6 +262,8 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         _print_json(results_document(results))
     else:
         console.print(summary_table(results))
+        for line in memory_lines(results):
+            err_console.print(f"tinyperf: {line}", highlight=False)
     problem = rc.failure_line(results)
     if problem:
         raise CliError(problem)
@@ -274,7 +281,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
               help="Kernel set: portable C, or DSP-optimized (M4/M7/M33/M55; portable on M0+/M3).")
 @click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
 @click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
-@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
+@click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
 def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir: Path, kernels: str,
               selftest: bool, prebuilt: bool, jobs: int) -> None:
     """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
@@ -290,6 +297,7 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
         if prebuilt:  # both kernel sets; the self-test firmware has no kernels
+            boards = [b for b in boards if not b.prebuilt_from]  # boards that run their core's ELFs
             images = build_set(boards, names, None, "ref", jobs)
             images += build_set(boards, [n for n in names if n != "selftest"], None, "opt", jobs)
             publish_prebuilt(images)
@@ -459,6 +467,15 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.close()
+
+
+def _bounded_input(stream, name: str) -> bytes:
+    """UART input for exec, refused past MAX_INPUT_BYTES (/dev/zero would fill memory)."""
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise CliError(f"{name} holds more than {MAX_INPUT_BYTES // 2**20} MiB of UART input: "
+                       "the emulated UART takes about 25 kB/s; pass a smaller --input", EXIT_USAGE)
+    return data
 
 
 def _serve_cpi(platform, firmware: FirmwareImage, icount: bool, window) -> float | None:

@@ -66,12 +66,32 @@ def side_from_profile(profile: Profile, label: str, kind: str) -> Side:
                 profile.firmware_sha256, profile.iterations)
 
 
+def _number(value) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def checked(side: Side) -> Side:
+    """The side, if every figure the comparison reads has its type (TypeError if not)."""
+    rows = [*(side.layers or []), *(side.functions or []), *([side.outside_layers] if side.outside_layers else [])]
+    if not (_number(side.instructions) and _number(side.cycles) and _number(side.iterations)
+            and isinstance(side.layers, (list, type(None))) and isinstance(side.functions, (list, type(None)))
+            and all(isinstance(r, dict) and _number(r.get("instructions")) and _number(r.get("cycles"))
+                    for r in rows)):
+        raise TypeError("figures must be numbers, layers and functions lists of objects")
+    return side
+
+
 def load_folder(folder: Path) -> Side:
     """A `tinyperf profile` or `tinyperf run` folder."""
     from harness.report import SampleRecord, load_results
 
     if (folder / "profile.json").is_file():
-        return side_from_profile(load_profile(folder), str(folder), "profile")
+        profile = load_profile(folder)
+        try:
+            return checked(side_from_profile(profile, str(folder), "profile"))
+        except (TypeError, KeyError, AttributeError) as err:
+            raise CompareError(f"{folder / 'profile.json'}: a value of an unexpected type ({err}): "
+                               "was it edited? write it again with 'tinyperf profile'") from None
     path = folder / "results.json"
     if not path.is_file():
         raise CompareError(f"{folder} holds neither profile.json nor results.json: pass a folder written by "
@@ -88,13 +108,17 @@ def load_folder(folder: Path) -> Side:
     r = timed[0]
     outputs = None
     samples = folder / "samples.jsonl"
-    if samples.is_file():
-        records = [SampleRecord(**json.loads(line)) for line in samples.read_text().splitlines() if line.strip()]
-        outputs = {rec.name: rec.dut for rec in records if not rec.error and rec.dut}
-    perf = r.perf or {}
-    return Side(str(folder), "run", r.benchmark, r.platform, perf.get("cycle_model"),
-                r.instructions_per_inference, r.cycles_per_inference, results=outputs or None,
-                iterations=perf.get("iterations"))
+    try:
+        if samples.is_file():
+            records = [SampleRecord(**json.loads(line)) for line in samples.read_text().splitlines() if line.strip()]
+            outputs = {rec.name: rec.dut for rec in records if not rec.error and rec.dut}
+        perf = r.perf or {}
+        return checked(Side(str(folder), "run", r.benchmark, r.platform, perf.get("cycle_model"),
+                            r.instructions_per_inference, r.cycles_per_inference, results=outputs or None,
+                            iterations=perf.get("iterations")))
+    except (OSError, ValueError, TypeError, AttributeError) as err:
+        raise CompareError(f"{folder}: results.json or samples.jsonl holds a value of an unexpected type ({err}): "
+                           "was it edited? run it again") from None
 
 
 def _is_folder(target: str) -> bool:

@@ -161,7 +161,8 @@ def _parse_row(bench: Benchmark, root: Path, row: list[str], where: str) -> Data
         if size < bench.input_bytes or size % 4:
             raise DatasetError(f"{where}: {path.name} has {size} bytes; {bench.name} files are float32 values, "
                                f"at least {bench.input_bytes} bytes")
-        bad = np.count_nonzero(~np.isfinite(np.fromfile(path, dtype="<f4")))
+        values = np.memmap(path, dtype="<f4", mode="r")
+        bad = sum(int(np.count_nonzero(~np.isfinite(values[i:i + 2**20]))) for i in range(0, values.size, 2**20))
         if bad:  # the model would score them as NaN, and the AUC could not be computed
             raise DatasetError(f"{where}: {path.name} holds {bad} NaN or infinite values; "
                                f"{bench.name} inputs are finite float32 values")

@@ -22,8 +22,8 @@ from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
-from sim.errors import EmulatorLost, SimError
-from sim.plugin import window_blocks, windows
+from sim.errors import EmulatorLost, FirmwareTimeout, SimError
+from sim.plugin import window_blocks, window_memory, windows
 from tinyperf_errors import TinyperfError
 
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
@@ -58,6 +58,7 @@ class InferResult:
     instructions: int | None  # exact count between the window markers, all N iterations
     iterations: int
     blocks: list[tuple[int, int, int]] | None = None  # (vaddr, insns, executions) in the window, when profiling
+    memory: list[int] | None = None  # memory counters of the window (memory-aware runs, sim.memory)
 
     @property
     def instructions_per_inference(self) -> float | None:
@@ -92,6 +93,9 @@ class Dut:
         try:
             line = self.emulator.read_line(timeout)
         except SimError as err:
+            # A stopped emulator (kill -STOP) times out through no fault of the firmware.
+            if isinstance(err, FirmwareTimeout) and self.emulator.suspended:
+                err = EmulatorLost(f"{err}: the emulator was stopped by a signal")
             raise self._error(str(err), isinstance(err, EmulatorLost)) from None
         self._log("<", line)
         return line
@@ -191,7 +195,8 @@ class Dut:
         if len(laps) < 2 or results is None:
             raise self._error("infer reply lacks two m-lap-us lines or m-results")
         values = [float(v) for v in results.split(",") if v.strip()]
-        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks())
+        return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks(),
+                           self._window_memory())
 
     def outputs(self) -> bytes | None:
         """The raw int8 output tensor of the last inference (the `outputs%`
@@ -219,6 +224,12 @@ class Dut:
             return None
         return window_blocks(self.emulator.counters(), self.window.begin, self.window.end)
 
+    def _window_memory(self) -> list[int] | None:
+        """Memory counters of the last window (memory-aware profiling runs)."""
+        if not self.window:
+            return None
+        return window_memory(self.emulator.counters(), self.window.begin, self.window.end)
+
     def _window_count(self) -> int | None:
         if not self.window:
             return None
@@ -234,11 +245,11 @@ class open_dut:
 
     def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
                  transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu",
-                 profile: bool = False, window: Window | None = None):
+                 profile: bool = False, memory: bool = True, window: Window | None = None):
         image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
         self.window = window or find_window(image)
-        options = (self.window.run_options(icount=icount, profile=profile) if self.window
-                   else RunOptions(icount=icount, profile=profile))
+        options = (self.window.run_options(icount=icount, profile=profile, memory=memory) if self.window
+                   else RunOptions(icount=icount, profile=profile, memory=memory))
         self.emulator = open_emulator(platform, image, options, backend=backend)
         self.transcript = transcript
 

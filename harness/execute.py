@@ -70,7 +70,7 @@ def execute(platform: Platform, firmware: FirmwareImage, input_bytes: bytes = b"
     log = dut.counters()
     counts = windows(log.markers, window.begin, window.end) if window else []
     total = log.total
-    estimate = estimate_cycles(firmware, platform, log.blocks) if log.blocks else None
+    estimate = estimate_cycles(firmware, platform, log.blocks, log.memory_total) if log.blocks else None
     return ExecResult(
         platform=platform.name, firmware=str(firmware.path), exit_code=exit_code, instructions=total,
         cycles=estimate.cycles if estimate else None, cpi=round(estimate.cpi, 4) if estimate else None,

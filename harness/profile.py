@@ -55,7 +55,7 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 from harness.benchmarks import Benchmark
-from harness.datasets import default_inputs
+from harness.datasets import default_inputs, iter_default_inputs
 from harness.dut import Dut
 from harness.operators import SourceFiles, operator_rows
 from harness.target import Window, identify_benchmark, require_window
@@ -63,9 +63,10 @@ from platforms import Platform
 from sim import open_emulator
 from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
+from sim.memory import MemoryCounts, stall_cycles
 from sim.elf import FirmwareImage
 from sim.plugin import MAX_MARKERS, Block, segments, window_hits
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 PROFILE_SCHEMA = "tinyperf-profile"
 PROFILE_VERSION = 1
@@ -216,6 +217,13 @@ class Profile:
     outputs: list[dict] | None  # per seeded input: name, sha256, raw (hex), results
     layer_source: str
     notes: list[str] = field(default_factory=list)
+    # Memory model (platforms with memory timing): cycles at zero wait states,
+    # memory stall cycles by kind and reads/writes per region, per inference.
+    # `cycles` (total and per layer) include the stalls; per function and in
+    # the stacks they are compute cycles only (stalls are counted per segment).
+    compute_cycles: float | None = None
+    stall_cycles: dict[str, float] | None = None
+    memory: dict | None = None
     # per operator (harness.operators): operator instructions cycles share functions
     operators: list[dict] | None = None
 
@@ -228,6 +236,8 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict) -> Profile:
+        if not isinstance(data, dict):
+            raise ProfileError(f"not a tinyperf profile (a JSON {type(data).__name__}, not an object)")
         if data.get("schema") != PROFILE_SCHEMA or data.get("version") != PROFILE_VERSION:
             raise ProfileError(f"not a tinyperf profile version {PROFILE_VERSION} "
                                f"(schema {data.get('schema')!r} version {data.get('version')!r})")
@@ -244,11 +254,23 @@ def _per(value: float, iterations: int) -> float:
     return int(per) if float(per).is_integer() else per
 
 
+def segment_memory(platform: Platform, memory: list[list[int]] | None, first: int,
+                   last: int) -> list[MemoryCounts] | None:
+    """Memory counters of each segment hits[k]..hits[k+1] (k = first..last-1), or None
+    when the run was not memory-aware."""
+    if not memory or not platform.memory_timing.modelled or len(memory) <= last:
+        return None
+    counts = [MemoryCounts.from_record(platform.memory_timing, m) for m in memory[first:last + 1]]
+    return [b.minus(a) for a, b in zip(counts, counts[1:])]
+
+
 def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | None, layers: list[Layer] | None,
                   layer_source: str, hits, first: int, last: int, iterations: int, warmups: int,
-                  marker_count: int | None) -> Profile:
-    """Attribute the window's blocks (hits[first]..hits[last]) to layers and functions."""
+                  marker_count: int | None, memory: list[list[int]] | None = None) -> Profile:
+    """Attribute the window's blocks (hits[first]..hits[last]) to layers and functions;
+    memory: the memory counters at each hit (memory-aware runs), for the stalls per layer."""
     segs, notes = segments(hits, first, last)
+    seg_memory = segment_memory(platform, memory, first, last)
     functions = FunctionMap(image)
     symbols = layer_symbols(image) if layers else {}
     layer_at: dict[int, str] = {}
@@ -269,7 +291,18 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
     model = cycle_model(image, platform)
     rows = model.block_cycles([(v, n, e) for (v, n), e in window.items()])
     cost = {(r.vaddr, r.n_insns): r.cycles_per_exec for r in rows}
-    window_cycles_f = sum(cost[key] * execs for key, execs in window.items())
+    compute_f = sum(cost[key] * execs for key, execs in window.items())
+    seg_stalls = [sum(stall_cycles(platform.memory_timing, m).values()) for m in seg_memory] if seg_memory else None
+    window_cycles_f = compute_f + sum(seg_stalls or ())
+    window_memory = None
+    if seg_memory:
+        window_memory = seg_memory[0]
+        for m in seg_memory[1:]:
+            window_memory = window_memory.plus(m)
+    elif platform.memory_timing.modelled:
+        notes.append("the run counted no memory accesses: cycles are the core's at zero wait states")
+    stall_name = model.name if seg_memory or not platform.memory_timing.modelled else (
+        model.name + " (memory stalls not counted)")
 
     # Glue: functions that run in the window outside every layer segment.
     glue = {"model_invoke"}
@@ -277,11 +310,15 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
         if seg.marker not in layer_at:
             glue.update(functions.name(v) for (v, _n) in seg.blocks)
 
-    per_layer: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    per_layer: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])  # instructions, cycles, stalls
     per_function: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0])
     stacks: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-    for seg in segs:
+    for k, seg in enumerate(segs):
         layer = layer_at.get(seg.marker)
+        if seg_stalls:  # a segment's stalls go to its layer (its glue's are few: layer calls only)
+            owner = per_layer[layer if layer is not None else OUTSIDE]
+            owner[1] += seg_stalls[k]
+            owner[2] += seg_stalls[k]
         for (vaddr, n), execs in seg.blocks.items():
             func = functions.name(vaddr)
             insns, cycles = n * execs, cost[(vaddr, n)] * execs
@@ -309,7 +346,7 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
     if layers:
         layer_rows = []
         for layer in sorted(layers, key=lambda item: item.index):
-            insns, cycles = per_layer.get(layer.symbol, (0, 0.0))
+            insns, cycles, stalls = per_layer.get(layer.symbol, (0, 0.0, 0.0))
             cyc = cycles / iterations
             layer_rows.append({
                 "index": layer.index, "symbol": layer.symbol, "op": layer.op, "output_shape": layer.output_shape,
@@ -317,10 +354,11 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
                 "share": round(share(cycles), 6),
                 "cycles_per_mac": round(cyc / layer.macs, 4) if layer.macs else None,
                 "has_code": layer.symbol in symbols,
+                "stall_cycles": round(stalls / iterations, 1),
             })
-        insns, cycles = per_layer.get(OUTSIDE, (0, 0.0))
+        insns, cycles, stalls = per_layer.get(OUTSIDE, (0, 0.0, 0.0))
         outside = {"instructions": _per(insns, iterations), "cycles": round(cycles / iterations, 1),
-                   "share": round(share(cycles), 6)}
+                   "share": round(share(cycles), 6), "stall_cycles": round(stalls / iterations, 1)}
         missing = [row["symbol"] for row in layer_rows if not row["has_code"]]
         if missing:
             notes.append(f"no code in the ELF for {', '.join(missing)} (the compiler removed the call): 0 instructions")
@@ -331,7 +369,7 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
     ]
     return Profile(
         benchmark=bench.name if bench else None, platform=platform.name, firmware=str(image.path),
-        firmware_sha256=_sha256(image.path), cycle_model=model.name, iterations=iterations, warmups=warmups,
+        firmware_sha256=_sha256(image.path), cycle_model=stall_name, iterations=iterations, warmups=warmups,
         window_instructions=window_instructions, window_cycles=int(round(window_cycles_f)),
         instructions=_per(window_instructions, iterations), cycles=round(window_cycles_f / iterations, 1),
         macs=bench.macs if bench else None, clock_mhz=platform.clock_mhz, layers=layer_rows,
@@ -339,6 +377,11 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
         stacks={k: round(v[1] / iterations, 1) for k, v in stacks.items()},
         stacks_instructions={k: _per(v[0], iterations) for k, v in stacks.items()},
         outputs=None, layer_source=layer_source, notes=notes,
+        compute_cycles=round(compute_f / iterations, 1),
+        stall_cycles=({k: round(v / iterations, 1)
+                       for k, v in stall_cycles(platform.memory_timing, window_memory).items()}
+                      if window_memory else ({} if not platform.memory_timing.modelled else None)),
+        memory=window_memory.scaled(1 / iterations).to_dict() if window_memory else None,
         operators=operator_rows(function_rows, functions.starts_by_name, SourceFiles(image.path)),
     )
 
@@ -350,7 +393,7 @@ def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[di
     """Printed results and raw outputs of `count` seeded default inputs (raw and
     sha256 None when the firmware has no outputs% command)."""
     rows = []
-    for sample in default_inputs(bench, count, seed):
+    for sample in iter_default_inputs(bench, count, seed):
         dut.load(sample.data)
         result = dut.infer(1, 0, timeout=INFER_TIMEOUT_S)
         raw = dut.outputs()
@@ -385,6 +428,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
         log = emulator.counters()
         n_hits = len(log.markers)
         markers, snapshots = list(log.markers[:n_hits]), list(log.snapshots[:n_hits])
+        memory = list(log.memory[:n_hits])
         outputs = output_digests(dut, bench, output_samples, seed) if output_samples else []
     finally:
         emulator.stop()
@@ -395,7 +439,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     if not layers_by_name and layer_symbols(image):
         source = "too many layers for per-layer markers"
     profile = build_profile(image, platform, bench, layers, source, hits, first, last, iterations, warmups,
-                            result.instructions)
+                            result.instructions, memory)
     profile.outputs = outputs
     profile.notes = notes + profile.notes
     return profile
@@ -542,8 +586,10 @@ def load_profile(folder: str | Path) -> Profile:
     path = Path(folder) / "profile.json"
     try:
         return Profile.from_dict(json.loads(path.read_text()))
+    except ProfileError as err:
+        raise ProfileError(f"{path}: {err}", EXIT_USAGE) from None
     except (OSError, ValueError, TypeError) as err:
-        raise ProfileError(f"{path}: cannot read the profile ({err})") from None
+        raise ProfileError(f"{path}: cannot read the profile ({err})", EXIT_USAGE) from None
 
 
 # ---- terminal ---------------------------------------------------------------------------------
@@ -555,21 +601,23 @@ def layer_table(profile: Profile):
     table = Table(title=f"{profile.benchmark} on {profile.platform}: per layer, per inference "
                         f"({profile.iterations} iterations, {profile.cycle_model})")
     for col, justify in (("#", "right"), ("layer", "left"), ("op", "left"), ("output", "left"), ("MACs", "right"),
-                         ("instructions", "right"), ("cycles", "right"), ("share", "right"),
+                         ("instructions", "right"), ("cycles", "right"), ("stall", "right"), ("share", "right"),
                          ("cycles/MAC", "right")):
         table.add_column(col, justify=justify)
     for row in profile.layers or []:
         table.add_row(str(row["index"]), row["symbol"] + ("" if row["has_code"] else " (no code)"), row["op"],
                       _shape(row["output_shape"]), _num(row["macs"]), _num(row["instructions"]),
-                      _num(row["cycles"]), f"{100 * row['share']:.1f} %", _num(row["cycles_per_mac"], 2))
+                      _num(row["cycles"]), _num(row.get("stall_cycles")), f"{100 * row['share']:.1f} %",
+                      _num(row["cycles_per_mac"], 2))
     if profile.outside_layers is not None:
         o = profile.outside_layers
         table.add_row("", OUTSIDE, "", "", "", _num(o["instructions"]), _num(o["cycles"]),
-                      f"{100 * o['share']:.1f} %", "")
+                      _num(o.get("stall_cycles")), f"{100 * o['share']:.1f} %", "")
     cpm = profile.cycles / profile.macs if profile.macs else None
     table.add_section()
+    stall_total = sum(profile.stall_cycles.values()) if profile.stall_cycles is not None else None
     table.add_row("", "total", "", "", _num(profile.macs), _num(profile.instructions), _num(profile.cycles),
-                  "100.0 %", _num(cpm, 2), style="bold")
+                  _num(stall_total), "100.0 %", _num(cpm, 2), style="bold")
     return table
 
 
@@ -611,4 +659,13 @@ def summary_line(profile: Profile) -> str:
             f"(CPI {profile.cycles / profile.instructions:.3f}, {profile.latency_ms:.3f} ms at "
             f"{profile.clock_mhz:g} MHz); window ({profile.iterations} inferences): "
             f"{profile.window_instructions:,} instructions, {profile.window_cycles:,} cycles; "
-            f"layers from {profile.layer_source}")
+            f"layers from {profile.layer_source}" + _stall_summary(profile))
+
+
+def _stall_summary(profile: Profile) -> str:
+    if not profile.stall_cycles:
+        return ""
+    total = sum(profile.stall_cycles.values())
+    kinds = ", ".join(f"{kind} {cycles:,.0f}" for kind, cycles in sorted(profile.stall_cycles.items()))
+    return (f"; {profile.compute_cycles:,.0f} compute + {total:,.0f} memory-stall cycles per inference "
+            f"({kinds})")

@@ -160,6 +160,8 @@ class BenchmarkResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> BenchmarkResult:
+        if not isinstance(data, dict):
+            raise TypeError(f"a result entry is a JSON {type(data).__name__}, not an object")
         verify = Verify(**data["verify"]) if data.get("verify") else None
         accuracy = Quality(**data["accuracy"]) if data.get("accuracy") else None
         return cls(**{**data, "verify": verify, "accuracy": accuracy})
@@ -249,6 +251,27 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     return path
 
 
+def memory_lines(results: Sequence[BenchmarkResult]) -> list[str]:
+    """Per result on a platform with memory timing: compute vs memory-stall
+    cycles per inference, by stall kind, and the reads/writes per region."""
+    lines = []
+    for r in results:
+        perf = r.perf or {}
+        stalls = perf.get("stall_cycles_per_inference")
+        if not stalls and not perf.get("memory_per_inference"):
+            continue
+        compute = perf.get("compute_cycles_per_inference") or 0
+        total = sum(stalls.values()) if stalls else 0
+        kinds = ", ".join(f"{kind} {cycles:,.0f}" for kind, cycles in sorted(stalls.items())) if stalls else "none"
+        regions = (perf.get("memory_per_inference") or {}).get("regions", {})
+        access = "; ".join(f"{name} {row['reads']:,.0f} reads {row['writes']:,.0f} writes"
+                           for name, row in regions.items())
+        share = f"{100 * total / (compute + total):.1f} %" if compute + total else "-"
+        lines.append(f"{r.benchmark} on {r.platform}: {compute:,.0f} compute + {total:,.0f} memory-stall cycles "
+                     f"per inference ({share}: {kinds}); {access}")
+    return lines
+
+
 def results_document(results: Sequence[BenchmarkResult]) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -265,6 +288,8 @@ def write_results_json(path: str | Path, results: Sequence[BenchmarkResult]) -> 
 def load_results(path: str | Path) -> list[BenchmarkResult]:
     """Read a results.json back; ValueError for a schema version this tinyperf does not know."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: a JSON {type(doc).__name__}, not a tinyperf results object")
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: results schema version {doc.get('schema_version')!r}, "
                          f"this tinyperf reads version {SCHEMA_VERSION}")

@@ -33,6 +33,7 @@ from harness.target import WINDOW_FIX, Window, identify_benchmark, require_windo
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
+from sim.memory import MemoryCounts
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 MODES = ("perf", "verify", "accuracy")
@@ -58,6 +59,12 @@ class PerfResult:
     cycle_model: str | None
     latency_ms: float | None
     dut_lap_us: int  # T1 - T0 as the firmware's own timer measured it
+    # Memory model (platforms with memory timing): the core's cycles at zero
+    # wait states, memory stall cycles by kind (None: not counted) and
+    # accesses per region and cache hits, all per inference.
+    compute_cycles_per_inference: float | None = None
+    stall_cycles_per_inference: dict[str, float] | None = None
+    memory_per_inference: dict | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -95,19 +102,27 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
     """`infer N W` as the official runner's performance mode does, with exact
     instructions and modelled cycles.  Without a benchmark, the one the firmware
     reports; without a sample, the benchmark's first default input.  The window
-    is required: firmware without one fails here, never with empty counts."""
+    is required: firmware without one fails here, never with empty counts.  On a
+    platform with memory timing a second, short memory-aware run measures the
+    memory counters per inference (see memory_per_inference)."""
     window = window or require_window(firmware)
-    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True, window=window) as dut:
+    with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True,
+                  memory=False, window=window) as dut:
         bench = identify_benchmark(dut, bench, firmware)
-        dut.load((sample or default_inputs(bench, 1)[0]).data)
+        sample = sample or default_inputs(bench, 1)[0]
+        dut.load(sample.data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
     if per is None:
         raise RunError(f"{firmware.path}: no complete measurement window ({window.description}) during "
                        f"'infer {bench.perf_iterations} {bench.perf_warmups}': {WINDOW_FIX}")
-    cycles = cpi = model = None
+    cycles = cpi = model = estimate = None
     if per is not None and result.blocks:
-        estimate = estimate_cycles(firmware, platform, result.blocks)
+        memory = None
+        if platform.memory_timing.modelled and backend == "qemu":
+            memory = measure_memory(platform, firmware, sample, transcript, icount, window=window)
+        estimate = estimate_cycles(firmware, platform, result.blocks,
+                                   memory.scaled(result.iterations) if memory else None)
         cpi, model = estimate.cpi, estimate.model
         cycles = estimate.cycles / result.iterations
     return PerfResult(
@@ -115,7 +130,43 @@ def measure_perf(bench: Benchmark | None, platform: Platform, firmware: Firmware
         instructions_per_inference=per, cycles_per_inference=cycles, cpi=cpi, cycle_model=model,
         latency_ms=cycles / (platform.clock_mhz * 1e3) if cycles is not None else None,
         dut_lap_us=result.lap_us[1] - result.lap_us[0],
+        **(per_inference(estimate, result.iterations) if estimate else {}),
     )
+
+
+# Memory-aware perf runs instrument every load, store and block: too slow for
+# the official N (1500 for ad).  Inference is deterministic, so after a warm-up
+# each inference makes the same accesses from (nearly) the same cache state:
+# short windows give the per-inference counters.  Two windows, of 1 and of
+# 1 + MEMORY_ITERATIONS inferences, cancel the accesses of the window's own
+# edges (the marker calls); tests/test_boards.py checks that 2 and 6 agree.
+MEMORY_ITERATIONS, MEMORY_WARMUPS = 2, 1
+
+
+def measure_memory(platform: Platform, firmware: FirmwareImage, sample: Sample, transcript=None,
+                         icount: bool = False, iterations: int = MEMORY_ITERATIONS,
+                         warmups: int = MEMORY_WARMUPS, window: Window | None = None) -> MemoryCounts | None:
+    """Memory counters of one inference: a memory-aware `infer 1 warmups`, then
+    `infer 1+iterations 0`; the difference of their windows over `iterations`."""
+    with open_dut(platform, firmware, transcript, icount=icount, profile=True, window=window) as dut:
+        dut.load(sample.data)
+        short = dut.infer(1, warmups)
+        long = dut.infer(1 + iterations, 0)
+    if short.memory is None or long.memory is None:
+        return None
+    counts = [MemoryCounts.from_record(platform.memory_timing, r.memory) for r in (short, long)]
+    return counts[1].minus(counts[0]).scaled(1 / iterations)
+
+
+def per_inference(estimate, iterations: int) -> dict:
+    """The memory model's part of a window's estimate, per inference."""
+    def scaled(table: dict) -> dict:
+        return {k: scaled(v) if isinstance(v, dict) else round(v / iterations, 2) for k, v in table.items()}
+    return {
+        "compute_cycles_per_inference": round(estimate.compute_cycles / iterations, 2),
+        "stall_cycles_per_inference": scaled(estimate.stall_cycles) if estimate.stall_cycles is not None else None,
+        "memory_per_inference": scaled(estimate.memory) if estimate.memory else None,
+    }
 
 
 def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_values: list[float],

@@ -577,7 +577,8 @@ class Server:
 def check_link(link: Path) -> None:
     """--link must be creatable: checked before the emulator starts, so a typo fails at once."""
     if not link.parent.is_dir():
-        raise ServeError(f"--link {link}: folder {link.parent} does not exist; create it or choose another path",
+        what = "is not a folder" if link.parent.exists() else "does not exist"
+        raise ServeError(f"--link {link}: {link.parent} {what}; create that folder or choose another path",
                          EXIT_USAGE)
     if link.exists() and not link.is_symlink():
         raise ServeError(f"--link {link}: exists and is not a symlink; remove it or choose another path", EXIT_USAGE)

@@ -83,7 +83,7 @@ def prebuilt_firmware(bench: Benchmark, platform: Platform, kernels: str = "ref"
     from firmware_bins import prebuilt
     from harness.build import build_image
 
-    path = prebuilt(platform.name, bench.name, kernels) if platform.in_catalog else None
+    path = prebuilt(platform.image_platform, bench.name, kernels) if platform.in_catalog else None
     return FirmwareImage(path or build_image(platform, "bench", bench.name, kernels=kernels))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from platforms.memory import ZERO_WAIT, MemoryTiming, MemoryTimingError, parse_memory_timing
 from tinyperf_errors import UsageError
 
 CATALOG_DIR = Path(__file__).resolve().parent
@@ -52,7 +53,7 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "default": bool,
-    "flash_wait_states": int,
+    "prebuilt_from": str,
 }
 PLATFORM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 TYPE_NAMES = {str: "a string", list: "an array", int: "an integer", float: "a number", bool: "true or false"}
@@ -124,9 +125,15 @@ class Platform:
     timer: Peripheral
     default: bool = False
     source: Path = field(default=CATALOG_DIR)
-    flash_wait_states: int = 0  # extra cycles per flash access in the cycle model (sim.cycles)
     # The timer the firmware uses where `timer` is not modelled (Renode): None for none.
     fallback_timer: Peripheral | None = None
+    memory_timing: MemoryTiming = ZERO_WAIT  # wait states and caches (platforms.memory)
+    prebuilt_from: str | None = None  # a board that runs another platform's prebuilt ELFs (same link map)
+
+    @property
+    def image_platform(self) -> str:
+        """The platform whose prebuilt firmware this one runs."""
+        return self.prebuilt_from or self.name
 
     @property
     def in_catalog(self) -> bool:
@@ -159,6 +166,8 @@ class Platform:
             "timer": _peripheral_dict(self.timer),
             "fallback_timer": _peripheral_dict(self.fallback_timer) if self.fallback_timer else None,
             "default": self.default,
+            "memory_timing": self.memory_timing.to_dict(),
+            **({"prebuilt_from": self.prebuilt_from} if self.prebuilt_from else {}),
         }
 
 
@@ -184,6 +193,11 @@ def load_platform(path: Path) -> Platform:
         raise PlatformFileError(f"{path}: cannot read ({err})") from None
     validate(data, path)
     sim = data["simulation"]
+    flash = _region("flash", data["memory"]["flash"])
+    try:
+        memory_timing = parse_memory_timing(data, flash.base, flash.size)
+    except MemoryTimingError as err:
+        raise MemoryTimingError(f"{path}: {err}") from None
     return Platform(
         name=data["name"],
         description=data["description"],
@@ -193,27 +207,29 @@ def load_platform(path: Path) -> Platform:
         machine=sim["machine"],
         simulation=sim["kind"],
         repl_file=path.parent / sim["repl"],
-        flash=_region("flash", data["memory"]["flash"]),
+        flash=flash,
         ram=_region("ram", data["memory"]["ram"]),
         uart=Peripheral(data["uart"]["kind"], int(data["uart"]["base"])),
         timer=_timer(data["timer"]),
         default=bool(data.get("default", False)),
         source=path,
-        flash_wait_states=int(data.get("flash_wait_states", 0)),
         fallback_timer=_timer(data["fallback_timer"]) if "fallback_timer" in data else None,
+        memory_timing=memory_timing,
+        prebuilt_from=data.get("prebuilt_from"),
     )
 
 
 @cache
 def catalog() -> dict[str, Platform]:
-    """All platforms, ordered by core number (m0plus, m3, m4, m7, m33, m55)."""
+    """All platforms: the generic cores by core number (m0plus, m3, m4, m7, m33, m55),
+    then the boards that run their ELFs, by core number."""
     platforms = sorted(map(load_platform, CATALOG_DIR.glob("*.toml")), key=_core_number)
     return {p.name: p for p in platforms}
 
 
-def _core_number(platform: Platform) -> tuple[int, str]:
+def _core_number(platform: Platform) -> tuple[bool, int, str]:
     digits = re.search(r"\d+", platform.core)
-    return (int(digits.group()) if digits else 0, platform.name)
+    return (platform.prebuilt_from is not None, int(digits.group()) if digits else 0, platform.name)
 
 
 def default_platform() -> Platform:

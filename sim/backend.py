@@ -32,6 +32,7 @@ class RunOptions:
     profile: bool = False  # per-block execution counts at exit
     exact_blocks: bool = False  # per-instruction counting even without icount
     count: bool = True  # load the counting plugin (off only to measure its cost)
+    memory: bool = True  # memory-aware counting when the platform declares wait states or caches
 
 
 class UartStream:
@@ -162,6 +163,12 @@ class Emulator(ABC):
     @abstractmethod
     def diagnose(self) -> str:
         """One line on why the emulator ended abnormally ('' if it did not)."""
+
+    @property
+    def suspended(self) -> bool:
+        """Whether the emulator is stopped by a signal (SIGSTOP, SIGTSTP): then a timeout
+        says nothing about the firmware.  Backends that cannot tell say False."""
+        return False
 
     @property
     def ended_outside_firmware(self) -> bool:

@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--elf", type=Path, help="self-test firmware (default: the prebuilt one in firmware_bins/)")
     args = parser.parse_args()
     platform = get_platform(args.platform)
-    elf = args.elf or prebuilt(platform.name, "selftest")
+    elf = args.elf or prebuilt(platform.image_platform, "selftest")
     if elf is None:
         parser.error(f"no prebuilt self-test firmware for {platform.name}: "
                      f"run 'tinyperf build --selftest -p {platform.name}' and pass --elf")

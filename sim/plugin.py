@@ -18,7 +18,7 @@ from sim.errors import PluginError, SimError, ToolMissingError
 
 SOURCE_DIR = Path(__file__).resolve().parent / "plugin"
 MAX_MARKERS = 64  # MAX_MARKERS in plugin/counter.c: marker addresses one run can record
-SOURCES = ("counter.c", "qemu_plugin_api.h")
+SOURCES = ("counter.c", "memsim.c", "memsim.h", "qemu_plugin_api.h")
 
 
 def _source_hash() -> str:
@@ -44,7 +44,7 @@ def plugin_path() -> Path:
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".so", delete=False) as tmp:
         partial = Path(tmp.name)
     cmd = [cc, "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror",
-           "-Wno-unused-parameter", "-o", str(partial), str(SOURCE_DIR / "counter.c")]
+           "-Wno-unused-parameter", "-o", str(partial), str(SOURCE_DIR / "counter.c"), str(SOURCE_DIR / "memsim.c")]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
@@ -64,6 +64,10 @@ class CounterLog:
     blocks: list[tuple[int, int, int]] = field(default_factory=list)  # (vaddr, insns, executions)
     # With profiling: block counts at each marker hit, in hit order (address, blocks).
     snapshots: list[tuple[int, dict[tuple[int, int], int]]] = field(default_factory=list)
+    # Memory-aware runs: the memory counters at each marker hit (parallel to
+    # markers) and at exit (sim.memory.MemoryCounts.from_record reads them).
+    memory: list[list[int]] = field(default_factory=list)
+    memory_total: list[int] | None = None
     complete: bool = False
     _offset: int = 0
     _snapshot: dict[tuple[int, int], int] | None = None
@@ -99,6 +103,12 @@ class CounterLog:
             self.snapshots.append((int(fields[1], 16), self._snapshot))
         elif kind == "s":
             self._snapshot = None
+        elif kind == "C":
+            values = [int(v) for v in fields[1:]]
+            if self.total is None:
+                self.memory.append(values)
+            else:
+                self.memory_total = values
         elif kind == "E":
             self.complete = True
 
@@ -192,6 +202,19 @@ def window_blocks(log: CounterLog, begin: Addresses, end: Addresses) -> list[tup
         for key, execs in segment.blocks.items():
             total[key] = total.get(key, 0) + execs
     return [(vaddr, n, execs) for (vaddr, n), execs in sorted(total.items()) if execs]
+
+
+def window_memory(log: CounterLog, begin: Addresses, end: Addresses) -> list[int] | None:
+    """Memory counters of the last begin..end window (memory-aware runs with
+    profile=on), as the difference of the counter records at its two ends;
+    None when the log has none."""
+    if not log.memory or len(log.memory) != len(log.markers):
+        return None
+    try:
+        _hits, first, last = window_hits(log.markers, log.snapshots, begin, end)
+    except PluginRecordError:
+        return None
+    return [b - a for a, b in zip(log.memory[first], log.memory[last])]
 
 
 def windows(markers: list[tuple[int, int]], begin: Addresses, end: Addresses) -> list[int]:

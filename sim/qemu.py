@@ -13,6 +13,7 @@ from sim.backend import Emulator, RunOptions, marker_addresses, unique_run_dir
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorError, FirmwareTimeout, PluginError, SimError, ToolMissingError
 from sim.faults import handler_fault, lockup
+from sim.memory import plugin_args as memory_plugin_args
 from sim.plugin import CounterLog, plugin_path
 from sim.process import STOP_GRACE_S, released, spawn, terminate
 
@@ -49,6 +50,8 @@ class QemuEmulator(Emulator):
             plugin_args.append("markers=" + ":".join(f"{a:x}" for a in sorted(set(self.markers.values()))))
         if self.options.profile:
             plugin_args.append("profile=on")
+        if self.options.memory:
+            plugin_args += memory_plugin_args(self.platform.memory_timing)
         cmd = [
             qemu_binary(), "-M", self.platform.machine,
             "-display", "none", "-monitor", "none",
@@ -149,6 +152,16 @@ class QemuEmulator(Emulator):
         if code < 0:
             return f"{QEMU} was killed by signal {-code}"
         return f"firmware exited with code {code}"
+
+    @property
+    def suspended(self) -> bool:
+        if self._proc is None or self._proc.poll() is not None:
+            return False
+        try:  # /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces and parentheses
+            state = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state in ("T", "t")
 
     @property
     def ended_outside_firmware(self) -> bool:

@@ -26,6 +26,7 @@ class ScriptedEmulator:
         self.log = CounterLog(path=None)  # type: ignore[arg-type]
         self.trace = list(marker_trace)
         self.written = []
+        self.suspended = False  # never stopped by a signal
 
     def write(self, data):
         text = data.decode() if isinstance(data, bytes) else data

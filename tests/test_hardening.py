@@ -59,8 +59,12 @@ def test_the_cli_catches_the_root_once():
 USAGE = {
     "run -n 0": (["run", "kws", "-n", "0"], "'-n'"),
     "run --jobs x": (["run", "kws", "--jobs", "x"], "'--jobs'"),
+    "run --jobs 100000": (["run", "kws", "--jobs", "100000"], "'--jobs'"),
+    "build --jobs 0": (["build", "kws", "--jobs", "0"], "'--jobs'"),
     "exec --timeout -1": (["exec", "x.elf", "--timeout", "-1"], "'--timeout'"),
     "exec missing --input": (["exec", "x.elf", "--input", "/nonexistent/in.bin"], "'--input'"),
+    "exec --input /dev/zero": (["exec", "firmware_bins/cortex-m4/selftest.elf", "--input", "/dev/zero"],
+                               "more than 16 MiB of UART input"),
     "run unknown --mode": (["run", "kws", "--mode", "fast"], "'--mode'"),
     "run unknown --kernels": (["run", "kws", "--kernels", "fast"], "'--kernels'"),
     "run unknown --backend": (["run", "kws", "--backend", "gem5"], "'--backend'"),
@@ -137,8 +141,11 @@ def test_a_cache_path_make_cannot_take_builds_in_a_staging_folder(tmp_path):
     proc = tinyperf_in(tmp_path, "build", "ad", "-p", "cortex-m4", "--out", str(tmp_path / "out"),
                        env={"TINYPERF_CACHE": str(cache)})
     assert proc.returncode == 0, proc.err
-    assert (tmp_path / "out" / "ref" / "cortex-m4" / "ad" / "ad.elf").is_file()
+    staged = tmp_path / "out" / "ref" / "cortex-m4" / "ad" / "ad.elf"
     assert not list(tmp_path.rglob("INJECTED"))
+    assert tinyperf_in(tmp_path, "build", "ad", "-p", "cortex-m4", "--out", str(tmp_path / "plain")).returncode == 0
+    # the build folder's path leaves no trace in the ELF (-ffile-prefix-map)
+    assert staged.read_bytes() == (tmp_path / "plain" / "ref" / "cortex-m4" / "ad" / "ad.elf").read_bytes()
 
 
 # ---- a lost emulator is never a verdict ------------------------------------------------------------
@@ -362,6 +369,7 @@ SERVE_EARLY = {
                               "lies outside cortex-m33's memory"),
     "--link into a missing folder": (["kws", "--link", "/nonexistent/dir/port"], 2, "does not exist"),
     "--link onto a file": (["kws", "--link", "README.md"], 2, "exists and is not a symlink"),
+    "--link under a file": (["kws", "--link", "README.md/port"], 2, "README.md is not a folder"),
 }
 
 
@@ -631,3 +639,94 @@ def test_firmware_says_what_it_did_with_bad_hex():
             dut.send("db " + "ab" * 40)
         with pytest.raises(DutError, match=r"e-\[Odd number of hex digits: each byte takes two\]"):
             dut.send("db abc")
+
+
+@needs_toolchain
+def test_a_stopped_emulator_is_no_verdict_and_the_sample_runs_again(tmp_path, monkeypatch, capsys):
+    """kill -STOP of QEMU: the line timeout is the host's doing, not a firmware hang."""
+    import json
+    import os
+    import signal
+
+    from harness import dut as dut_module
+    from harness.dut import Dut
+
+    load = Dut.load
+    stopped = []
+
+    def load_stopping_once(self, data, *args, **kwargs):
+        if not stopped and len(self._tail) > 4:  # after a few commands: mid-run
+            stopped.append(self.emulator._proc.pid)
+            os.kill(stopped[0], signal.SIGSTOP)
+        return load(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Dut, "load", load_stopping_once)
+    monkeypatch.setattr(dut_module, "INFER_LINE_TIMEOUT_S", 3.0)
+    code, err = _cli(monkeypatch, capsys, "run", "kws", "-n", "4", "--mode", "verify", "--jobs", "1",
+                     "--results", str(tmp_path))
+    assert stopped and code == 0, err
+    doc = json.loads((_run_folder(tmp_path) / "results.json").read_text())["results"][0]
+    assert doc["verify"]["bit_exact"] == 4 and doc["failed_samples"] == 0 and doc["no_verdict_samples"] == 0
+    assert_all_gone(stopped)
+
+
+@pytest.fixture(scope="module")
+def profile_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("profile") / "p"
+    proc = tinyperf_in(REPO, "profile", "kws", "-n", "1", "--outputs", "1", "--out", str(folder), timeout=300)
+    assert proc.returncode == 0, proc.err
+    return folder
+
+
+EDITED_PROFILES = {
+    "a list": lambda d: [d],
+    "instructions a string": lambda d: {**d, "instructions": "x"},
+    "layers a number": lambda d: {**d, "layers": 5},
+    "outputs a number": lambda d: {**d, "outputs": 5},
+    "functions of numbers": lambda d: {**d, "functions": [1]},
+    "a layer's cycles a string": lambda d: {**d, "layers": [{**d["layers"][0], "cycles": "y"}]},
+    "a key missing": lambda d: {k: v for k, v in d.items() if k != "stacks"},
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("edit", EDITED_PROFILES.values(), ids=EDITED_PROFILES.keys())
+def test_compare_of_an_edited_profile_is_one_line_exit_2(tmp_path, profile_folder, edit):
+    import json
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(profile_folder, edited)
+    doc = json.loads((edited / "profile.json").read_text())
+    (edited / "profile.json").write_text(json.dumps(edit(doc)))
+    proc = tinyperf_in(REPO, "compare", str(profile_folder), str(edited), timeout=60)
+    assert_one_line_error(proc, "profile.json")
+    assert proc.returncode == EXIT_USAGE
+
+
+EDITED_RUNS = {
+    "results a list": ('[1]', None),
+    "an entry a number": ('{"schema_version": 1, "results": [1]}', None),
+    "instructions a string": (None, lambda r: {**r, "instructions_per_inference": "x"}),
+    "samples.jsonl garbage": (None, "samples"),
+}
+
+
+@needs_toolchain
+@pytest.mark.parametrize("text,edit", EDITED_RUNS.values(), ids=EDITED_RUNS.keys())
+def test_compare_of_an_edited_run_folder_is_one_line_exit_2(tmp_path, profile_folder, text, edit):
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    doc = json.loads((profile_folder / "results.json").read_text())
+    if text is not None:
+        (run / "results.json").write_text(text)
+    elif edit == "samples":
+        (run / "results.json").write_text(json.dumps(doc))
+        (run / "samples.jsonl").write_text("{not json\n")
+    else:
+        (run / "results.json").write_text(json.dumps({**doc, "results": [edit(doc["results"][0])]}))
+    proc = tinyperf_in(REPO, "compare", str(run), str(run), timeout=60)
+    assert_one_line_error(proc, str(run))
+    assert proc.returncode == EXIT_USAGE

@@ -18,9 +18,20 @@ REQUIRED = {  # name: (QEMU machine, nominal clock MHz), from the foundation iss
 }
 
 
+BOARDS = {  # name: (QEMU machine, board clock MHz, the platform whose ELFs it runs), from the memory-model issue
+    "nucleo-l4r5zi": ("mps2-an386", 120, "cortex-m4"),
+    "nucleo-h7a3zi": ("mps2-an500", 280, "cortex-m7"),
+    "nrf5340-app": ("mps2-an505", 128, "cortex-m33"),
+    "nucleo-u575zi": ("mps2-an505", 160, "cortex-m33"),
+}
+
+
 def test_catalog_has_the_required_platforms():
     boards = catalog()
-    assert list(boards) == list(REQUIRED)
+    assert list(boards) == list(REQUIRED) + list(BOARDS)
+    for name, (machine, clock, core_platform) in BOARDS.items():
+        assert (boards[name].machine, boards[name].clock_mhz, boards[name].image_platform) == (
+            machine, clock, core_platform)
     for name, (machine, clock) in REQUIRED.items():
         assert (boards[name].machine, boards[name].clock_mhz) == (machine, clock)
         assert boards[name].simulation == "qemu"
@@ -34,7 +45,7 @@ def test_unknown_platform_suggests_the_nearest_name():
         get_platform("riscv")
 
 
-@pytest.mark.parametrize("name", list(REQUIRED))
+@pytest.mark.parametrize("name", list(REQUIRED) + list(BOARDS))
 def test_repl_agrees_with_platform_file(name):
     p = get_platform(name)
     repl = p.repl_file.read_text()

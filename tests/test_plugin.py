@@ -29,3 +29,14 @@ def test_single_marker_windows_are_gaps_between_hits():
 
 def test_no_markers_no_windows():
     assert windows([], 1, 2) == [] and windows([], 3, 3) == []
+
+
+def test_memory_records_follow_marker_hits_and_the_total(tmp_path):
+    from sim.plugin import window_memory
+
+    path = tmp_path / "counts"
+    path.write_text("M a 5\nC 1 2 3\nS a\nB a 1 1\ns\nM b 9\nC 4 6 8\nS b\nB a 1 1\nB b 1 1\ns\n"
+                    "T 12\nC 5 7 9\nB a 1 1\nE\n")
+    log = CounterLog(path).poll()
+    assert log.memory == [[1, 2, 3], [4, 6, 8]] and log.memory_total == [5, 7, 9]
+    assert window_memory(log, 0xA, 0xB) == [3, 4, 5]  # the counters at the end minus those at the begin

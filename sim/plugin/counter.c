@@ -11,6 +11,12 @@
  *                   insn: one inline add per instruction (exact always)
  *   markers=A:B:..  hex code addresses whose execution is recorded
  *   profile=on      also write per-block execution counts at exit
+ *   region=B:S:A:P:T memory-aware run: a memory region at hex base B, hex
+ *                   size S, read width A bytes, sequential prefetch P (0/1),
+ *                   wait states T (0/1); repeat in order (index = position)
+ *   cache=Z:L:W:F:M a cache of Z bytes, L-byte lines, W ways, serving F (f:
+ *                   fetch, d: data reads, fd: both) for the regions in hex
+ *                   bit mask M (see memsim.h for the model)
  *
  * Output, one record per line:
  *   M <addr> <count>      marker <addr> is about to execute; <count> guest
@@ -21,6 +27,8 @@
  *   S <addr> ... s        with profile=on, each marker hit also writes a
  *                         snapshot of the block counts so far: its B lines
  *                         between S and s (the marker's own block included)
+ *   C <n> <n> ...         memory-aware runs: the memory counters (memsim_counts
+ *                         order) right after each M line and after the T line
  *   E                     the file is complete
  */
 #include <inttypes.h>
@@ -29,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memsim.h"
 #include "qemu_plugin_api.h"
 
 TP_PLUGIN_EXPORT int qemu_plugin_version = TP_QEMU_PLUGIN_API_VERSION;
@@ -54,6 +63,12 @@ static int per_insn;
 static int profile;
 static uint64_t markers[MAX_MARKERS];
 static size_t n_markers;
+static memsim_t *memory;  /* NULL unless the run is memory-aware */
+
+typedef struct {
+    uint64_t vaddr;
+    uint64_t bytes;
+} fetch_site_t;
 
 /* Open-addressing table of block_stats_t pointers keyed by (vaddr, n_insns);
  * entries never move, because inline counters point into them. */
@@ -134,10 +149,42 @@ static void write_blocks(void)
     pthread_mutex_unlock(&blocks_lock);
 }
 
+static void write_memory_counts(void)
+{
+    uint64_t counts[(MS_MAX_REGIONS + 1) * MS_REGION_FIELDS + MS_MAX_CACHES * MS_CACHE_FIELDS];
+    size_t n;
+
+    if (!memory) {
+        return;
+    }
+    n = memsim_counts(memory, counts, sizeof counts / sizeof counts[0]);
+    fputc('C', out);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, " %" PRIu64, counts[i]);
+    }
+    fputc('\n', out);
+}
+
+static void on_fetch(unsigned int vcpu_index, void *userdata)
+{
+    const fetch_site_t *site = userdata;
+    memsim_fetch(memory, site->vaddr, site->bytes);
+}
+
+static void on_memory_access(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
+{
+    if (qemu_plugin_mem_is_store(info)) {
+        memsim_write(memory, vaddr);
+    } else {
+        memsim_read(memory, vaddr);
+    }
+}
+
 static void on_marker(unsigned int vcpu_index, void *userdata)
 {
     const marker_site_t *site = userdata;
     fprintf(out, "M %" PRIx64 " %" PRIu64 "\n", site->addr, insn_count - site->ahead);
+    write_memory_counts();
     if (profile) {
         fprintf(out, "S %" PRIx64 "\n", site->addr);
         write_blocks();
@@ -164,10 +211,25 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &b->execs, 1);
         }
     }
+    if (memory) {
+        fetch_site_t *site = malloc(sizeof *site);
+        if (site) {
+            site->vaddr = qemu_plugin_tb_vaddr(tb);
+            site->bytes = 0;
+            for (size_t i = 0; i < n; i++) {
+                site->bytes += qemu_plugin_insn_size(qemu_plugin_tb_get_insn(tb, i));
+            }
+            qemu_plugin_register_vcpu_tb_exec_cb(tb, on_fetch, QEMU_PLUGIN_CB_NO_REGS, site);
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         uint64_t addr = qemu_plugin_insn_vaddr(insn);
         int marker = n_markers && is_marker(addr);
+
+        if (memory) {
+            qemu_plugin_register_vcpu_mem_cb(insn, on_memory_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+        }
 
         if (marker) {
             marker_site_t *site = malloc(sizeof *site);
@@ -186,6 +248,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void on_plugin_exit(qemu_plugin_id_t id, void *userdata)
 {
     fprintf(out, "T %" PRIu64 "\n", insn_count);
+    write_memory_counts();
     write_blocks();
     fputs("E\n", out);
     fclose(out);
@@ -205,6 +268,41 @@ static int parse_markers(const char *list)
         list = *end ? end + 1 : end;
     }
     return 0;
+}
+
+static memsim_t *memory_model(void)
+{
+    if (!memory) {
+        memory = memsim_new();
+    }
+    return memory;
+}
+
+static int parse_region(const char *spec)
+{
+    unsigned long long base, size;
+    unsigned access;
+    int prefetch, timed;
+    char tail;
+    if (sscanf(spec, "%llx:%llx:%u:%d:%d%c", &base, &size, &access, &prefetch, &timed, &tail) != 5
+        || !memory_model()) {
+        return -1;
+    }
+    return memsim_add_region(memory, base, size, access, prefetch, timed);
+}
+
+static int parse_cache(const char *spec)
+{
+    unsigned size, line, ways, mask;
+    char streams[3] = "";
+    char tail;
+    unsigned serves = 0;
+    if (sscanf(spec, "%u:%u:%u:%2[fd]:%x%c", &size, &line, &ways, streams, &mask, &tail) != 5 || !memory_model()) {
+        return -1;
+    }
+    serves |= strchr(streams, 'f') ? MS_SERVES_FETCH : 0;
+    serves |= strchr(streams, 'd') ? MS_SERVES_DATA : 0;
+    return memsim_add_cache(memory, size, line, ways, serves, mask);
 }
 
 /* To stderr, not qemu_plugin_outs(): that only shows with -d plugin. */
@@ -230,6 +328,14 @@ TP_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
             profile = 1;
         } else if (strcmp(arg, "profile=off") == 0) {
             profile = 0;
+        } else if (strncmp(arg, "region=", 7) == 0) {
+            if (parse_region(arg + 7) != 0) {
+                return fail("bad region (hex base:hex size:access bytes, a power of two:prefetch 0/1:timed 0/1)", arg);
+            }
+        } else if (strncmp(arg, "cache=", 6) == 0) {
+            if (parse_cache(arg + 6) != 0) {
+                return fail("bad cache (size:line:ways:f|d|fd:hex region mask; size a multiple of line x ways)", arg);
+            }
         } else if (strncmp(arg, "markers=", 8) == 0) {
             if (parse_markers(arg + 8) != 0) {
                 return fail("bad marker list (hex addresses separated by ':')", arg);
