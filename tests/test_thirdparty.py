@@ -61,7 +61,7 @@ def _toml(tmp_path: Path, text: str) -> Path:
 
 def test_platform_file_with_unknown_sections_loads(tmp_path):
     text = CM4_TOML.read_text().replace('name = "cortex-m4"', 'name = "my-board"').replace("default = true", "")
-    text += '\n[memory_timing]\nflash_wait_states = 3\nnote = "a section another model reads"\n'
+    text += '\n[my_tool]\nsetting = 3\nnote = "a section another tool reads"\n'
     platform = resolve_platform(str(_toml(tmp_path, text)))
     assert platform.name == "my-board" and platform.ram.base == 0x20000000
 
