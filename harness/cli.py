@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -194,8 +195,10 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @cli.command("run")
 @click.argument("benches", nargs=-1)
 @click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
-@click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy"]),
-              help="Repeatable; default: perf + verify.")
+@click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy", "energy"]),
+              help="Repeatable; default: perf + verify.  energy: the official energy loop on modeled power.")
+@click.option("--supply-v", type=click.FloatRange(min=0.5, max=5.0),
+              help="Energy: supply voltage the power monitor sets (default: the platform's [power] supply_v).")
 @click.option("--elf", type=click.Path(path_type=Path), help="Your firmware ELF instead of the prebuilt one (one benchmark).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
               help="Which prebuilt kernel set to run.")
@@ -213,8 +216,8 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
               help="Emulator: QEMU, or Renode (optional, installed separately).")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
-def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir, fail_fast,
-            icount, backend, window_spec, as_json) -> None:
+def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir,
+            fail_fast, icount, backend, window_spec, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import memory_lines, results_document, summary_table
@@ -245,7 +248,7 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
             window = _window(firmware, window_spec, required="perf" in chosen_modes)
             run = BenchRun(bench, platform, firmware, chosen_modes,
                            rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount,
-                           backend=backend, window=window, window_spec=window_spec)
+                           backend=backend, supply_v=supply_v, window=window, window_spec=window_spec)
             runs.append((run, dataset_path, seed, samples))
         prepared = []
         for run, dataset, seed_, count in runs:
@@ -258,6 +261,10 @@ def run_cmd(benches, platform_name, modes, elf, kernels, dataset_path, samples, 
         results.append(rc.execute_bench(run, progress_console, quiet))
         if not as_json:
             err_console.print(f"results: {run.run_dir}", highlight=False)
+            if results[-1].energy:
+                err_console.print(f"{run.bench.name} on {run.platform.name} ({results[-1].energy['loop']}, "
+                                  f"{results[-1].energy['supply_v']:g} V, {results[-1].energy['power_model']}, modeled): "
+                                  f"{results[-1].energy['runner_line']}", highlight=False)
     if as_json:
         _print_json(results_document(results))
     else:
@@ -433,40 +440,126 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
 @click.option("--command-timeout", type=FiniteFloat(min=1, max=MAX_TIMEOUT_S), default=300.0, show_default=True,
               help="Seconds the board may take over one command before it is restarted (the command gets an error).")
+@click.option("--energy", is_flag=True,
+              help="Also serve an emulated interface board and LPM01A power monitor (the runner's energy mode).")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
-              command_timeout: float, window_spec: str | None) -> None:
+              command_timeout: float, energy: bool, window_spec: str | None) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
-    like a real board's port.  m-lap-us lines carry emulated board time."""
+    like a real board's port.  m-lap-us lines carry emulated board time.  With
+    --energy, prints `dut PATH`, `interface PATH` and `power PATH` lines instead."""
     from harness.serve import Server, check_link
 
     platform = _platform(platform_name)
     firmware, _bench = _firmware(target, platform)
     elf = firmware.path
+    model = _energy_model(platform) if energy else None
     firmware.check_fits(platform)  # before calibration, which would report the same problem first
     if link:
         check_link(link)
     window = _window(firmware, window_spec)
     cpi = _serve_cpi(platform, firmware, icount, window)
     server = Server(platform, firmware, pace=pace, link=link, icount=icount, command_timeout=command_timeout,
-                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), window=window)
+                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), exact_windows=energy,
+                    window=window)
+    bench = None
+    if model is not None:
+        from harness.benchdevices import EnergyBench
+        bench = EnergyBench(server, model)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
-        path = server.start()
-        click.echo(path)
-        click.echo(f"tinyperf: serving {elf} on {platform.name} ({platform.clock_mhz:g} MHz) at {path}"
-                   + (f" (link {link})" if link else "") + f"; pacing {'on' if pace else 'off'}; Ctrl-C to stop",
-                   err=True)
+        if bench is not None:
+            paths = bench.start()
+            for kind, path in paths.items():
+                click.echo(f"{kind} {path}")
+            click.echo(f"tinyperf: energy bench for {elf} on {platform.name}: interface board at {paths['interface']}, "
+                       f"LPM01A at {paths['power']} ({model.name}, modeled), DUT at {paths['dut']}; Ctrl-C to stop",
+                       err=True)
+        else:
+            path = server.start()
+            click.echo(path)
+            click.echo(f"tinyperf: serving {elf} on {platform.name} ({platform.clock_mhz:g} MHz) at {path}"
+                       + (f" (link {link})" if link else "") + f"; pacing {'on' if pace else 'off'}; Ctrl-C to stop",
+                       err=True)
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("tinyperf: serve stopped", err=True)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        server.close()
+        (bench or server).close()
+
+
+@cli.command("runner", context_settings={"ignore_unknown_options": True})
+@click.argument("runner_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("runner_args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--bench", "target", required=True, metavar="BENCH|ELF",
+              help="Firmware the emulated DUT runs: a benchmark's prebuilt image or an ELF.")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
+@click.option("--pace/--no-pace", default=True, show_default=True,
+              help="Hold each DUT reply until host time has caught up with the emulated time it took.")
+def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, platform_name: str | None,
+               pace: bool) -> None:
+    """Run the official MLPerf Tiny runner's main.py, unmodified, against emulated devices.
+
+    Example: tinyperf runner ~/tiny/benchmark/runner --bench kws -- -m e -d devices_kws_ic_vww.yaml -s datasets
+
+    Modes p and a see the emulated DUT; mode e sees an emulated interface board and LPM01A
+    (modeled power).  Ports get the USB ids of the runner's own device list."""
+    from harness import launcher
+    from harness.serve import Server
+
+    args = list(runner_args)
+    mode = launcher.runner_mode(args)
+    if mode not in launcher.MODES:
+        raise CliError(f"runner mode '{mode}' is not one of p, a, e", EXIT_USAGE)
+    platform = _platform(platform_name)
+    devices = launcher.load_devices(launcher.device_list(runner_dir, args))
+    firmware, _bench = _firmware(target, platform)
+    elf = firmware.path
+    model = _energy_model(platform) if mode == "e" else None
+    window = _window(firmware, None)
+    cpi = _serve_cpi(platform, firmware, False, window)
+    server = Server(platform, firmware, pace=pace, cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n),
+                    exact_windows=mode == "e", window=window)
+    device = server
+    try:
+        if model is not None:
+            from harness.benchdevices import EnergyBench
+            device = EnergyBench(server, model)
+            paths = device.start()
+            interface = "arduino" if any(d.get("name") == "arduino" for d in devices) else None
+            ports = [launcher.Port(paths["interface"], *launcher.usb_ids(devices, "interface", interface),
+                                   "tinyperf emulated interface board"),
+                     launcher.Port(paths["power"], *launcher.usb_ids(devices, "power", "lpm01a"),
+                                   "tinyperf emulated LPM01A")]
+        else:
+            ports = [launcher.Port(server.start(), *launcher.usb_ids(devices, "dut"), "tinyperf emulated DUT")]
+        pump = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+        pump.start()
+        click.echo(f"tinyperf: runner mode {mode} on {platform.name} ({elf}); ports: "
+                   + ", ".join(f"{p.path} {p.vid:04x}:{p.pid:04x}" for p in ports), err=True)
+        code = launcher.run_main(runner_dir, args, ports)
+    finally:
+        server.request_stop()
+        device.close()
+    if code:
+        raise CliError(f"the runner exited with status {code}", code)
+
+
+def _energy_model(platform):
+    """The platform's power model, or a usage error naming the platforms that have one."""
+    from harness.runner import power_model
+
+    model = power_model(platform)
+    if model is None:
+        have = ", ".join(p.name for p in catalog().values() if p.power)
+        raise CliError(f"{platform.name} has no power model ([power] table in {platform.source.name}); "
+                       f"use one of: {have}", EXIT_USAGE)
+    return model
 
 
 def _bounded_input(stream, name: str) -> bytes:
@@ -524,6 +617,9 @@ def main() -> None:
     except click.exceptions.Abort:
         err_console.print("tinyperf: interrupted", highlight=False)
         sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.NoArgsIsHelpError as err:  # bare `tinyperf`: the help, as a usage error
+        click.echo(err.ctx.get_help(), err=True)
+        sys.exit(err.exit_code)
     except click.UsageError as err:  # click's own three lines (Usage/Try/Error) become ours
         _fail(f"{err.format_message().rstrip('.')} (see '{_command_path(err.ctx)} --help')", err.exit_code)
     except click.ClickException as err:

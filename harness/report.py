@@ -150,6 +150,13 @@ class BenchmarkResult:
     perf: dict | None = None  # perf-mode details: iterations, warmups, the DUT's own lap time
     failed_samples: int = 0  # samples the firmware failed (error, hang, fault)
     no_verdict_samples: int = 0  # samples without a verdict (emulator lost); not failures
+    # Modeled energy of the perf window (sim.power): run power x modeled time per inference.
+    energy_uj_per_inference: float | None = None
+    average_power_mw: float | None = None
+    supply_v: float | None = None
+    power_model: str | None = None
+    power_model_version: int | None = None
+    energy: dict | None = None  # energy mode: the official loop's windows and median (harness.energy)
 
     @property
     def cycles_per_mac(self) -> float | None:
@@ -319,10 +326,22 @@ def write_samples_csv(path: str | Path, records: Iterable[SampleRecord]) -> Path
     return atomic_write(path, samples_frame(records).to_csv(index=False))
 
 
+RESULT_COLUMNS = ("benchmark", "platform", "mode", "clock_mhz", "macs", "instructions_per_inference",
+                  "cycles_per_inference", "latency_ms", "energy_uj_per_inference", "average_power_mw", "supply_v",
+                  "power_model", "power_model_version", "energy_loop_median_uj", "failed_samples")
+
+
+def results_frame(results: Iterable[BenchmarkResult]) -> pd.DataFrame:
+    """One row per benchmark result: the perf and energy figures (results.csv)."""
+    rows = [{**{c: getattr(r, c, None) for c in RESULT_COLUMNS},
+             "energy_loop_median_uj": r.energy["median_uj_per_inference"] if r.energy else None} for r in results]
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
 # ---- summary rows (terminal, markdown) -------------------------------------------
 
 SUMMARY_COLUMNS = ("benchmark", "platform", "instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs",
-                   "cycles/MAC", "bit-exact", "top-1 / AUC", "target")
+                   "cycles/MAC", "uJ/inf (model)", "mW @ V", "bit-exact", "top-1 / AUC", "target")
 
 
 def _int(value: int | None) -> str:
@@ -367,14 +386,27 @@ def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
         lap = (f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}"
                if r.perf and r.perf.get("dut_lap_us") is not None else "-")
         rows.append([r.benchmark, r.platform, _int(r.instructions_per_inference), _int(r.cycles_per_inference),
-                     latency, rate, lap, _int(r.macs), cpm, exact, *_quality(r.accuracy)])
+                     latency, rate, lap, _int(r.macs), cpm, *_energy(r), exact, *_quality(r.accuracy)])
     return rows
+
+
+def _energy(r: BenchmarkResult) -> tuple[str, str]:
+    """Modeled uJ per inference (the energy loop's median when it ran), and power at the supply."""
+    if r.energy is not None:
+        uj = f"{r.energy['median_uj_per_inference']:,.1f} (loop)"
+    elif r.energy_uj_per_inference is not None:
+        uj = f"{r.energy_uj_per_inference:,.1f}"
+    else:
+        uj = "-"
+    power = f"{r.average_power_mw:,.2f} @ {r.supply_v:g}" if r.average_power_mw is not None else "-"
+    return uj, power
 
 
 def summary_table(results: Sequence[BenchmarkResult], title: str = "tinyperf results") -> Table:
     """The terminal summary as a rich Table (print it with a rich Console)."""
     table = Table(title=title)
-    numeric = {"instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs", "cycles/MAC", "bit-exact"}
+    numeric = {"instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs", "cycles/MAC", "uJ/inf (model)",
+               "mW @ V", "bit-exact"}
     for col in SUMMARY_COLUMNS:
         table.add_column(col, justify="right" if col in numeric else "left")
     for row in summary_rows(results):
@@ -552,15 +584,78 @@ def agreement_plot(records: Sequence[SampleRecord]) -> bytes:
     return _png(fig)
 
 
+def energy_window_plot(result: BenchmarkResult) -> bytes:
+    """PNG: the modeled monitor's power over one energy-mode window (the first), like the
+    runner's energy_inf_000.png: idle before and after, the active window between the two
+    timestamp events, and the figures main.py prints for it."""
+    from harness.energy import SAMPLE_HZ, BoardPower, offline_window, runner_window
+
+    energy = result.energy
+    first = energy["windows"][0]
+    margin = max(50, round(first["window_us"] / 1000 * 0.15))  # idle on both sides, 15 % of the window
+    window = offline_window(BoardPower(energy["active_mw"], energy["idle_mw"]), first["window_us"],
+                            first["iterations"], lead=margin, tail=margin)
+    figures = runner_window(window)
+    fig, ax = _figure()
+    seconds = np.arange(len(window.samples)) / SAMPLE_HZ
+    milliwatts = np.array(window.samples) * 1e3 * SAMPLE_HZ  # J per sample -> mW
+    ax.plot(seconds, milliwatts, color="tab:blue", linewidth=1.2, label="modeled power (1 kHz samples)")
+    (_, start), (_, stop) = window.events[-2:]
+    ax.axvspan(start / SAMPLE_HZ, stop / SAMPLE_HZ, color="tab:orange", alpha=0.15,
+               label=f"measured window: {first['iterations']} inferences")
+    for _, index in window.events:
+        ax.axvline(index / SAMPLE_HZ, color="tab:red", linewidth=1)
+    ax.set_ylim(0, max(milliwatts) * 1.25)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("power (mW)")
+    ax.set_title(f"{result.benchmark} on {result.platform}: {energy['loop']}, {energy['supply_v']:g} V, "
+                 f"{energy['power_model']} (model)")
+    ax.text(0.01, 0.97, f"active {energy['active_mw']:.2f} mW, idle {energy['idle_mw']:.2f} mW\n"
+                        f"window {figures['elapsed_s']:.3f} s, {figures['total_uj']:,.1f} uJ\n"
+                        f"{figures['uj_per_inference']:,.3f} uJ/inference",
+            transform=ax.transAxes, va="top", fontsize=9)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def energy_bars_plot(rows: Sequence[dict]) -> bytes:
+    """PNG: modeled uJ per inference by benchmark (groups) and board x kernel set (bars), log scale.
+    Each row: benchmark, platform, kernels, energy_uj_per_inference."""
+    fig, ax = _figure()
+    fig.set_size_inches(10, 5)
+    benches = list(dict.fromkeys(r["benchmark"] for r in rows))
+    series = list(dict.fromkeys(f"{r['platform']} {r['kernels']}" for r in rows))
+    boards = list(dict.fromkeys(r["platform"] for r in rows))
+    width = 0.8 / max(len(series), 1)
+    for i, name in enumerate(series):
+        picked = [r for r in rows if f"{r['platform']} {r['kernels']}" == name]
+        xs = [benches.index(r["benchmark"]) + (i - (len(series) - 1) / 2) * width for r in picked]
+        # one colour per board; the optimized kernels hatched beside the portable ones
+        ax.bar(xs, [r["energy_uj_per_inference"] for r in picked], width, label=name,
+               color=f"C{boards.index(picked[0]['platform']) % 10}",
+               hatch="//" if picked[0]["kernels"] != "ref" else None, edgecolor="white")
+    ax.set_xticks(range(len(benches)), benches)
+    ax.set_yscale("log")
+    ax.set_ylabel("modeled energy per inference (uJ)")
+    ax.set_title("Modeled energy per inference by board and kernel set (datasheet power x modeled cycles)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def write_report(out_dir: str | Path, results: Sequence[BenchmarkResult],
                  samples: Sequence[SampleRecord] = ()) -> dict[str, Path]:
     """Write every final file into `out_dir` (each atomically); returns them by kind."""
     out = Path(out_dir)
+    with_energy = [r for r in results if r.energy]
     return {
         "results": write_results_json(out / "results.json", results),
         "samples": write_samples_csv(out / "samples.csv", samples),
+        "results_csv": atomic_write(out / "results.csv", results_frame(results).to_csv(index=False)),
         "summary": atomic_write(out / "summary.md", summary_markdown(results)),
         "junit": atomic_write(out / "junit.xml", junit_xml(results)),
         "latency_plot": atomic_write(out / "latency.png", latency_plot(results)),
         "agreement_plot": atomic_write(out / "agreement.png", agreement_plot(samples)),
+        **({"energy_plot": atomic_write(out / "energy.png", energy_window_plot(with_energy[0]))} if with_energy else {}),
     }

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness.benchmarks import Benchmark, get_benchmark
 from harness.datasets import Inputs, iter_default_inputs, load_dataset
 from harness.report import BenchmarkResult, SampleLog, verify_problems, write_report
-from harness.runner import BenchRun, RunError, load_run_spec, run_perf, run_samples, summarise
+from harness.runner import BenchRun, RunError, load_run_spec, run_energy, run_perf, run_samples, summarise
 from harness.target import find_window, prebuilt_firmware, resolve_platform
 from platforms import Platform
 from sim.elf import FirmwareImage
@@ -101,11 +101,14 @@ def execute_bench(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResu
 def _execute(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
     transcript = LockedWriter(run.run_dir / "transcript.log")
     perf = None
+    energy = None
     records = []
     log = SampleLog(run.run_dir / "samples.jsonl")
     try:
         if "perf" in run.modes:
             perf = run_perf(run, transcript)
+        if "energy" in run.modes:
+            energy = run_energy(run, transcript)
         if {"verify", "accuracy"} & set(run.modes):
             with Progress(TextColumn(f"{run.bench.name} on {run.platform.name}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console, disable=quiet, transient=True) as progress:
@@ -116,16 +119,16 @@ def _execute(run: BenchRun, console: Console, quiet: bool) -> BenchmarkResult:
         stop_all()
         records = log.records()
         with suppress(OSError):  # the disk may be full: the sample log has everything already
-            _write(run, perf, records)
+            _write(run, perf, records, energy)
         raise
     finally:
         log.close()
         transcript.close()
-    return _write(run, perf, records)
+    return _write(run, perf, records, energy)
 
 
-def _write(run: BenchRun, perf, records) -> BenchmarkResult:
-    result = summarise(run, perf, records)
+def _write(run: BenchRun, perf, records, energy=None) -> BenchmarkResult:
+    result = summarise(run, perf, records, energy)
     result = replace(result, perf=perf.to_dict() if perf else None,
                      failed_samples=sum(1 for r in records if r.error and not r.no_verdict),
                      no_verdict_samples=sum(1 for r in records if r.no_verdict))
@@ -136,8 +139,8 @@ def _write(run: BenchRun, perf, records) -> BenchmarkResult:
 def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -> dict:
     return {"benchmark": run.bench.name, "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
             "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
-            "jobs": run.jobs, "icount": run.icount, "backend": run.backend, "window": run.window_spec,
-            "platform_file": str(run.platform.source.resolve())}
+            "jobs": run.jobs, "icount": run.icount, "backend": run.backend, "supply_v": run.supply_v,
+            "window": run.window_spec, "platform_file": str(run.platform.source.resolve())}
 
 
 def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
@@ -149,7 +152,7 @@ def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     window_spec = spec.get("window")
     run = BenchRun(bench, platform, firmware, tuple(spec["modes"]),
                    inputs_for(bench, dataset, spec["samples"], spec["seed"]), run_dir, spec["jobs"],
-                   icount=spec["icount"], backend=spec.get("backend", "qemu"),
+                   icount=spec["icount"], backend=spec.get("backend", "qemu"), supply_v=spec.get("supply_v"),
                    window=find_window(firmware, window_spec), window_spec=window_spec)
     return run, spec
 

@@ -6,6 +6,11 @@
 - verify: every input also runs through the host reference (TFLM semantics);
   the raw int8 outputs (`outputs%`) are compared byte for byte.
 - accuracy: `infer 1 0` per input, scored as the official runner does.
+- energy: the official energy loop (`tests_energy.yaml`: download, `infer N W`, five
+  times) under a modeled power monitor (harness.energy), median as main.py prints it.
+
+Every perf result also carries the modeled energy of its window (sim.power):
+run power at the platform's supply x cycles / clock, per inference.
 
 Inputs are sharded over `jobs` emulators; each finished sample is appended to
 the run's sample log at once, so an interrupted run loses nothing and
@@ -18,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,7 @@ import numpy as np
 from harness.benchmarks import Benchmark
 from harness.datasets import Sample, default_inputs
 from harness.dut import DutError, InferResult, open_dut
+from harness.energy import ENERGY_LOOP, WINDOWS, BoardPower, EnergyResult, offline_window
 from harness.metrics import evaluate
 from harness.printed import compare_printed
 from harness.reference import HostReference, score
@@ -34,9 +41,10 @@ from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
 from sim.memory import MemoryCounts
+from sim.power import PowerModel, load_power_model
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
-MODES = ("perf", "verify", "accuracy")
+MODES = ("perf", "verify", "accuracy", "energy")
 # An inference on the slowest platform runs well under a second of host time;
 # this bounds a hung DUT, not a slow one.
 SAMPLE_TIMEOUT_S = 120.0
@@ -86,6 +94,7 @@ class BenchRun:
     backend: str = "qemu"  # emulator backend (sim.BACKENDS)
     window: Window | None = None  # the measurement window (harness.target.find_window)
     window_spec: str | None = None  # --window as given (kept for --resume)
+    supply_v: float | None = None  # energy: the supply the monitor sets (None: the platform's [power] supply_v)
     on_sample: Callable[[], None] = lambda: None  # progress
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -167,6 +176,59 @@ def per_inference(estimate, iterations: int) -> dict:
         "stall_cycles_per_inference": scaled(estimate.stall_cycles) if estimate.stall_cycles is not None else None,
         "memory_per_inference": scaled(estimate.memory) if estimate.memory else None,
     }
+
+
+def power_model(platform: Platform) -> PowerModel | None:
+    """The platform's power model, or None when its file has no [power] table."""
+    return load_power_model(platform.power, f"{platform.source.name} [power]") if platform.power else None
+
+
+def modeled_energy(platform: Platform, cycles_per_inference: float | None, supply_v: float | None = None) -> dict:
+    """The BenchmarkResult energy fields for one inference of `cycles_per_inference` cycles."""
+    model = power_model(platform)
+    if model is None or cycles_per_inference is None:
+        return {}
+    volts = model.supply_v if supply_v is None else supply_v
+    return {
+        "energy_uj_per_inference": round(model.energy_uj(cycles_per_inference, platform.clock_mhz, volts), 3),
+        "average_power_mw": round(model.run_power_mw(platform.clock_mhz, volts), 4),
+        "supply_v": volts, "power_model": model.model, "power_model_version": model.version,
+    }
+
+
+def run_energy(run: BenchRun, transcript) -> EnergyResult:
+    """The official energy loop: per window, load an input, `infer N W`, and the modeled monitor's
+    samples for the measured window (whose cycles come from the cost model, as in perf)."""
+    model = power_model(run.platform)
+    if model is None:
+        raise RunError(f"{run.platform.name} has no power model ([power] table in {run.platform.source.name}); "
+                       f"run energy mode on a platform that has one (see 'tinyperf platforms')")
+    volts = model.supply_v if run.supply_v is None else run.supply_v
+    power = BoardPower.of(model, run.platform.clock_mhz, volts)
+    iterations, warmups = ENERGY_LOOP[run.bench.name]
+    result = EnergyResult(f"infer {iterations} {warmups}", supply_v=volts, power_model=model.name,
+                          active_mw=power.active_mw, idle_mw=power.idle_mw)
+    inputs = list(islice(run.samples, WINDOWS))  # `download` per window: the next input, round the set
+    windows = []
+    with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend, profile=True,
+                  memory=False, window=run.window or require_window(run.firmware)) as dut:
+        identify_benchmark(dut, run.bench, run.firmware)
+        for k in range(WINDOWS):
+            sample = inputs[k % len(inputs)]
+            dut.load(sample.data)
+            inferred = dut.infer(iterations, warmups, timeout=SAMPLE_TIMEOUT_S * iterations)
+            if not inferred.blocks:
+                raise RunError(f"{run.firmware.path} has no window markers: energy mode needs tp_mark_begin/"
+                               f"tp_mark_end or th_timestamp")
+            windows.append((sample, inferred.blocks))
+    for sample, blocks in windows:
+        memory = None  # boards with memory timing: the window's stalls too, as in perf
+        if run.platform.memory_timing.modelled and run.backend == "qemu":
+            memory = measure_memory(run.platform, run.firmware, sample, transcript, run.icount)
+        cycles = estimate_cycles(run.firmware, run.platform, blocks,
+                                 memory.scaled(iterations) if memory else None).cycles
+        result.windows.append(offline_window(power, cycles / run.platform.clock_mhz, iterations))
+    return result
 
 
 def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_values: list[float],
@@ -279,7 +341,8 @@ def run_samples(run: BenchRun, log: SampleLog, transcript) -> list[SampleRecord]
     return [results[i] for i in sorted(results)]
 
 
-def summarise(run: BenchRun, perf: PerfResult | None, records: list[SampleRecord]) -> BenchmarkResult:
+def summarise(run: BenchRun, perf: PerfResult | None, records: list[SampleRecord],
+              energy: EnergyResult | None = None) -> BenchmarkResult:
     verify = Verify.from_records(records) if "verify" in run.modes else None
     accuracy = None
     if "accuracy" in run.modes:
@@ -291,7 +354,19 @@ def summarise(run: BenchRun, perf: PerfResult | None, records: list[SampleRecord
         cycles_per_inference=round(perf.cycles_per_inference) if perf and perf.cycles_per_inference else None,
         latency_ms=round(perf.latency_ms, 4) if perf and perf.latency_ms else None,
         verify=verify, accuracy=accuracy,
+        energy=energy.to_dict() if energy else None,
+        **modeled_energy(run.platform, _cycles_per_inference(run, perf, energy), run.supply_v),
     )
+
+
+def _cycles_per_inference(run: BenchRun, perf: PerfResult | None, energy: EnergyResult | None) -> float | None:
+    """The perf window's cycles per inference, else the energy loop's first window's."""
+    if perf is not None and perf.cycles_per_inference is not None:
+        return perf.cycles_per_inference
+    if energy is not None and energy.windows:
+        first = energy.windows[0]
+        return first.window_us * run.platform.clock_mhz / first.iterations
+    return None
 
 
 def save_run_spec(run_dir: Path, spec: dict) -> None:

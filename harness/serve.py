@@ -97,6 +97,8 @@ from pathlib import Path
 from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
+from sim.cycles import estimate_cycles
+from sim.plugin import window_blocks
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
 from tinyperf_errors import EXIT_USAGE, TinyperfError
@@ -140,13 +142,20 @@ class LapMapper:
         self._used = 0  # records before this index are consumed
         self._open_window = False  # a T0 was mapped; the next lap line is T1
         self._previous = ""
+        self._edge_open = False  # an `m-infer-start` lap line went out; the next lap line ends the window
+        self.edge: str | None = None  # "begin"/"end" when the last counted line opened/closed a window
 
     def count(self, line: str, stop: threading.Event | None = None) -> int | None:
         """The count a line maps to (None: not a lap line, or no markers)."""
         previous, self._previous = self._previous, line
+        self.edge = None
         if self.kind is None or not LAP.search(line):
             return None
         opening = previous.startswith(INFER_START)
+        if previous.startswith(INFER_START):
+            self.edge, self._edge_open = "begin", True
+        elif self._edge_open:
+            self.edge, self._edge_open = "end", False
         if self.kind == "timestamp":
             stamp = frozenset({self.window.stamp})
             found = self._next(stamp, wait=min(1.0, self.marker_wait), stop=stop)
@@ -262,6 +271,7 @@ class Server:
                  link: Path | None = None, icount: bool = False,
                  cycles_for: Callable[[int], int] = identity, backend: str = "qemu",
                  note: Callable[[str], None] | None = None, command_timeout: float = COMMAND_TIMEOUT_S,
+                 on_edge: Callable[[str, float, float | None], None] | None = None, exact_windows: bool = False,
                  window: Window | None = None):
         self.platform = platform
         self.firmware = firmware
@@ -270,9 +280,17 @@ class Server:
         self.cycles_for = cycles_for
         self.backend = backend
         self.command_timeout = command_timeout
-        self.options = self.window.run_options(icount=icount) if self.window else RunOptions(icount=icount)
+        # exact_windows: per-block profile on, so each window's length comes from the cost model
+        # over its blocks (as `tinyperf run` computes it), not from count x calibrated CPI.
+        self.options = (self.window.run_options(icount=icount, profile=exact_windows) if self.window
+                        else RunOptions(icount=icount, profile=exact_windows))
+        self.exact_windows = exact_windows
         self.note = note or (lambda text: print(f"tinyperf: {text}", file=sys.stderr, flush=True))
         self.pacer = Pacer(platform.clock_mhz, cycles_for, pace)
+        # Called with ("begin" | "end", board us, exact window us or None) as the window's T0 / T1
+        # line goes out: the DUT's timestamp pin, which the emulated power monitor turns into
+        # `event N ris` lines.
+        self.on_edge = on_edge
         self.path: str | None = None
         self.restarts = 0
         self._emulator: Emulator | None = None
@@ -473,18 +491,22 @@ class Server:
                         return
                     self._restart(str(err))
                     continue
-                self._forward(line, mapper.count(line, self._stop))
+                count = mapper.count(line, self._stop)
+                self._forward(line, count, mapper.edge)
         except BaseException as err:  # surfaces in serve_forever
             if not self._stop.is_set():
                 self._fatal = err
 
-    def _forward(self, line: str, count: int | None) -> None:
+    def _forward(self, line: str, count: int | None, edge: str | None = None) -> None:
         if count is not None:
             line = rewrite_lap(line, count, self.platform.clock_mhz, self.cycles_for)
         release = self.pacer.hold_until(count, time.monotonic())
         delay = release - time.monotonic()
         if delay > 0 and self._stop.wait(delay):
             return
+        if edge is not None and count is not None and self.on_edge is not None:
+            exact = self._window_us() if edge == "end" and self.exact_windows else None
+            self.on_edge(edge, board_us(count, self.platform.clock_mhz, self.cycles_for), exact)
         with self._lock:
             if self._outstanding:
                 self._outstanding[0].started = True
@@ -496,6 +518,23 @@ class Server:
         self._to_client(line)
         if READY in line:
             self._answer_refused()
+
+    def _window_us(self) -> float | None:
+        """The last window's modeled microseconds from its per-block counts (exact_windows)."""
+        emulator = self._emulator
+        if emulator is None or self.window is None or self.platform.memory_timing.modelled:
+            return None  # memory-timed boards: the stalls are in the calibrated CPI, not in the blocks
+        begin, end = self.window.begin, self.window.end
+        deadline = time.monotonic() + MARKER_WAIT_S
+        while time.monotonic() < deadline:  # the end snapshot may trail the end record
+            try:
+                blocks = window_blocks(emulator.counters(), begin, end)
+            except SimError:
+                return None
+            if blocks:
+                return estimate_cycles(self.firmware, self.platform, blocks).cycles / self.platform.clock_mhz
+            time.sleep(0.01)
+        return None
 
     def _restart(self, why: str, abandon: bool = False) -> None:
         """A fresh emulator after the old one ended (or, abandon=True, was given up on:
@@ -547,31 +586,35 @@ class Server:
     def _to_client(self, line: str) -> None:
         """One line to the client; dropped when no client has the pty open."""
         master = self._master
-        if master is None:
+        if master is not None:
+            pty_write(master, (line + "\r\n").encode("latin-1"), self._stop)
+
+
+def pty_write(master: int, data: bytes, stop: threading.Event | None = None) -> None:
+    """Write to a pty master; give up when no client has it open (a real board's bytes would be
+    lost too), when the client reads nothing for CLIENT_STALL_S, or on `stop`."""
+    poller = select.poll()
+    poller.register(master, select.POLLOUT)
+    stalled_since = time.monotonic()
+    while data and not (stop is not None and stop.is_set()):
+        events = poller.poll(CLIENT_POLL_S * 1000)
+        mask = events[0][1] if events else 0
+        if mask & select.POLLHUP:
             return
-        data = (line + "\r\n").encode("latin-1")
-        poller = select.poll()
-        poller.register(master, select.POLLOUT)
+        if not mask & select.POLLOUT:
+            if time.monotonic() - stalled_since > CLIENT_STALL_S:
+                return
+            continue
+        try:
+            written = os.write(master, data)
+        except BlockingIOError:
+            continue
+        except OSError as err:
+            if err.errno == errno.EIO:
+                return
+            raise
+        data = data[written:]
         stalled_since = time.monotonic()
-        while data and not self._stop.is_set():
-            events = poller.poll(CLIENT_POLL_S * 1000)
-            mask = events[0][1] if events else 0
-            if mask & select.POLLHUP:
-                return  # no client: a real board's bytes would be lost too
-            if not mask & select.POLLOUT:
-                if time.monotonic() - stalled_since > CLIENT_STALL_S:
-                    return
-                continue
-            try:
-                written = os.write(master, data)
-            except BlockingIOError:
-                continue
-            except OSError as err:
-                if err.errno == errno.EIO:
-                    return
-                raise
-            data = data[written:]
-            stalled_since = time.monotonic()
 
 
 def check_link(link: Path) -> None:

@@ -129,6 +129,7 @@ class Platform:
     fallback_timer: Peripheral | None = None
     memory_timing: MemoryTiming = ZERO_WAIT  # wait states and caches (platforms.memory)
     prebuilt_from: str | None = None  # a board that runs another platform's prebuilt ELFs (same link map)
+    power: dict = field(default_factory=dict, hash=False, compare=False)  # the [power] table (sim.power)
 
     @property
     def image_platform(self) -> str:
@@ -216,6 +217,7 @@ def load_platform(path: Path) -> Platform:
         fallback_timer=_timer(data["fallback_timer"]) if "fallback_timer" in data else None,
         memory_timing=memory_timing,
         prebuilt_from=data.get("prebuilt_from"),
+        power=dict(data.get("power", {})),
     )
 
 

@@ -3,7 +3,7 @@ problem and, where there is one, the fix."""
 from __future__ import annotations
 
 
-from tinyperf_errors import TinyperfError
+from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 
 class SimError(TinyperfError):
@@ -11,7 +11,9 @@ class SimError(TinyperfError):
 
 
 class ElfError(SimError):
-    """The firmware file is not a usable 32-bit Arm ELF for the platform."""
+    """The firmware file the user named is not a usable 32-bit Arm ELF for the platform (a usage error)."""
+
+    exit_code = EXIT_USAGE
 
 
 class ToolMissingError(SimError):

@@ -20,6 +20,7 @@ zero-wait memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from platforms.memory import MemoryTiming
 
 REGION_FIELDS = ("reads", "writes", "data_misses", "data_fills", "fetch_units", "fetch_misses", "fetch_fills",

@@ -11,6 +11,8 @@ from platforms import catalog, get_platform
 # -- firmware builds and emulator fixtures ----------------------------------
 
 ALL_PLATFORMS = list(catalog())
+# The platforms with firmware of their own (boards run their core's prebuilt ELFs).
+FIRMWARE_PLATFORMS = [name for name, p in catalog().items() if not p.prebuilt_from]
 
 needs_toolchain = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,

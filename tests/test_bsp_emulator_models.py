@@ -248,7 +248,7 @@ def test_qemu_answers_a_command_sent_before_the_ready_line_at_once(name):
     """The real QEMU: without the start-up DATA read the first byte waits about
     a second for QEMU's main loop; with it the reply (boot included) takes
     tens of ms here (28 to 116 ms measured on the six platforms)."""
-    with open_emulator(name, prebuilt(name, "selftest")) as dut:
+    with open_emulator(name, prebuilt(get_platform(name).image_platform, "selftest")) as dut:
         start = time.monotonic()
         dut.write("echo first%")
         dut.expect(r"^echo-\[first\]$", 10)

@@ -18,6 +18,8 @@ class FakeFirmware:
 class ScriptedEmulator:
     """Answers each written command with scripted lines; markers as a plugin would record them."""
 
+    suspended = False  # never stopped by a signal: a missing line is the firmware's
+
     def __init__(self, replies: dict[str, list[str]], marker_trace=()):
         self.firmware = FakeFirmware()
         self.markers = {"tp_mark_begin": 0x100, "tp_mark_end": 0x200}

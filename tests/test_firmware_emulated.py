@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALL_PLATFORMS, needs_toolchain
+from conftest import FIRMWARE_PLATFORMS, needs_toolchain
 from firmware_bins import BINS_DIR, manifest, prebuilt
 from harness.benchmarks import get_benchmark
 from harness.build import build_image
@@ -48,7 +48,7 @@ def test_bit_exact_on_cortex_m4(bench, start, tmp_path):
     assert_all_bit_exact(verify(bench, "cortex-m4", samples, tmp_path), 25)
 
 
-@pytest.mark.parametrize("platform", [p for p in ALL_PLATFORMS if p != "cortex-m4"])
+@pytest.mark.parametrize("platform", [p for p in FIRMWARE_PLATFORMS if p != "cortex-m4"])
 @pytest.mark.parametrize("bench", BENCHES)
 def test_bit_exact_on_other_platforms(platform, bench, tmp_path):
     samples = default_inputs(bench, 10, SEED)
@@ -65,8 +65,8 @@ def test_real_kws_sample_predicts_class_5(tmp_path):
 def test_manifest_describes_every_prebuilt_elf():
     entries = manifest()
     assert {(e["platform"], e["benchmark"], e["kernels"]) for e in entries} == {
-        (p, b, k) for p in ALL_PLATFORMS for b in BENCHES for k in ("ref", "opt")} | {
-        (p, "selftest", "ref") for p in ALL_PLATFORMS}
+        (p, b, k) for p in FIRMWARE_PLATFORMS for b in BENCHES for k in ("ref", "opt")} | {
+        (p, "selftest", "ref") for p in FIRMWARE_PLATFORMS}
     for entry in entries:
         elf = BINS_DIR / entry["elf"]
         assert hashlib.sha256(elf.read_bytes()).hexdigest() == entry["elf_sha256"]

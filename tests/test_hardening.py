@@ -365,7 +365,7 @@ def test_serve_restarts_a_board_busy_past_the_command_limit(tmp_path):
 
 
 SERVE_EARLY = {
-    "ELF for another board": (["firmware_bins/cortex-m4/kws.elf", "-p", "cortex-m33"], 1,
+    "ELF for another board": (["firmware_bins/cortex-m4/kws.elf", "-p", "cortex-m33"], 2,
                               "lies outside cortex-m33's memory"),
     "--link into a missing folder": (["kws", "--link", "/nonexistent/dir/port"], 2, "does not exist"),
     "--link onto a file": (["kws", "--link", "README.md"], 2, "exists and is not a symlink"),
@@ -457,7 +457,7 @@ def test_what_is_not_an_elf_is_named(tmp_path, command, kind):
     args = ["run", "kws", "--elf", target, "--results", str(tmp_path / "r")] if command == "run" else [command, target]
     proc = tinyperf_in(tmp_path, *args, timeout=30)
     assert_one_line_error(proc, NOT_ELF[kind])
-    assert proc.returncode == 1 and proc.elapsed < 10
+    assert proc.returncode == EXIT_USAGE and proc.elapsed < 10
 
 
 # ---- run.json and samples.jsonl edited by hand ------------------------------------------------------------
@@ -730,3 +730,9 @@ def test_compare_of_an_edited_run_folder_is_one_line_exit_2(tmp_path, profile_fo
     proc = tinyperf_in(REPO, "compare", str(run), str(run), timeout=60)
     assert_one_line_error(proc, str(run))
     assert proc.returncode == EXIT_USAGE
+
+
+def test_bare_tinyperf_prints_the_help():
+    proc = tinyperf(timeout=30)
+    assert proc.returncode == EXIT_USAGE and "Traceback" not in proc.err
+    assert proc.err.startswith("Usage: tinyperf [OPTIONS] COMMAND") and "tinyperf: error:" not in proc.err
