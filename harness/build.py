@@ -16,6 +16,7 @@ from pathlib import Path
 
 from firmware_bins import BINS_DIR, MANIFEST, image_file
 from platforms import Platform
+from platforms.gen import generate
 from sim.cache import REPO_ROOT, cache_dir
 from sim.elf import FirmwareImage
 from sim.errors import ToolMissingError
@@ -80,7 +81,7 @@ def build_image(platform: Platform, app: str = "bench", bench: str | None = None
             raise BuildError(f"{what} is at {str(path)!r}, a path make cannot take (spaces or shell characters): "
                              "install tinyperf under a plain path")
     name = image_name(app, bench)
-    cache = cache_dir("build", kernels, platform.name, cache_key or name).resolve()
+    cache = cache_dir("build", kernels, platform.build_key, cache_key or name).resolve()
     dest = Path(outdir).resolve() if outdir else cache
     if MAKE_SAFE.fullmatch(str(cache)):
         elf = _make(cache, platform, app, bench, kernels, model)
@@ -97,6 +98,10 @@ def _make(work: Path, platform: Platform, app: str, bench: str | None, kernels: 
     name = image_name(app, bench)
     cmd = ["make", "-s", "-C", str(FIRMWARE_DIR), f"APP={app}", f"PLATFORM={platform.name}",
            f"BUILD={work}", f"PYTHON={sys.executable}", f"KERNELS={kernels}"]
+    if not platform.in_catalog:
+        # A user's platform TOML: its board files are generated here, so make never sees its path.
+        generate(platform, work)
+        cmd.append("PLATFORM_GENERATED=1")
     if bench:
         cmd.append(f"BENCH={bench}")
     work.mkdir(parents=True, exist_ok=True)

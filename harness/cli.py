@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.openmodel import resolve
-from platforms import catalog, get_platform
+from platforms import catalog
 from sim.elf import FirmwareImage
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
@@ -29,6 +29,32 @@ EXIT_INTERRUPTED = 130
 
 class CliError(TinyperfError):
     """A one-line error the command line itself finds (exit code given per error)."""
+
+
+def _platform(spec: str | None):
+    """A catalog platform by name, or a platform TOML by path (harness.target)."""
+    from harness.target import resolve_platform
+
+    return resolve_platform(spec)
+
+
+def _window(image: FirmwareImage, spec: str | None, required: bool = False):
+    """The measurement window (harness.target's precedence); with required, a usage error when there is none."""
+    from harness.target import find_window, require_window
+
+    return require_window(image, spec) if required else find_window(image, spec)
+
+
+def _firmware(target: str | None, platform, kernels: str = "ref", model: Path | None = None):
+    """BENCH, ELF path or --model -> (FirmwareImage, Benchmark or None), as every command resolves it."""
+    from harness.target import resolve_firmware
+
+    return resolve_firmware(target, platform, kernels, model)
+
+
+PLATFORM_HELP = "Platform: a name from 'tinyperf platforms' or a platform TOML path (default: the default platform)."
+WINDOW_HELP = ("Measurement window: BEGIN:END (entry of BEGIN to entry of END) or F (return of F to its next entry); "
+               "function names, C++ ones without parameters. Default: tp_mark_begin:tp_mark_end, else th_timestamp.")
 
 
 class FiniteFloat(click.FloatRange):
@@ -83,7 +109,7 @@ def platforms_cmd(as_json: bool) -> None:
 
 @cli.command("exec")
 @click.argument("elf", type=click.Path(path_type=Path))
-@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--timeout", default=60.0, show_default=True, type=FiniteFloat(min=0.1, max=MAX_TIMEOUT_S),
               help="Seconds before the run is stopped.")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -91,15 +117,18 @@ def platforms_cmd(as_json: bool) -> None:
 @click.option("--icount", is_flag=True, help="Deterministic time: QEMU -icount, virtual time follows instructions.")
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
+@click.option("--until-idle", is_flag=True,
+              help="Protocol firmware: end (exit 0) once every command of the input got its m-ready and the UART is quiet.")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming output.")
 def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: Path | None, icount: bool,
-             backend: str, as_json: bool) -> None:
+             backend: str, until_idle: bool, window_spec: str | None, as_json: bool) -> None:
     """Run any firmware ELF until it exits (semihosting) or times out; print its counts.
 
-    Exits with the firmware's exit code, 124 on timeout."""
+    Exits with the firmware's exit code (0 with --until-idle once idle), 124 on timeout."""
     from harness.execute import execute
 
-    platform = get_platform(platform_name)
+    platform = _platform(platform_name)
     firmware = FirmwareImage(elf)
     if input_file:
         with input_file.open("rb") as stream:
@@ -113,7 +142,9 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
 
-    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream, backend=backend)
+    window = _window(firmware, window_spec)
+    result = execute(platform, firmware, data, timeout, icount, on_output=None if as_json else stream, backend=backend,
+                     until_idle=until_idle, window=window)
     if as_json:
         _print_json(result.to_dict())
     else:
@@ -133,14 +164,14 @@ def exec_cmd(elf: Path, platform_name: str | None, timeout: float, input_file: P
 
 
 @cli.command("selftest")
-@click.option("--platform", "-p", "platform_names", multiple=True, help="Only these platforms (repeatable).")
+@click.option("--platform", "-p", "platform_names", multiple=True, help="Only these platforms: names or TOML paths (repeatable).")
 @click.option("--rebuild", is_flag=True, help="Build the self-test firmware instead of using the prebuilt ELFs.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
     """Check UART both ways and paper-exact instruction counts on every platform."""
     from harness.selftest import LOOP_PASSES, run_selftest
 
-    boards = [get_platform(n) for n in platform_names] or list(catalog().values())
+    boards = [_platform(n) for n in platform_names] or list(catalog().values())
     results = []
     with console.status("running self-tests") as status:
         for p in boards:
@@ -165,7 +196,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 
 @cli.command("run")
 @click.argument("benches", nargs=-1)
-@click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--mode", "-m", "modes", multiple=True, type=click.Choice(["perf", "verify", "accuracy", "energy"]),
               help="Repeatable; default: perf + verify.  energy: the official energy loop on modeled power.")
 @click.option("--supply-v", type=click.FloatRange(min=0.5, max=5.0),
@@ -185,6 +216,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--icount", is_flag=True, help="Deterministic time (QEMU -icount), for firmware that takes timer interrupts.")
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="Open division: your .tflite (alone: raw int8 tensors in and out; after a benchmark name: "
                    "in place of its model, with its inputs, data set and scoring).")
@@ -192,7 +224,7 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
               help="With --model: inferences in the perf window (default: from the model's MACs).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
 def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir,
-            fail_fast, icount, backend, model_path, iterations, as_json) -> None:
+            fail_fast, icount, backend, window_spec, model_path, iterations, as_json) -> None:
     """Run MLPerf Tiny benchmarks (kws vww ic ad by default), or your model (--model), on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import memory_lines, results_document, summary_table
@@ -209,7 +241,7 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
         run.fail_fast = fail_fast
         runs.append(run)
     else:
-        platform = get_platform(platform_name)
+        platform = _platform(platform_name)
         if iterations and not model_path:
             raise CliError("--iterations needs --model: the benchmarks run the official loop counts", EXIT_USAGE)
         chosen = resolve(benches, model_path) if model_path else rc.resolve_benchmarks(benches)
@@ -221,11 +253,13 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
             what = "path {} is not a folder" if dataset_path.exists() else "folder {} does not exist"
             raise CliError(f"dataset {what.format(dataset_path)}: pass the folder holding ic01/ kws01/ vww01/ ad01/",
                            EXIT_USAGE)
+        chosen_modes = tuple(modes or ("perf", "verify"))
         for bench in chosen:
             firmware = rc.firmware_for(bench, platform, elf, kernels)
-            run = BenchRun(bench, platform, firmware, tuple(modes or ("perf", "verify")),
+            window = _window(firmware, window_spec, required="perf" in chosen_modes)
+            run = BenchRun(bench, platform, firmware, chosen_modes,
                            rc.inputs_for(bench, dataset_path, samples, seed), Path(), jobs, fail_fast, icount,
-                           backend=backend, supply_v=supply_v)
+                           backend=backend, supply_v=supply_v, window=window, window_spec=window_spec)
             runs.append((run, dataset_path, seed, samples))
         prepared = []
         for run, dataset, seed_, count in runs:
@@ -258,7 +292,7 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
 
 @cli.command("build")
 @click.argument("benches", nargs=-1)
-@click.option("--platform", "-p", "platform_names", multiple=True, help="Platforms (repeatable; default: all).")
+@click.option("--platform", "-p", "platform_names", multiple=True, help="Platforms: names or platform TOML paths (repeatable; default: all).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Folder for the ELFs (<out>/<kernels>/<platform>/<bench>/<bench>.elf).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
@@ -281,7 +315,7 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
         raise CliError("--model builds one model's firmware: drop --prebuilt/--selftest", EXIT_USAGE)
     if not prebuilt:
         check_writable(out_dir, "--out")
-    boards = [get_platform(n) for n in platform_names] or list(catalog().values())
+    boards = [_platform(n) for n in platform_names] or list(catalog().values())
     if model_path:
         from harness.openmodel import build_for, firmware_id
 
@@ -289,7 +323,7 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
         with console.status(f"building {bench.model_file} for {len(boards)} platform(s)"):
             images = [describe(build_for(bench, board, kernels, out_dir.resolve() / kernels / board.name / bench.name),
                                board, firmware_id(bench), kernels) for board in boards]
-        _print_built(images)
+        _print_built(images, boards)
         return
     benches = tuple(get_benchmark(b).name for b in benches)
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
@@ -301,10 +335,10 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
             publish_prebuilt(images)
         else:
             images = build_set(boards, names, out_dir.resolve(), kernels, jobs)
-    _print_built(images)
+    _print_built(images, boards)
 
 
-def _print_built(images) -> None:
+def _print_built(images, boards) -> None:
     from harness.modelinfo import record_from_elf
     from harness.portable import portable_layers, portable_line
 
@@ -315,11 +349,12 @@ def _print_built(images) -> None:
         table.add_row(image.benchmark, image.model or "-", image.platform, image.kernels, str(image.flash_bytes),
                       str(image.ram_bytes), str(image.arena_bytes or "-"), image.elf)
     console.print(table)
+    platforms = {board.name: board for board in boards}
     for image in images:  # no silent fallback: an opt image names every layer on the portable path
         record = record_from_elf(Path(image.elf)) if image.kernels == "opt" else None
         if record is None:
             continue
-        found = portable_layers(record.layers, get_platform(image.platform))
+        found = portable_layers(record.layers, platforms[image.platform])
         if found and all(reason == "the core has no DSP extension" for _, _, reason in found):
             err_console.print(f"tinyperf: note: {image.benchmark} on {image.platform}: every layer runs the portable "
                               "kernels (the core has no DSP extension)", highlight=False)
@@ -329,9 +364,29 @@ def _print_built(images) -> None:
                               f"{portable_line(symbol, op, reason)}", highlight=False)
 
 
+@cli.command("port")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the kit (created; existing kit files are overwritten).")
+def port_cmd(platform_name: str | None, out_dir: Path) -> None:
+    """Write the port kit for a platform: what a third-party MLPerf Tiny submission
+    needs to run on it (startup, linker script, UART/timer drivers, th_* functions).
+
+    See the README's "Porting a submission" section."""
+    from harness.port import write_kit
+
+    platform = _platform(platform_name)
+    try:
+        files = write_kit(platform, out_dir)
+    except OSError as err:
+        raise CliError(f"cannot write the kit to {out_dir}: {err.strerror}; pass a writable --out folder") from None
+    click.echo(f"tinyperf: port kit for {platform.name} in {out_dir}: " + " ".join(f.name for f in files))
+    click.echo(f"tinyperf: in your Makefile: include {out_dir.resolve()}/port.mk", err=True)
+
+
 @cli.command("profile")
 @click.argument("target", metavar="[BENCH|ELF]", required=False)
-@click.option("--platform", "-p", "platform_name", help="Platform (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
                    "pass the official N, e.g. 70 for kws, to mirror 'tinyperf run').")
@@ -346,10 +401,11 @@ def _print_built(images) -> None:
               help="Open division: profile your .tflite, built for the platform (BENCH then gives the inputs).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
               help="Kernel set of a benchmark's or --model's image.")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print profile.json to stdout instead of the tables.")
 def profile_cmd(target: str | None, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
                 seed: int, out_dir: Path | None, top: int, model_path: Path | None, kernels: str,
-                as_json: bool) -> None:
+                window_spec: str | None, as_json: bool) -> None:
     """Where the perf window's instructions and cycles go: per layer and per function.
 
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
@@ -357,11 +413,13 @@ def profile_cmd(target: str | None, platform_name: str | None, iterations: int, 
     from harness import profile as prof
     from harness.report import check_writable
 
-    platform = get_platform(platform_name)
+    platform = _platform(platform_name)
     check_writable(out_dir or Path("results"), "--out")
-    elf, bench = prof.resolve_target(target, platform, model_path, kernels)
+    firmware, bench = _firmware(target, platform, kernels, model_path)
+    window = _window(firmware, window_spec, required=True)
     with console.status(f"profiling {target or model_path} on {platform.name}"):
-        result = prof.run_profile(platform, elf, bench, iterations, warmups, output_samples, seed)
+        result = prof.run_profile(platform, firmware, bench, iterations, warmups, output_samples, seed, window=window)
+    elf = firmware.path
     out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
     prof.write_profile(result, out)
     if as_json:
@@ -369,6 +427,8 @@ def profile_cmd(target: str | None, platform_name: str | None, iterations: int, 
         return
     if result.layers is not None:
         console.print(prof.layer_table(result))
+    elif result.operators:
+        console.print(prof.operator_table(result))
     console.print(prof.function_table(result, top))
     err_console.print(f"tinyperf: {prof.summary_line(result)}", highlight=False)
     for note in result.notes:
@@ -379,7 +439,7 @@ def profile_cmd(target: str | None, platform_name: str | None, iterations: int, 
 @cli.command("compare")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@click.option("--platform", "-p", "platform_name", help="Platform for ELF sides (default: a folder's, else the default).")
+@click.option("--platform", "-p", "platform_name", help="Platform (name or TOML path) for ELF sides (default: a folder's, else the default).")
 @click.option("--max-regression", type=FiniteFloat(min=0), default=2.0, show_default=True,
               help="Fail when B's cycles per inference exceed A's by more than this many percent.")
 @click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32),
@@ -392,10 +452,11 @@ def profile_cmd(target: str | None, platform_name: str | None, iterations: int, 
               help="Functions shown when there are no layers.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="Open division: A and B may then be kernel sets (ref, opt) of your .tflite's image.")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP + " (for ELF sides)")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int | None,
                 output_samples: int, seed: int, junit_file: Path | None, top: int, model_path: Path | None,
-                as_json: bool) -> None:
+                window_spec: str | None, as_json: bool) -> None:
     """Compare two builds: per-layer (or per-function) instruction and cycle deltas, and outputs.
 
     A and B are result folders ('tinyperf profile' or 'tinyperf run'), ELFs of one benchmark, or a
@@ -405,9 +466,10 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
     from harness.report import atomic_write
 
     if platform_name is not None:
-        get_platform(platform_name)
+        _platform(platform_name)
     with console.status("comparing"):
-        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed, model=model_path)
+        side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed,
+                                           window_spec=window_spec, model=model_path)
     result = cmp.compare_sides(side_a, side_b, max_regression)
     if junit_file is not None:
         atomic_write(junit_file, cmp.junit_xml(result))
@@ -423,7 +485,7 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 
 @cli.command("serve")
 @click.argument("target", metavar="[BENCH|ELF]", required=False)
-@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--pace/--no-pace", default=True, show_default=True,
               help="Hold each reply until host time has caught up with the emulated time it took.")
 @click.option("--link", type=click.Path(dir_okay=False, path_type=Path),
@@ -433,38 +495,34 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
               help="Seconds the board may take over one command before it is restarted (the command gets an error).")
 @click.option("--energy", is_flag=True,
               help="Also serve an emulated interface board and LPM01A power monitor (the runner's energy mode).")
+@click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="Open division: serve your .tflite's image (after BENCH: in place of its model).")
 @click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
               help="Kernel set of the --model image.")
 def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
-              command_timeout: float, energy: bool, model_path: Path | None, kernels: str) -> None:
+              command_timeout: float, energy: bool, window_spec: str | None, model_path: Path | None,
+              kernels: str) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
     pty's path; serial clients (pyserial, minicom, the official runner) open it
     like a real board's port.  m-lap-us lines carry emulated board time.  With
     --energy, prints `dut PATH`, `interface PATH` and `power PATH` lines instead."""
-    from harness.build import BENCHES
-    from harness.serve import Server, check_link, resolve_firmware
+    from harness.serve import Server, check_link
 
-    platform = get_platform(platform_name)
-    if model_path is not None:
-        from harness.openmodel import build_for
-
-        elf = build_for(resolve((target,) if target else (), model_path)[0], platform, kernels)
-    elif target is None:
-        raise CliError("name a benchmark, an ELF or --model PATH.tflite", EXIT_USAGE)
-    else:
-        elf = resolve_firmware(target, platform, BENCHES)
+    platform = _platform(platform_name)
+    firmware, _bench = _firmware(target, platform, kernels, model_path)
+    elf = firmware.path
     model = _energy_model(platform) if energy else None
-    firmware = FirmwareImage(elf)
     firmware.check_fits(platform)  # before calibration, which would report the same problem first
     if link:
         check_link(link)
-    cpi = _serve_cpi(platform, firmware, icount)
+    window = _window(firmware, window_spec)
+    cpi = _serve_cpi(platform, firmware, icount, window)
     server = Server(platform, firmware, pace=pace, link=link, icount=icount, command_timeout=command_timeout,
-                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), exact_windows=energy)
+                    cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), exact_windows=energy,
+                    window=window)
     bench = None
     if model is not None:
         from harness.benchdevices import EnergyBench
@@ -498,7 +556,7 @@ def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: P
 @click.argument("runner_args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--bench", "target", required=True, metavar="BENCH|ELF",
               help="Firmware the emulated DUT runs: a benchmark's prebuilt image or an ELF.")
-@click.option("--platform", "-p", "platform_name", help="Platform name (default: the default platform).")
+@click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--pace/--no-pace", default=True, show_default=True,
               help="Hold each DUT reply until host time has caught up with the emulated time it took.")
 def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, platform_name: str | None,
@@ -510,21 +568,21 @@ def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, plat
     Modes p and a see the emulated DUT; mode e sees an emulated interface board and LPM01A
     (modeled power).  Ports get the USB ids of the runner's own device list."""
     from harness import launcher
-    from harness.build import BENCHES
-    from harness.serve import Server, resolve_firmware
+    from harness.serve import Server
 
     args = list(runner_args)
     mode = launcher.runner_mode(args)
     if mode not in launcher.MODES:
         raise CliError(f"runner mode '{mode}' is not one of p, a, e", EXIT_USAGE)
-    platform = get_platform(platform_name)
+    platform = _platform(platform_name)
     devices = launcher.load_devices(launcher.device_list(runner_dir, args))
-    elf = resolve_firmware(target, platform, BENCHES)
+    firmware, _bench = _firmware(target, platform)
+    elf = firmware.path
     model = _energy_model(platform) if mode == "e" else None
-    firmware = FirmwareImage(elf)
-    cpi = _serve_cpi(platform, firmware, icount=False)
+    window = _window(firmware, None)
+    cpi = _serve_cpi(platform, firmware, False, window)
     server = Server(platform, firmware, pace=pace, cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n),
-                    exact_windows=mode == "e")
+                    exact_windows=mode == "e", window=window)
     device = server
     try:
         if model is not None:
@@ -571,16 +629,22 @@ def _bounded_input(stream, name: str) -> bytes:
     return data
 
 
-def _serve_cpi(platform, firmware: FirmwareImage, icount: bool) -> float | None:
+def _serve_cpi(platform, firmware: FirmwareImage, icount: bool, window) -> float | None:
     """The CPI of the firmware's official perf window, measured once before
     serving, so lap times are cycles at the platform clock as in `tinyperf run`
     (None for firmware that is not an MLPerf Tiny benchmark: then CPI 1)."""
     from harness.runner import measure_perf
 
+    if window is None:
+        click.echo("tinyperf: no measurement window in the firmware; lap times use 1 cycle per instruction", err=True)
+        return None
     try:
-        perf = measure_perf(None, platform, firmware, icount=icount)
+        perf = measure_perf(None, platform, firmware, icount=icount, window=window)
     except TinyperfError as err:
         click.echo(f"tinyperf: no cycle calibration ({err}); lap times use 1 cycle per instruction", err=True)
+        return None
+    if perf.cpi is None:  # no block counts for the window (e.g. a backend without them)
+        click.echo("tinyperf: no cycle calibration (no block counts); lap times use 1 cycle per instruction", err=True)
         return None
     click.echo(f"tinyperf: {perf.cycle_model}: CPI {perf.cpi:.4f} on the perf window; lap times are cycles "
                f"at {platform.clock_mhz:g} MHz", err=True)

@@ -27,7 +27,8 @@ from firmware_bins import KERNEL_SETS
 from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
                              load_profile, resolve_target, run_profile)
-from platforms import get_platform
+from harness.target import require_window, resolve_platform
+from sim.elf import FirmwareImage
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 DEFAULT_MAX_REGRESSION = 2.0  # percent
@@ -60,7 +61,8 @@ class Side:
 def side_from_profile(profile: Profile, label: str, kind: str) -> Side:
     return Side(label, kind, profile.benchmark, profile.platform, profile.cycle_model, profile.instructions,
                 profile.cycles, profile.layers, profile.outside_layers, profile.functions,
-                {o["name"]: o["raw"] for o in profile.outputs} if profile.outputs else None,
+                {o["name"]: o["raw"] for o in profile.outputs} if profile.outputs and all(o.get("raw") for o in profile.outputs)
+                else None,
                 {o["name"]: o["results"] for o in profile.outputs} if profile.outputs else None,
                 profile.firmware_sha256, profile.iterations)
 
@@ -126,7 +128,8 @@ def _is_folder(target: str) -> bool:
 
 def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: int | None = None,
                   output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0,
-                  warmups: int = DEFAULT_WARMUPS, model: Path | None = None) -> tuple[Side, Side]:
+                  warmups: int = DEFAULT_WARMUPS, window_spec: str | None = None,
+                  model: Path | None = None) -> tuple[Side, Side]:
     """Load the folders, profile the ELFs (both at once, on the same inputs).  ELFs run as many
     inferences per window as a folder's profile did (the window's fixed overhead is spread over
     them), else `iterations` (default DEFAULT_ITERATIONS).  With `model`, a side named by a
@@ -135,11 +138,11 @@ def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: 
     if iterations is None:
         iterations = next((s.iterations for s in folders.values() if s.iterations), DEFAULT_ITERATIONS)
     if platform_name is not None:
-        platform = get_platform(platform_name)
+        platform = resolve_platform(platform_name)
     elif folders:
-        platform = get_platform(next(iter(folders.values())).platform)
+        platform = resolve_platform(next(iter(folders.values())).platform)
     else:
-        platform = get_platform(None)
+        platform = resolve_platform(None)
     elfs = [t for t in (a, b) if t not in folders]
     resolved = {t: resolve_target(None, platform, model, t) if model is not None and t in KERNEL_SETS
                 else resolve_target(t, platform) for t in elfs}
@@ -147,7 +150,9 @@ def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: 
 
     def profile(target: str) -> Side:
         path, bench = resolved[target]
-        result = run_profile(platform, path, bench or hint, iterations, warmups, output_samples, seed)
+        image = FirmwareImage(path)
+        result = run_profile(platform, image, bench or hint, iterations, warmups, output_samples, seed,
+                             window=require_window(image, window_spec))
         return side_from_profile(result, target, "elf")
 
     with ThreadPoolExecutor(max(1, len(elfs))) as pool:

@@ -18,17 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.elf import FirmwareImage
 from sim.errors import EmulatorLost, FirmwareTimeout, SimError
 from sim.plugin import window_blocks, window_memory, windows
 from tinyperf_errors import TinyperfError
-
-# Our firmware brackets measured work with these; third-party EEMBC firmware
-# has th_timestamp, whose consecutive calls then delimit the windows.
-WINDOW_MARKERS = ("tp_mark_begin", "tp_mark_end")
-TIMESTAMP_MARKER = "th_timestamp"
 
 LINE_TIMEOUT_S = 5.0  # the official runner's per-line timeout
 INFER_LINE_TIMEOUT_S = 30.0  # ... and for infer
@@ -41,6 +37,7 @@ RESULTS = re.compile(r"m-results-\[(?P<values>[^\]]*)\]")
 LAP = re.compile(r"m-lap-us-(?P<us>\d+)")
 OUTPUTS = re.compile(r"m-outputs-\[(?P<hex>[0-9a-fA-F]*)\]")
 MODEL = re.compile(r"m-model-\[(?P<model>[^\]]+)\]")
+UNKNOWN_OUTPUTS = "Unknown command: outputs"
 
 
 class DutError(TinyperfError):
@@ -68,24 +65,16 @@ class InferResult:
         return self.instructions / self.iterations if self.instructions is not None else None
 
 
-def window_markers(firmware: FirmwareImage) -> tuple[str, str] | None:
-    """(begin, end) marker symbols the firmware has, or None."""
-    if all(firmware.address(m) is not None for m in WINDOW_MARKERS):
-        return WINDOW_MARKERS
-    if firmware.address(TIMESTAMP_MARKER) is not None:
-        return (TIMESTAMP_MARKER, TIMESTAMP_MARKER)
-    return None
-
-
 class Dut:
     """Protocol client over a started emulator."""
 
-    def __init__(self, emulator: Emulator, transcript: TextIO | None = None):
+    def __init__(self, emulator: Emulator, transcript: TextIO | None = None, window: Window | None = None):
         self.emulator = emulator
         self._transcript = transcript
         self._tail: list[str] = []
-        self.markers = window_markers(emulator.firmware)
+        self.window = window or find_window(emulator.firmware)
         self._markers_seen = 0
+        self.has_outputs: bool | None = None  # whether the firmware answers outputs% (None: not asked yet)
         self._inputs_dir: Path | None = None
 
     # -- transcript ------------------------------------------------------
@@ -209,36 +198,45 @@ class Dut:
         return InferResult(values, (laps[0], laps[-1]), self._window_count(), iterations, self._window_blocks(),
                            self._window_memory())
 
-    def outputs(self) -> bytes:
-        """The raw int8 output tensor of the last inference (our `outputs%` command)."""
-        for line in self.send("outputs"):
+    def outputs(self) -> bytes | None:
+        """The raw int8 output tensor of the last inference (the `outputs%`
+        extension); None when the firmware does not have it (it answers
+        `e-[Unknown command: outputs]`, remembered for later calls)."""
+        if self.has_outputs is False:
+            return None
+        try:
+            lines = self.send("outputs")
+        except DutError as err:
+            if UNKNOWN_OUTPUTS not in str(err):
+                raise
+            self.has_outputs = False
+            return None
+        for line in lines:
             match = OUTPUTS.search(line)
             if match:
+                self.has_outputs = True
                 return bytes.fromhex(match["hex"])
-        raise self._error("outputs reply has no m-outputs line (is this tinyperf firmware?)")
+        raise self._error("outputs reply has no m-outputs line (see the README's outputs% reply format)")
 
     def _window_blocks(self) -> list[tuple[int, int, int]] | None:
         """Exact per-block executions of the last window (when profiling)."""
-        if not self.markers:
+        if not self.window:
             return None
-        begin, end = (self.emulator.markers.get(m) for m in self.markers)
-        return window_blocks(self.emulator.counters(), begin, end)
+        return window_blocks(self.emulator.counters(), self.window.begin, self.window.end)
 
     def _window_memory(self) -> list[int] | None:
         """Memory counters of the last window (memory-aware profiling runs)."""
-        if not self.markers:
+        if not self.window:
             return None
-        begin, end = (self.emulator.markers.get(m) for m in self.markers)
-        return window_memory(self.emulator.counters(), begin, end)
+        return window_memory(self.emulator.counters(), self.window.begin, self.window.end)
 
     def _window_count(self) -> int | None:
-        if not self.markers:
+        if not self.window:
             return None
         log = self.emulator.counters()
         new = log.markers[self._markers_seen:]
         self._markers_seen = len(log.markers)
-        begin, end = (self.emulator.markers.get(m) for m in self.markers)
-        counts = windows(new, begin, end)
+        counts = windows(new, self.window.begin, self.window.end)
         return counts[-1] if counts else None
 
 
@@ -247,17 +245,17 @@ class open_dut:
 
     def __init__(self, platform: Platform | str | None, firmware: FirmwareImage | str | Path,
                  transcript: TextIO | None = None, icount: bool = False, backend: str = "qemu",
-                 profile: bool = False, memory: bool = True):
+                 profile: bool = False, memory: bool = True, window: Window | None = None):
         image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
-        markers = window_markers(image)
-        options = RunOptions(markers=tuple(sorted(set(markers))) if markers else (), icount=icount, profile=profile,
-                             memory=memory)
+        self.window = window or find_window(image)
+        options = (self.window.run_options(icount=icount, profile=profile, memory=memory) if self.window
+                   else RunOptions(icount=icount, profile=profile, memory=memory))
         self.emulator = open_emulator(platform, image, options, backend=backend)
         self.transcript = transcript
 
     def __enter__(self) -> Dut:
         self.emulator.start()
-        self.dut = Dut(self.emulator, self.transcript)
+        self.dut = Dut(self.emulator, self.transcript, self.window)
         try:
             self.dut.boot()
             return self.dut

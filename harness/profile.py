@@ -46,6 +46,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -53,19 +54,21 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from harness.benchmarks import Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import Benchmark
 from harness.datasets import default_inputs, iter_default_inputs
+from harness.dut import Dut
 from harness.modelinfo import record_from_elf
-from harness.openmodel import bench_for_image, check_image, record_of
+from harness.openmodel import record_of
+from harness.operators import SourceFiles, operator_rows
 from harness.portable import measured_portable, portable_line
-from harness.dut import Dut, DutError, window_markers
+from harness.target import Window, identify_benchmark, require_window
 from platforms import Platform
-from sim import RunOptions, open_emulator
+from sim import open_emulator
 from sim.cache import REPO_ROOT, cache_dir
 from sim.cycles import cycle_model
 from sim.memory import MemoryCounts, stall_cycles
 from sim.elf import FirmwareImage
-from sim.plugin import Block, segments, window_hits
+from sim.plugin import MAX_MARKERS, Block, segments, window_hits
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 PROFILE_SCHEMA = "tinyperf-profile"
@@ -73,7 +76,6 @@ PROFILE_VERSION = 1
 UNKNOWN = "<unknown>"
 OUTSIDE = "<outside layers>"
 LAYER_SYMBOL = re.compile(r"^layer_(?P<index>\d+)_(?P<kernel>\w+)$")
-MAX_PLUGIN_MARKERS = 64  # MAX_MARKERS in sim/plugin/counter.c
 DEFAULT_ITERATIONS = 3  # per-inference counts are deterministic; N only repeats them
 DEFAULT_WARMUPS = 1
 DEFAULT_OUTPUT_SAMPLES = 3
@@ -89,18 +91,18 @@ class ProfileError(TinyperfError):
 
 
 class FunctionMap:
-    """Sized function symbols of an ELF, for address -> function lookups."""
+    """Sized function symbols of an ELF, for address -> function lookups (C++ names demangled)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, image: FirmwareImage):
         spans: dict[int, tuple[int, str]] = {}
-        with Path(path).open("rb") as stream:
+        with image.path.open("rb") as stream:
             table = ELFFile(stream).get_section_by_name(".symtab")
             for sym in table.iter_symbols() if table is not None else ():
                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and sym.name:
                     start = sym["st_value"] & ~1
                     # Two names for one address (aliases): keep the global one.
                     if start not in spans or sym["st_info"]["bind"] == "STB_GLOBAL":
-                        spans[start] = (start + sym["st_size"], sym.name)
+                        spans[start] = (start + sym["st_size"], image.display_name(sym.name))
         self._starts = sorted(spans)
         self._spans = [spans[s] for s in self._starts]
         self.starts_by_name = {name: start for start, (_end, name) in zip(self._starts, self._spans)}
@@ -231,6 +233,8 @@ class Profile:
     compute_cycles: float | None = None
     stall_cycles: dict[str, float] | None = None
     memory: dict | None = None
+    # per operator (harness.operators): operator instructions cycles share functions
+    operators: list[dict] | None = None
     # Layers of an optimized image that ran a portable kernel: symbol op reason share (harness.portable).
     portable: list[dict] = field(default_factory=list)
 
@@ -278,7 +282,7 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
     memory: the memory counters at each hit (memory-aware runs), for the stalls per layer."""
     segs, notes = segments(hits, first, last)
     seg_memory = segment_memory(platform, memory, first, last)
-    functions = FunctionMap(image.path)
+    functions = FunctionMap(image)
     symbols = layer_symbols(image) if layers else {}
     layer_at: dict[int, str] = {}
     for name, addr in sorted(symbols.items()):
@@ -390,70 +394,47 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
                        for k, v in stall_cycles(platform.memory_timing, window_memory).items()}
                       if window_memory else ({} if not platform.memory_timing.modelled else None)),
         memory=window_memory.scaled(1 / iterations).to_dict() if window_memory else None,
+        operators=operator_rows(function_rows, functions.starts_by_name, SourceFiles(image.path)),
     )
 
 
 # ---- running --------------------------------------------------------------------------------
 
 
-def identify(dut: Dut, bench: Benchmark | None, image: FirmwareImage) -> Benchmark:
-    try:
-        model = dut.profile()
-    except DutError as err:
-        if bench is not None:
-            return bench
-        raise ProfileError(f"{image.path}: the firmware does not report its model ({err}): "
-                           "profile a benchmark name instead") from None
-    if bench is not None:
-        if model != bench.id:
-            raise ProfileError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
-        check_image(image.path, bench)
-        return bench
-    found = bench_for_image(image.path, model)
-    if found is None:
-        raise ProfileError(f"{image.path} reports model '{model}', which is not an MLPerf Tiny benchmark "
-                           "tinyperf knows, and carries no model record") from None
-    return found
-
-
-def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[dict] | None:
-    """Raw outputs of `count` seeded default inputs (None if the firmware has no outputs% command)."""
+def output_digests(dut: Dut, bench: Benchmark, count: int, seed: int) -> list[dict]:
+    """Printed results and raw outputs of `count` seeded default inputs (raw and
+    sha256 None when the firmware has no outputs% command)."""
     rows = []
     for sample in iter_default_inputs(bench, count, seed):
         dut.load(sample.data)
         result = dut.infer(1, 0, timeout=INFER_TIMEOUT_S)
-        try:
-            raw = dut.outputs()
-        except DutError:
-            return None
-        rows.append({"name": sample.name, "sha256": hashlib.sha256(raw).hexdigest(), "raw": raw.hex(),
-                     "results": result.results})
+        raw = dut.outputs()
+        rows.append({"name": sample.name, "sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+                     "raw": raw.hex() if raw is not None else None, "results": result.results})
     return rows
 
 
 def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench: Benchmark | None = None,
                 iterations: int = DEFAULT_ITERATIONS, warmups: int = DEFAULT_WARMUPS,
-                output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0, transcript=None) -> Profile:
+                output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0, transcript=None,
+                window: Window | None = None) -> Profile:
     """Profile one perf window of `firmware` on `platform` (and digest a few seeded outputs)."""
     image = firmware if isinstance(firmware, FirmwareImage) else FirmwareImage(firmware)
-    pair = window_markers(image)
-    if pair is None:
-        raise ProfileError(f"{image.path} has no measurement markers (tp_mark_begin/tp_mark_end or th_timestamp)")
+    window = window or require_window(image)  # TargetError (a usage error) when the firmware has none
     layers_by_name = layer_symbols(image)
-    marker_names = sorted(set(pair))
     notes = []
-    if len(set(layers_by_name.values())) + len(marker_names) > MAX_PLUGIN_MARKERS:
-        notes.append(f"{len(layers_by_name)} layers exceed the plugin's {MAX_PLUGIN_MARKERS} markers: "
+    if len(set(layers_by_name.values())) + len(window.sites) > MAX_MARKERS:
+        notes.append(f"{len(layers_by_name)} layers exceed the plugin's {MAX_MARKERS} markers: "
                      "per-function profile only")
         layers_by_name = {}
-    options = RunOptions(markers=tuple(marker_names + sorted(layers_by_name)), profile=True)
+    options = window.run_options(markers=tuple(sorted(layers_by_name)), profile=True)
     emulator = open_emulator(platform, image, options)
     emulator.start()
     dut = None
     try:
-        dut = Dut(emulator, transcript)
+        dut = Dut(emulator, transcript, window)
         dut.boot()
-        bench = identify(dut, bench, image)
+        bench = identify_benchmark(dut, bench, image)
         dut.load(default_inputs(bench, 1, seed)[0].data)
         result = dut.infer(iterations, warmups, timeout=INFER_TIMEOUT_S)
         log = emulator.counters()
@@ -465,8 +446,7 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
         emulator.stop()
         if dut is not None:
             dut.close()  # its input folder under /tmp
-    begin, end = (image.address(name) for name in pair)
-    hits, first, last = window_hits(markers, snapshots, begin, end)
+    hits, first, last = window_hits(markers, snapshots, window.begin, window.end)
     layers, source = model_layers(image, bench) if layers_by_name else (None, "no per-layer markers")
     if not layers_by_name and layer_symbols(image):
         source = "too many layers for per-layer markers"
@@ -482,32 +462,12 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
 
 def resolve_target(target: str | None, platform: Platform, model: Path | None = None,
                    kernels: str = "ref") -> tuple[Path, Benchmark | None]:
-    """BENCH (prebuilt, or built from source when there is none), an ELF path, or
-    with `model` the image built for that model (BENCH then gives the inputs)."""
-    from firmware_bins import prebuilt
-    from harness.build import BENCHES, build_image
-    from harness.openmodel import build_for, resolve
+    """BENCH (prebuilt, or built from source when there is none), an ELF path, or with
+    `model` the image built for that model, BENCH then giving the inputs (harness.target)."""
+    from harness.target import resolve_firmware
 
-    if model is not None:
-        bench = resolve((target,) if target else (), model)[0]
-        return build_for(bench, platform, kernels), bench
-    if target is None:
-        raise ProfileError("name a benchmark, an ELF or --model PATH.tflite")
-    if target in BENCHES:
-        bench = get_benchmark(target)
-        return (prebuilt(platform.image_platform, target, kernels)
-                or build_image(platform, "bench", target, kernels=kernels)), bench
-    path = Path(target)
-    if path.exists() or path.is_symlink():
-        return path, None  # FirmwareImage says what is wrong with a folder, a device or a symlink loop
-    if "/" in target or target.endswith(".elf"):
-        raise ProfileError(f"{target}: no such ELF file", EXIT_USAGE)
-    try:
-        get_benchmark(target)
-    except UnknownBenchmarkError as err:
-        raise ProfileError(f"{err}; or pass an ELF path", EXIT_USAGE) from None
-    raise ProfileError(f"'{target}' is a benchmark id: pass its name ({', '.join(BENCHES)}) or an ELF path",
-                       EXIT_USAGE)
+    image, bench = resolve_firmware(target, platform, kernels, model)
+    return image.path, bench
 
 
 # ---- output files ---------------------------------------------------------------------------
@@ -561,7 +521,7 @@ def bar_chart(profile: Profile, top: int = 25) -> bytes:
         title = "cycles per layer"
     else:
         rows = profile.functions[:top]
-        labels, values = [row["name"] for row in rows], [row["cycles"] for row in rows]
+        labels, values = [_chart_label(row["name"]) for row in rows], [row["cycles"] for row in rows]
         title = f"cycles per function (top {len(rows)})"
     fig = Figure(figsize=(9, max(3.0, 0.3 * len(labels) + 1.2)))
     ax = fig.add_subplot()
@@ -570,10 +530,23 @@ def bar_chart(profile: Profile, top: int = 25) -> bytes:
     ax.invert_yaxis()
     ax.set_xlabel(f"cycles per inference ({profile.cycle_model})")
     ax.set_title(f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: {title}")
-    fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    with warnings.catch_warnings():
+        # Very long labels (C++ names) can leave tight_layout no room: it then keeps the
+        # default layout and warns on stderr, which is noise for a profile; the chart is still right.
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
+        fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()
+
+
+CHART_LABEL_CHARS = 60
+
+
+def _chart_label(name: str) -> str:
+    """A function name as a bar label: shortened, and '$' escaped (matplotlib reads $...$ as math)."""
+    short = name if len(name) <= CHART_LABEL_CHARS else name[:CHART_LABEL_CHARS - 1] + "\u2026"
+    return short.replace("$", r"\$")
 
 
 def result_entry(profile: Profile):
@@ -608,6 +581,11 @@ def write_profile(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
     }
     if profile.layers is not None:
         files["layers"] = atomic_write(out / "layers.csv", layers_frame(profile).to_csv(index=False))
+    if profile.operators:
+        import pandas as pd
+
+        frame = pd.DataFrame([dict(row, functions=" | ".join(row["functions"])) for row in profile.operators])
+        files["operators"] = atomic_write(out / "operators.csv", frame.to_csv(index=False))
     return files
 
 
@@ -657,6 +635,21 @@ def layer_table(profile: Profile):
     stall_total = sum(profile.stall_cycles.values()) if profile.stall_cycles is not None else None
     table.add_row("", "total", "", "", _num(profile.macs), _num(profile.instructions), _num(profile.cycles),
                   _num(stall_total), "100.0 %", _num(cpm, 2), style="bold")
+    return table
+
+
+def operator_table(profile: Profile):
+    """Per operator (functions attributed by source file, see harness.operators)."""
+    from rich.table import Table
+
+    table = Table(title=f"{profile.benchmark or Path(profile.firmware).name} on {profile.platform}: per operator, "
+                        "per inference (functions by their source file)")
+    for col, justify in (("operator", "left"), ("instructions", "right"), ("cycles", "right"), ("share", "right"),
+                         ("functions", "right")):
+        table.add_column(col, justify=justify)
+    for row in profile.operators or []:
+        table.add_row(row["operator"], _num(row["instructions"]), _num(row["cycles"]), f"{100 * row['share']:.1f} %",
+                      str(len(row["functions"])))
     return table
 
 

@@ -59,6 +59,13 @@ class SampleRecord:
     instructions: int | None = None
     raw_max_abs_diff: int | None = None  # largest difference of the raw int8 output tensors
     error: str | None = None  # the sample failed (DUT error, hang, fault): why, with the transcript tail
+    # How the sample was verified: "bytes" (outputs%, bit-exact check), "printed"
+    # (m-results against host TFLM printed the reference firmware's way), or None
+    # (not compared: see not_compared).
+    compared: str | None = "bytes"
+    results_agree: bool | None = None  # printed: top-1 equal and within one printed unit
+    printed_diff_units: int | None = None  # printed: largest difference in units of 0.001
+    not_compared: str | None = None  # why the sample has no verdict
     # The emulator was lost under the sample (killed, interrupted) even after retries:
     # no verdict on the firmware; --resume runs the sample again.
     no_verdict: bool = False
@@ -80,28 +87,50 @@ class SampleRecord:
 @dataclass(frozen=True)
 class Verify:
     samples: int
-    bit_exact: int  # samples whose output matched the host exactly
+    bit_exact: int  # byte-compared samples whose output matched the host exactly
     top1_agree: int
     max_abs_diff: float
-    mismatches: list[str] = field(default_factory=list)  # names of the samples that were not bit-exact
+    mismatches: list[str] = field(default_factory=list)  # byte-compared samples that were not bit-exact
     no_verdict: int = 0  # samples the emulator was lost under: neither exact nor mismatched
+    byte_compared: int | None = None  # samples checked byte by byte (outputs%); None in old results
+    printed_compared: int = 0  # samples checked by their printed m-results (firmware without outputs%)
+    results_agree: int = 0  # ... of which agree with host TFLM
+    max_printed_diff_units: int | None = None  # largest printed difference, in units of 0.001
+    disagreements: list[str] = field(default_factory=list)  # printed-compared samples that did not agree
+    not_compared: list[str] = field(default_factory=list)  # "name: why" of judged samples without a comparison
 
     @classmethod
     def from_records(cls, records: Sequence[SampleRecord]) -> Verify:
         judged = [r for r in records if not r.no_verdict]
+        by_bytes = [r for r in judged if r.compared == "bytes" and not r.error]
+        printed = [r for r in judged if r.compared == "printed" and not r.error]
+        diffs = [r.printed_diff_units for r in printed if r.printed_diff_units is not None]
         return cls(
             samples=len(judged),
-            bit_exact=sum(r.bit_exact for r in judged),
-            top1_agree=sum(r.top1_agree for r in judged),
+            bit_exact=sum(r.bit_exact for r in by_bytes),
+            top1_agree=sum(r.top1_agree for r in by_bytes + printed),
             max_abs_diff=max((r.raw_max_abs_diff if r.raw_max_abs_diff is not None else r.max_abs_diff
-                              for r in judged), default=0.0),
-            mismatches=[r.name for r in judged if not r.bit_exact],
+                              for r in by_bytes), default=0.0),
+            mismatches=[r.name for r in by_bytes if not r.bit_exact],
             no_verdict=len(records) - len(judged),
+            byte_compared=len(by_bytes),
+            printed_compared=len(printed),
+            results_agree=sum(bool(r.results_agree) for r in printed),
+            max_printed_diff_units=max(diffs) if diffs else None,
+            disagreements=[r.name for r in printed if not r.results_agree],
+            not_compared=[f"{r.name}: {r.error or r.not_compared}" for r in judged
+                          if r.error or r.compared not in ("bytes", "printed")],
         )
 
     @property
+    def compared(self) -> int:
+        return (self.samples if self.byte_compared is None else self.byte_compared) + self.printed_compared
+
+    @property
     def passed(self) -> bool:
-        return self.samples > 0 and self.bit_exact == self.samples and self.no_verdict == 0
+        """Every sample was compared (bytes or printed) and is bit-exact or agrees."""
+        return (self.compared > 0 and not self.mismatches and not self.disagreements and not self.not_compared
+                and self.no_verdict == 0)
 
 
 @dataclass(frozen=True)
@@ -331,12 +360,27 @@ def _quality(acc: Quality | None) -> tuple[str, str]:
     return shown, f"{target} {'PASS' if acc.passed else 'FAIL'}"
 
 
+def verify_cell(verify: Verify | None) -> str:
+    """bit-exact count over byte-compared samples; printed agreement for firmware without outputs%."""
+    if verify is None:
+        return "-"
+    parts = []
+    if verify.byte_compared is None or verify.byte_compared:
+        parts.append(f"{verify.bit_exact}/{verify.samples if verify.byte_compared is None else verify.byte_compared}")
+    if verify.printed_compared:
+        parts.append(f"printed agree {verify.results_agree}/{verify.printed_compared} "
+                     f"(max diff {verify.max_printed_diff_units} x 0.001)")
+    if verify.not_compared:
+        parts.append(f"{len(verify.not_compared)} not compared")
+    return ", ".join(parts) or "-"
+
+
 def summary_rows(results: Sequence[BenchmarkResult]) -> list[list[str]]:
     rows = []
     for r in results:
         latency = f"{r.latency_ms:,.3f} @ {r.clock_mhz:g} MHz" if r.latency_ms is not None else "-"
         cpm = f"{r.cycles_per_mac:.2f}" if r.cycles_per_mac is not None else "-"
-        exact = f"{r.verify.bit_exact}/{r.verify.samples}" if r.verify else "-"
+        exact = verify_cell(r.verify)
         rate = f"{1000 / r.latency_ms:,.2f}" if r.latency_ms else "-"
         # The firmware's own timer per inference: host time unless --icount, shown for comparison only.
         lap = (f"{r.perf['dut_lap_us'] / r.perf['iterations'] / 1000:,.3f}"
@@ -383,6 +427,12 @@ def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
             more = f" and {len(r.verify.mismatches) - 20} more" if len(r.verify.mismatches) > 20 else ""
             lines += ["", f"{r.benchmark} on {r.platform}: not bit-exact: {names}{more} "
                           f"(max abs diff {r.verify.max_abs_diff:g})"]
+        if r.verify and r.verify.disagreements:
+            lines += ["", f"{r.benchmark} on {r.platform}: printed results disagree with host TFLM: "
+                          + ", ".join(f"`{n}`" for n in r.verify.disagreements[:20])]
+        if r.verify and r.verify.not_compared:
+            lines += ["", f"{r.benchmark} on {r.platform}: not compared: "
+                          + "; ".join(r.verify.not_compared[:20])]
         if r.no_verdict_samples:
             lines += ["", f"{r.benchmark} on {r.platform}: {r.no_verdict_samples} samples have no verdict "
                           "(the emulator was lost under them, see samples.csv); not counted as mismatches; "
@@ -436,10 +486,26 @@ def _bit_exact_outcome(verify: Verify | None) -> tuple[str, str]:
         return "skipped", f"{verify.no_verdict} samples have no verdict (the emulator was lost under them)"
     if verify is None or verify.samples == 0:
         return "skipped", "no outputs were checked against the host reference"
+    if verify.compared == 0:
+        return "skipped", "no sample was compared: " + "; ".join(verify.not_compared[:3])
     if verify.passed:
         return "pass", ""
-    return "failure", (f"{verify.samples - verify.bit_exact}/{verify.samples} samples differ from host TFLM "
-                       f"(max abs diff {verify.max_abs_diff:g}): {', '.join(verify.mismatches[:10])}")
+    return "failure", "; ".join(verify_problems(verify))
+
+
+def verify_problems(verify: Verify) -> list[str]:
+    """What failed verification, one phrase per kind (for the error line and JUnit)."""
+    problems = []
+    if verify.mismatches:
+        problems.append(f"{len(verify.mismatches)} of {verify.byte_compared} samples not bit-exact "
+                        f"(max abs diff {verify.max_abs_diff:g}: {', '.join(verify.mismatches[:5])})")
+    if verify.disagreements:
+        problems.append(f"printed results of {len(verify.disagreements)} of {verify.printed_compared} samples "
+                        f"disagree with host TFLM (max {verify.max_printed_diff_units} x 0.001: "
+                        f"{', '.join(verify.disagreements[:5])})")
+    if verify.compared == 0:
+        problems.append(f"no sample compared ({'; '.join(verify.not_compared[:3])})")
+    return problems
 
 
 def _quality_outcome(acc: Quality | None) -> tuple[str, str]:

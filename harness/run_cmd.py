@@ -13,14 +13,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from firmware_bins import prebuilt
 from harness.benchmarks import Benchmark, get_benchmark
-from harness.build import build_image
 from harness.datasets import Inputs, iter_default_inputs, load_dataset
-from harness.openmodel import build_for, check_image, open_benchmark
-from harness.report import BenchmarkResult, SampleLog, write_report
+from harness.openmodel import check_image, open_benchmark
+from harness.report import BenchmarkResult, SampleLog, verify_problems, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_energy, run_perf, run_samples, summarise
-from platforms import Platform, get_platform
+from harness.target import find_window, prebuilt_firmware, resolve_platform
+from platforms import Platform
 from sim.elf import FirmwareImage
 from sim.process import stop_all
 from tinyperf_errors import EXIT_USAGE
@@ -49,15 +48,11 @@ def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
 
 
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
-    if elf is not None:
-        image = FirmwareImage(elf)
-        check_image(image.path, bench)
-        return image
-    if bench.model_source is not None:
-        return FirmwareImage(build_for(bench, platform, kernels))
-    path = (prebuilt(platform.image_platform, bench.name, kernels)
-            or build_image(platform, "bench", bench.name, kernels=kernels))
-    return FirmwareImage(path)
+    if elf is None:
+        return prebuilt_firmware(bench, platform, kernels)
+    image = FirmwareImage(elf)
+    check_image(image.path, bench)  # before any run folder exists: another model's image is a usage error
+    return image
 
 
 def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> Inputs:
@@ -152,7 +147,8 @@ def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -
             "base": run.bench.id if run.bench.model_source and not run.bench.raw else None,
             "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
             "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
-            "jobs": run.jobs, "icount": run.icount, "backend": run.backend, "supply_v": run.supply_v}
+            "jobs": run.jobs, "icount": run.icount, "backend": run.backend, "supply_v": run.supply_v,
+            "window": run.window_spec, "platform_file": str(run.platform.source.resolve())}
 
 
 def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
@@ -163,9 +159,13 @@ def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     else:
         bench = get_benchmark(spec["benchmark"])
     dataset = Path(spec["dataset"]) if spec["dataset"] else None
-    run = BenchRun(bench, get_platform(spec["platform"]), FirmwareImage(spec["firmware"]), tuple(spec["modes"]),
+    platform = resolve_platform(spec.get("platform_file") or spec["platform"])
+    firmware = FirmwareImage(spec["firmware"])
+    window_spec = spec.get("window")
+    run = BenchRun(bench, platform, firmware, tuple(spec["modes"]),
                    inputs_for(bench, dataset, spec["samples"], spec["seed"]), run_dir, spec["jobs"],
-                   icount=spec["icount"], backend=spec.get("backend", "qemu"), supply_v=spec.get("supply_v"))
+                   icount=spec["icount"], backend=spec.get("backend", "qemu"), supply_v=spec.get("supply_v"),
+                   window=find_window(firmware, window_spec), window_spec=window_spec)
     return run, spec
 
 
@@ -181,11 +181,9 @@ def no_verdict_line(results: list[BenchmarkResult], run_dirs: list[Path]) -> str
 def failure_line(results: list[BenchmarkResult]) -> str | None:
     problems = []
     for r in results:
-        if r.verify is not None and r.verify.mismatches:
-            names = ", ".join(r.verify.mismatches[:5])
-            problems.append(f"{r.benchmark} on {r.platform}: {r.verify.samples - r.verify.bit_exact} of "
-                            f"{r.verify.samples} samples not bit-exact ({names})")
-        elif r.failed_samples:
+        if r.verify is not None and (r.verify.mismatches or r.verify.disagreements):
+            problems.append(f"{r.benchmark} on {r.platform}: " + "; ".join(verify_problems(r.verify)))
+        if r.failed_samples:
             problems.append(f"{r.benchmark} on {r.platform}: {r.failed_samples} samples failed (see samples.csv)")
         if r.accuracy is not None and not r.accuracy.passed and r.accuracy.value is None:
             problems.append(f"{r.benchmark} on {r.platform}: quality {r.accuracy.metric} cannot be computed: "

@@ -22,7 +22,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -33,9 +33,10 @@ from harness.datasets import Sample, default_inputs
 from harness.dut import DutError, InferResult, open_dut
 from harness.energy import ENERGY_LOOP, WINDOWS, BoardPower, EnergyResult, offline_window
 from harness.metrics import evaluate
-from harness.openmodel import bench_for_image, check_image
+from harness.printed import compare_printed
 from harness.reference import HostReference, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
+from harness.target import WINDOW_FIX, Window, identify_benchmark, require_window
 from platforms import Platform
 from sim.cycles import estimate_cycles
 from sim.elf import FirmwareImage
@@ -91,54 +92,44 @@ class BenchRun:
     fail_fast: bool = False
     icount: bool = False
     backend: str = "qemu"  # emulator backend (sim.BACKENDS)
+    window: Window | None = None  # the measurement window (harness.target.find_window)
+    window_spec: str | None = None  # --window as given (kept for --resume)
     supply_v: float | None = None  # energy: the supply the monitor sets (None: the platform's [power] supply_v)
     on_sample: Callable[[], None] = lambda: None  # progress
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def benchmark_of(dut, firmware: FirmwareImage) -> Benchmark:
-    model = dut.profile()
-    bench = bench_for_image(firmware.path, model)
-    if bench is None:
-        raise RunError(f"{firmware.path} reports model '{model}', not an MLPerf Tiny benchmark")
-    return bench
-
-
-def check_model(dut, bench: Benchmark, firmware: FirmwareImage) -> None:
-    model = dut.profile()
-    if model != bench.id:
-        raise RunError(f"{firmware.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
-    check_image(firmware.path, bench)
-
-
 def run_perf(run: BenchRun, transcript) -> PerfResult:
     """The official performance loop on the first input."""
     first = next(iter(run.samples))
-    return measure_perf(run.bench, run.platform, run.firmware, first, transcript, run.icount, run.backend)
+    return measure_perf(run.bench, run.platform, run.firmware, first, transcript, run.icount, run.backend,
+                        run.window)
 
 
 def measure_perf(bench: Benchmark | None, platform: Platform, firmware: FirmwareImage, sample: Sample | None = None,
-                 transcript=None, icount: bool = False, backend: str = "qemu") -> PerfResult:
+                 transcript=None, icount: bool = False, backend: str = "qemu", window: Window | None = None) -> PerfResult:
     """`infer N W` as the official runner's performance mode does, with exact
     instructions and modelled cycles.  Without a benchmark, the one the firmware
-    reports; without a sample, the benchmark's first default input.  On a
+    reports; without a sample, the benchmark's first default input.  The window
+    is required: firmware without one fails here, never with empty counts.  On a
     platform with memory timing a second, short memory-aware run measures the
     memory counters per inference (see memory_per_inference)."""
+    window = window or require_window(firmware)
     with open_dut(platform, firmware, transcript, icount=icount, backend=backend, profile=True,
-                  memory=False) as dut:
-        if bench is None:
-            bench = benchmark_of(dut, firmware)
-        else:
-            check_model(dut, bench, firmware)
+                  memory=False, window=window) as dut:
+        bench = identify_benchmark(dut, bench, firmware)
         sample = sample or default_inputs(bench, 1)[0]
         dut.load(sample.data)
         result: InferResult = dut.infer(bench.perf_iterations, bench.perf_warmups)
     per = result.instructions_per_inference
+    if per is None:
+        raise RunError(f"{firmware.path}: no complete measurement window ({window.description}) during "
+                       f"'infer {bench.perf_iterations} {bench.perf_warmups}': {WINDOW_FIX}")
     cycles = cpi = model = estimate = None
     if per is not None and result.blocks:
         memory = None
         if platform.memory_timing.modelled and backend == "qemu":
-            memory = measure_memory(platform, firmware, sample, transcript, icount)
+            memory = measure_memory(platform, firmware, sample, transcript, icount, window=window)
         estimate = estimate_cycles(firmware, platform, result.blocks,
                                    memory.scaled(result.iterations) if memory else None)
         cpi, model = estimate.cpi, estimate.model
@@ -163,10 +154,10 @@ MEMORY_ITERATIONS, MEMORY_WARMUPS = 2, 1
 
 def measure_memory(platform: Platform, firmware: FirmwareImage, sample: Sample, transcript=None,
                          icount: bool = False, iterations: int = MEMORY_ITERATIONS,
-                         warmups: int = MEMORY_WARMUPS) -> MemoryCounts | None:
+                         warmups: int = MEMORY_WARMUPS, window: Window | None = None) -> MemoryCounts | None:
     """Memory counters of one inference: a memory-aware `infer 1 warmups`, then
     `infer 1+iterations 0`; the difference of their windows over `iterations`."""
-    with open_dut(platform, firmware, transcript, icount=icount, profile=True) as dut:
+    with open_dut(platform, firmware, transcript, icount=icount, profile=True, window=window) as dut:
         dut.load(sample.data)
         short = dut.infer(1, warmups)
         long = dut.infer(1 + iterations, 0)
@@ -220,8 +211,8 @@ def run_energy(run: BenchRun, transcript) -> EnergyResult:
     inputs = list(islice(run.samples, WINDOWS))  # `download` per window: the next input, round the set
     windows = []
     with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend, profile=True,
-                  memory=False) as dut:
-        check_model(dut, run.bench, run.firmware)
+                  memory=False, window=run.window or require_window(run.firmware)) as dut:
+        identify_benchmark(dut, run.bench, run.firmware)
         for k in range(WINDOWS):
             sample = inputs[k % len(inputs)]
             dut.load(sample.data)
@@ -242,23 +233,31 @@ def run_energy(run: BenchRun, transcript) -> EnergyResult:
 
 def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_values: list[float],
             raw: bytes | None, instructions: int | None) -> SampleRecord:
-    host_values: list[float] = []
-    bit_exact = False
-    raw_diff = None
-    if reference is not None and raw is not None:
-        expected = reference.raw_output(sample.data)
-        got = np.frombuffer(raw, dtype=np.int8)
-        bit_exact = got.shape == expected.shape and bool(np.array_equal(got, expected))
-        if got.shape == expected.shape:
-            raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16))))
-        host_values = [float(v) for v in score(run.bench, expected, sample.data)]
-    return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
-                        dut_values, host_values, bit_exact, instructions, raw_diff)
+    """The sample's verdict: bytes against host TFLM when the firmware gave its raw
+    output (outputs%), else its printed m-results against host TFLM's printed the
+    reference firmware's way."""
+    record = SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
+                          dut_values, [], False, instructions, compared=None)
+    if reference is None:
+        return replace(record, not_compared="verify not requested")
+    expected = reference.raw_output(sample.data)
+    host_values = score(run.bench, expected, sample.data)
+    record = replace(record, host=[float(v) for v in host_values])
+    if raw is None:
+        printed = compare_printed(run.bench, dut_values, host_values)
+        return replace(record, compared="printed", results_agree=printed.agree,
+                       printed_diff_units=printed.max_diff_units)
+    got = np.frombuffer(raw, dtype=np.int8)
+    same_shape = got.shape == expected.shape
+    raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16)))) if same_shape else None
+    return replace(record, compared="bytes", bit_exact=same_shape and bool(np.array_equal(got, expected)),
+                   raw_max_abs_diff=raw_diff)
 
 
 def _failed(run: BenchRun, sample: Sample, err: DutError) -> SampleRecord:
     return SampleRecord(run.bench.name, run.platform.name, sample.name, sample.file, sample.label,
-                        [], [], False, None, None, str(err), no_verdict=err.no_verdict)
+                        [], [], False, None, None, str(err), no_verdict=err.no_verdict,
+                        compared=None, not_compared="the sample failed")
 
 
 def _infer(run: BenchRun, dut, sample: Sample, reference: HostReference | None) -> SampleRecord:
@@ -291,8 +290,9 @@ def _shard(run: BenchRun, feed: Callable[[], tuple[int, Sample] | None], log: Sa
 
     while current is not None and not run.stop.is_set():
         try:
-            with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend) as dut:
-                check_model(dut, run.bench, run.firmware)
+            with open_dut(run.platform, run.firmware, transcript, icount=run.icount, backend=run.backend,
+                          window=run.window) as dut:
+                identify_benchmark(dut, run.bench, run.firmware)
                 while current is not None and not run.stop.is_set():
                     record = _infer(run, dut, current[1], reference)
                     keep(record)

@@ -52,7 +52,7 @@ class SelftestResult:
 
 
 def selftest_firmware(platform: Platform, rebuild: bool = False) -> FirmwareImage:
-    path = None if rebuild else prebuilt(platform.image_platform, "selftest")
+    path = None if rebuild or not platform.in_catalog else prebuilt(platform.image_platform, "selftest")
     return FirmwareImage(path or build_image(platform, app="selftest"))
 
 

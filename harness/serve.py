@@ -23,8 +23,11 @@ counted from the emulator's start:
 
 * Firmware with `th_timestamp` (third-party EEMBC / MLPerf Tiny ports, whose
   th_timestamp() prints the lap line): the k-th `m-lap-us` line maps to the
-  k-th th_timestamp record (its record is flushed before the line's bytes).
-  If there is none (a line printed another way), the latest record seen.
+  k-th th_timestamp entry record (flushed before the line's bytes), except T0
+  (the line after `m-infer-start-N`), which maps to the return of that call:
+  T1 - T0 is then exactly the measurement window (harness.target), without the
+  printing inside th_timestamp.  If there is no record (a line printed another
+  way), the latest record seen.
 * Our firmware (`tp_mark_begin` / `tp_mark_end`; `infer` prints `m-lap-us-T0`,
   calls tp_mark_begin, runs the N inferences, calls tp_mark_end, then prints
   `m-lap-us-T1`):
@@ -91,6 +94,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
 from sim.cycles import estimate_cycles
@@ -98,9 +102,6 @@ from sim.plugin import window_blocks
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
 from tinyperf_errors import EXIT_USAGE, TinyperfError
-
-TIMESTAMP_MARKER = "th_timestamp"
-WINDOW_BEGIN, WINDOW_END = "tp_mark_begin", "tp_mark_end"
 
 BOOT_TIMEOUT_S = 10.0  # boot banner up to m-ready
 MARKER_WAIT_S = 5.0  # a marker record that must follow a line
@@ -130,19 +131,14 @@ def identity(instructions: int) -> int:
 class LapMapper:
     """Maps `m-lap-us` lines to marker counts (see the module docstring)."""
 
-    def __init__(self, emulator: Emulator, marker_wait: float = MARKER_WAIT_S):
+    def __init__(self, emulator: Emulator, window: Window | None, marker_wait: float = MARKER_WAIT_S):
         self.emulator = emulator
+        self.window = window
         self.marker_wait = marker_wait
-        marks = emulator.markers
-        if TIMESTAMP_MARKER in marks:
-            self.kind = "timestamp"
-        elif WINDOW_BEGIN in marks and WINDOW_END in marks:
-            self.kind = "window"
-        else:
+        if window is None:
             self.kind = None
-        self._begin = marks.get(WINDOW_BEGIN)
-        self._end = marks.get(WINDOW_END)
-        self._stamp = marks.get(TIMESTAMP_MARKER)
+        else:
+            self.kind = "timestamp" if window.stamp is not None else "window"
         self._used = 0  # records before this index are consumed
         self._open_window = False  # a T0 was mapped; the next lap line is T1
         self._previous = ""
@@ -155,24 +151,29 @@ class LapMapper:
         self.edge = None
         if self.kind is None or not LAP.search(line):
             return None
+        opening = previous.startswith(INFER_START)
         if previous.startswith(INFER_START):
             self.edge, self._edge_open = "begin", True
         elif self._edge_open:
             self.edge, self._edge_open = "end", False
         if self.kind == "timestamp":
-            found = self._next(self._stamp, wait=min(1.0, self.marker_wait), stop=stop)
+            stamp = frozenset({self.window.stamp})
+            found = self._next(stamp, wait=min(1.0, self.marker_wait), stop=stop)
+            if found is not None and opening and self.window.begin != stamp:
+                # T0: the window opens when this th_timestamp returns, after its printing.
+                found = self._next(self.window.begin, wait=self.marker_wait, stop=stop) or found
         elif self._open_window:
             self._open_window = False
-            found = self._next(self._end, wait=self.marker_wait, stop=stop)
-        elif previous.startswith(INFER_START):
-            found = self._next(self._begin, wait=self.marker_wait, stop=stop)
+            found = self._next(self.window.end, wait=self.marker_wait, stop=stop)
+        elif opening:
+            found = self._next(self.window.begin, wait=self.marker_wait, stop=stop)
             self._open_window = found is not None
         else:
             found = None
         return found if found is not None else self._latest()
 
-    def _next(self, address: int, wait: float, stop: threading.Event | None) -> int | None:
-        """Count of the first unused record at address (waiting up to `wait` s); marks it used."""
+    def _next(self, addresses: frozenset[int], wait: float, stop: threading.Event | None) -> int | None:
+        """Count of the first unused record at one of addresses (waiting up to `wait` s); marks it used."""
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -180,7 +181,7 @@ class LapMapper:
             except SimError:
                 return None
             for i in range(self._used, len(records)):
-                if records[i][0] == address:
+                if records[i][0] in addresses:
                     self._used = i + 1
                     return records[i][1]
             if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
@@ -263,15 +264,6 @@ class ServeError(TinyperfError):
     """serve cannot go on (the pty, the link, or an emulator that keeps dying)."""
 
 
-def timestamp_markers(firmware: FirmwareImage) -> tuple[str, ...]:
-    """The marker symbols serve runs with: th_timestamp if present, else our window markers."""
-    if firmware.address(TIMESTAMP_MARKER) is not None:
-        return (TIMESTAMP_MARKER,)
-    if firmware.address(WINDOW_BEGIN) is not None and firmware.address(WINDOW_END) is not None:
-        return (WINDOW_BEGIN, WINDOW_END)
-    return ()
-
-
 class Server:
     """One emulated board behind one pseudo-terminal."""
 
@@ -279,16 +271,19 @@ class Server:
                  link: Path | None = None, icount: bool = False,
                  cycles_for: Callable[[int], int] = identity, backend: str = "qemu",
                  note: Callable[[str], None] | None = None, command_timeout: float = COMMAND_TIMEOUT_S,
-                 on_edge: Callable[[str, float, float | None], None] | None = None, exact_windows: bool = False):
+                 on_edge: Callable[[str, float, float | None], None] | None = None, exact_windows: bool = False,
+                 window: Window | None = None):
         self.platform = platform
         self.firmware = firmware
+        self.window = window or find_window(firmware)
         self.link = Path(link) if link else None
         self.cycles_for = cycles_for
         self.backend = backend
         self.command_timeout = command_timeout
         # exact_windows: per-block profile on, so each window's length comes from the cost model
         # over its blocks (as `tinyperf run` computes it), not from count x calibrated CPI.
-        self.options = RunOptions(markers=timestamp_markers(firmware), icount=icount, profile=exact_windows)
+        self.options = (self.window.run_options(icount=icount, profile=exact_windows) if self.window
+                        else RunOptions(icount=icount, profile=exact_windows))
         self.exact_windows = exact_windows
         self.note = note or (lambda text: print(f"tinyperf: {text}", file=sys.stderr, flush=True))
         self.pacer = Pacer(platform.clock_mhz, cycles_for, pace)
@@ -410,7 +405,7 @@ class Server:
         emulator = open_emulator(self.platform, self.firmware, self.options, backend=self.backend)
         emulator.start()
         try:
-            mapper = LapMapper(emulator)
+            mapper = LapMapper(emulator, self.window)
             deadline = time.monotonic() + BOOT_TIMEOUT_S
             while True:
                 left = deadline - time.monotonic()
@@ -527,9 +522,9 @@ class Server:
     def _window_us(self) -> float | None:
         """The last window's modeled microseconds from its per-block counts (exact_windows)."""
         emulator = self._emulator
-        if emulator is None or not self.options.markers or self.platform.memory_timing.modelled:
+        if emulator is None or self.window is None or self.platform.memory_timing.modelled:
             return None  # memory-timed boards: the stalls are in the calibrated CPI, not in the blocks
-        begin, end = (emulator.markers[m] for m in (self.options.markers * 2)[:2])
+        begin, end = self.window.begin, self.window.end
         deadline = time.monotonic() + MARKER_WAIT_S
         while time.monotonic() < deadline:  # the end snapshot may trail the end record
             try:
@@ -630,26 +625,3 @@ def check_link(link: Path) -> None:
                          EXIT_USAGE)
     if link.exists() and not link.is_symlink():
         raise ServeError(f"--link {link}: exists and is not a symlink; remove it or choose another path", EXIT_USAGE)
-
-
-def resolve_firmware(target: str, platform: Platform, benches: tuple[str, ...]) -> Path:
-    """BENCH (a prebuilt image name) or an ELF path -> the ELF path."""
-    from firmware_bins import prebuilt
-    from harness.benchmarks import UnknownBenchmarkError, get_benchmark
-
-    path = Path(target)
-    if target in benches:
-        found = prebuilt(platform.image_platform, target)
-        if found is None:
-            raise ServeError(f"no prebuilt '{target}' firmware for {platform.name} in firmware_bins/ "
-                             f"(run 'tinyperf build {target} -p {platform.name}' and pass the ELF)", EXIT_USAGE)
-        return found
-    if path.exists() or path.is_symlink():
-        return path  # FirmwareImage says what is wrong with a folder, a device or a symlink loop
-    if "/" in target or target.endswith(".elf"):
-        raise ServeError(f"{target}: no such ELF file", EXIT_USAGE)
-    try:
-        name = get_benchmark(target).name  # also takes ids such as kws01
-    except UnknownBenchmarkError as err:
-        raise ServeError(f"{err}; or give an ELF path", EXIT_USAGE) from None
-    return resolve_firmware(name, platform, benches)

@@ -8,6 +8,7 @@ all read the same files, so the memory map has one source of truth.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,6 +23,69 @@ CATALOG_DIR = Path(__file__).resolve().parent
 
 class UnknownPlatformError(UsageError, LookupError):
     """A platform name that is not in the catalog."""
+
+
+class PlatformFileError(UsageError, ValueError):
+    """A platform TOML that is not valid TOML or does not follow SCHEMA."""
+
+
+# The keys a platform file must (or may) have, with their TOML types.  Tables
+# not listed here (e.g. sections a newer cycle or memory model reads) are
+# accepted as they are: each model validates its own section.
+REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "description": str,
+    "core": str,
+    "cflags": list,
+    "clock_mhz": (int, float),
+    "simulation.kind": str,
+    "simulation.machine": str,
+    "simulation.repl": str,
+    "memory.flash.base": int,
+    "memory.flash.size": int,
+    "memory.ram.base": int,
+    "memory.ram.size": int,
+    "uart.kind": str,
+    "uart.base": int,
+    "timer.kind": str,
+    "timer.base": int,
+    "timer.clock_hz": int,
+}
+OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "default": bool,
+    "prebuilt_from": str,
+}
+PLATFORM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+TYPE_NAMES = {str: "a string", list: "an array", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _lookup(data: dict, dotted: str):
+    node = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return KeyError
+        node = node[part]
+    return node
+
+
+def validate(data: dict, source: Path) -> None:
+    """Raise PlatformFileError naming the first missing or mistyped key and the file."""
+    for table, optional in ((REQUIRED, False), (OPTIONAL, True)):
+        for key, kind in table.items():
+            value = _lookup(data, key)
+            if value is KeyError:
+                if optional:
+                    continue
+                raise PlatformFileError(f"{source}: missing key '{key}' (see platforms/cortex-m4.toml for the layout)")
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+                raise PlatformFileError(f"{source}: key '{key}' must be {' or '.join(TYPE_NAMES[k] for k in kinds)}, "
+                                        f"not {type(value).__name__} {value!r}")
+    if not PLATFORM_NAME.fullmatch(data["name"]):
+        raise PlatformFileError(f"{source}: key 'name' must be letters, digits, '.', '_' or '-' "
+                                f"(it names build folders), not {data['name']!r}")
+    if not all(isinstance(flag, str) for flag in data["cflags"]):
+        raise PlatformFileError(f"{source}: key 'cflags' must be an array of strings")
 
 
 @dataclass(frozen=True)
@@ -73,6 +137,19 @@ class Platform:
         return self.prebuilt_from or self.name
 
     @property
+    def in_catalog(self) -> bool:
+        """A platform of this folder (prebuilt firmware exists for it), not a user's own TOML."""
+        return self.source.parent == CATALOG_DIR
+
+    @property
+    def build_key(self) -> str:
+        """Folder name for this platform's builds: a user's TOML also by its content, so two
+        files with one name (or an edited file) never share built firmware."""
+        if self.in_catalog:
+            return self.name
+        return f"{self.name}-{hashlib.sha256(self.source.read_bytes()).hexdigest()[:10]}"
+
+    @property
     def regions(self) -> tuple[MemoryRegion, ...]:
         return (self.flash, self.ram)
 
@@ -108,7 +185,14 @@ def _region(name: str, table: dict) -> MemoryRegion:
 
 
 def load_platform(path: Path) -> Platform:
-    data = tomllib.loads(path.read_text())
+    """A platform from its TOML file, checked against the schema above."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise PlatformFileError(f"{path}: not valid TOML ({err})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PlatformFileError(f"{path}: cannot read ({err})") from None
+    validate(data, path)
     sim = data["simulation"]
     flash = _region("flash", data["memory"]["flash"])
     try:

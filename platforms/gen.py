@@ -64,6 +64,18 @@ SECTIONS
     *(.rodata .rodata.*)
     . = ALIGN(4);
   }} > FLASH
+  .preinit_array : {{
+    __preinit_array_start = .;
+    KEEP(*(.preinit_array))
+    __preinit_array_end = .;
+  }} > FLASH
+  .init_array : {{
+    __init_array_start = .;
+    KEEP(*(SORT(.init_array.*)))
+    KEEP(*(.init_array))
+    __init_array_end = .;
+  }} > FLASH
+  .ARM.extab : {{ *(.ARM.extab* .gnu.linkonce.armextab.*) }} > FLASH
   .ARM.exidx : {{ *(.ARM.exidx* .gnu.linkonce.armexidx.*) }} > FLASH
   __data_load = LOADADDR(.data);
   .data : {{

@@ -27,6 +27,7 @@ class RunOptions:
     """How to run one emulator instance."""
 
     markers: tuple[str, ...] = ()  # symbol names whose execution is recorded
+    marker_sites: tuple[tuple[str, int], ...] = ()  # more (name, code address) markers, e.g. return sites
     icount: bool = False  # deterministic time: virtual time follows instructions
     profile: bool = False  # per-block execution counts at exit
     exact_blocks: bool = False  # per-instruction counting even without icount
@@ -224,10 +225,11 @@ class Emulator(ABC):
         self.stop()
 
 
-def marker_addresses(firmware: FirmwareImage, names: tuple[str, ...]) -> dict[str, int]:
-    """Addresses of the marker symbols the firmware has (missing ones are skipped)."""
-    found = {name: firmware.address(name) for name in names}
-    return {name: addr for name, addr in found.items() if addr is not None}
+def marker_addresses(firmware: FirmwareImage, options: RunOptions) -> dict[str, int]:
+    """Addresses of the marker symbols the firmware has (missing ones are
+    skipped), and of the explicit marker sites."""
+    found = {name: firmware.address(name) for name in options.markers}
+    return {name: addr for name, addr in found.items() if addr is not None} | dict(options.marker_sites)
 
 
 def unique_run_dir(prefix: str = "tinyperf-") -> Path:

@@ -5,12 +5,14 @@ import bisect
 import errno
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from platforms import Platform
+from sim.demangle import base_name, demangle_all
 from sim.errors import ElfError
 
 EM_ARM = "EM_ARM"
@@ -29,6 +31,7 @@ class Symbol:
     name: str
     addr: int  # Thumb bit cleared
     size: int
+    is_function: bool = False
 
 
 class FirmwareImage:
@@ -87,7 +90,8 @@ class FirmwareImage:
             return symbols
         for sym in table.iter_symbols():
             if sym.name and sym["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE"):
-                symbols.setdefault(sym.name, Symbol(sym.name, sym["st_value"] & ~1, sym["st_size"]))
+                symbols.setdefault(sym.name, Symbol(sym.name, sym["st_value"] & ~1, sym["st_size"],
+                                                    sym["st_info"]["type"] == "STT_FUNC"))
         return symbols
 
     def check_fits(self, platform: Platform) -> None:
@@ -112,8 +116,44 @@ class FirmwareImage:
         return flash, ram
 
     def address(self, name: str) -> int | None:
-        sym = self.symbols.get(name)
+        """Address of a symbol by its ELF name or, for C++ functions, by its
+        demangled name without parameters (`th_timestamp` finds
+        `_Z12th_timestampv`) when exactly one function has that name."""
+        sym = self.symbols.get(name) or self._by_base_name.get(name)
         return sym.addr if sym else None
+
+    @cached_property
+    def demangled(self) -> dict[str, str]:
+        """{ELF name: demangled name} for the C++ symbols (one c++filt run per image)."""
+        return demangle_all(self.symbols)
+
+    def display_name(self, name: str) -> str:
+        """The name a person reads: demangled for C++ symbols."""
+        return self.demangled.get(name, name)
+
+    @cached_property
+    def _by_base_name(self) -> dict[str, Symbol]:
+        found: dict[str, list[Symbol]] = {}
+        for raw, pretty in self.demangled.items():
+            found.setdefault(base_name(pretty), []).append(self.symbols[raw])
+        return {name: syms[0] for name, syms in found.items() if len({s.addr for s in syms}) == 1}
+
+    def functions(self) -> list[Symbol]:
+        """Sized function symbols in address order."""
+        return [s for s in self._by_addr if s.is_function]
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Bytes of the loaded image at [addr, addr + size) (b'' if not in one segment)."""
+        for vaddr, data in self._loaded:
+            if vaddr <= addr and addr + size <= vaddr + len(data):
+                return data[addr - vaddr:addr - vaddr + size]
+        return b""
+
+    @cached_property
+    def _loaded(self) -> list[tuple[int, bytes]]:
+        with self.path.open("rb") as stream:
+            return [(seg["p_vaddr"], seg.data()) for seg in ELFFile(stream).iter_segments()
+                    if seg["p_type"] == "PT_LOAD" and seg["p_filesz"]]
 
     def symbol_at(self, addr: int) -> str | None:
         """Name of the sized symbol that contains addr, as 'name+0xoff'."""
@@ -121,5 +161,6 @@ class FirmwareImage:
         if i >= 0:
             sym = self._by_addr[i]
             if addr < sym.addr + sym.size:
-                return sym.name if addr == sym.addr else f"{sym.name}+0x{addr - sym.addr:x}"
+                name = self.display_name(sym.name)
+                return name if addr == sym.addr else f"{name}+0x{addr - sym.addr:x}"
         return None

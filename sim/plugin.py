@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sim.cache import cache_dir
 from sim.errors import PluginError, SimError, ToolMissingError
 
 SOURCE_DIR = Path(__file__).resolve().parent / "plugin"
+MAX_MARKERS = 64  # MAX_MARKERS in plugin/counter.c: marker addresses one run can record
 SOURCES = ("counter.c", "memsim.c", "memsim.h", "qemu_plugin_api.h")
 
 
@@ -164,20 +166,31 @@ def segments(hits: list[tuple[int, int, dict[Block, int]]], first: int, last: in
     return out, notes
 
 
+Addresses = int | Collection[int]  # one marker address, or any of several (e.g. every return site of a call)
+
+
+def _set(addresses: Addresses) -> frozenset[int]:
+    return frozenset((addresses,)) if isinstance(addresses, int) else frozenset(addresses)
+
+
 def window_hits(markers: list[tuple[int, int]], snapshots: list[tuple[int, dict]],
-                begin: int, end: int) -> tuple[list[tuple[int, int, dict]], int, int]:
+                begin: Addresses, end: Addresses) -> tuple[list[tuple[int, int, dict]], int, int]:
     """The hits and the (first, last) indices of the last measurement window."""
     if len(markers) != len(snapshots):
         raise PluginRecordError(f"counter log has {len(markers)} marker hits but {len(snapshots)} block snapshots")
+    begin, end = _set(begin), _set(end)
     hits = [(addr, count, snap) for (addr, count), (_s, snap) in zip(markers, snapshots)]
-    last = next((i for i in range(len(hits) - 1, -1, -1) if hits[i][0] == end), None)
-    first = next((i for i in range(last - 1, -1, -1) if hits[i][0] == begin), None) if last else None
+    last = next((i for i in range(len(hits) - 1, -1, -1) if hits[i][0] in end), None)
+    first = None
+    if last:  # the first begin hit after the end hit before `last` (see windows())
+        previous_end = next((i for i in range(last - 1, -1, -1) if hits[i][0] in end), -1)
+        first = next((i for i in range(previous_end + 1, last) if hits[i][0] in begin), None)
     if last is None or first is None:
         raise PluginRecordError("no complete measurement window in the counter log")
     return hits, first, last
 
 
-def window_blocks(log: CounterLog, begin: int, end: int) -> list[tuple[int, int, int]] | None:
+def window_blocks(log: CounterLog, begin: Addresses, end: Addresses) -> list[tuple[int, int, int]] | None:
     """Exact per-block executions of the last begin..end window (with profile=on),
     as (vaddr, insns, executions); None when the log has no such window."""
     try:
@@ -191,7 +204,7 @@ def window_blocks(log: CounterLog, begin: int, end: int) -> list[tuple[int, int,
     return [(vaddr, n, execs) for (vaddr, n), execs in sorted(total.items()) if execs]
 
 
-def window_memory(log: CounterLog, begin: int, end: int) -> list[int] | None:
+def window_memory(log: CounterLog, begin: Addresses, end: Addresses) -> list[int] | None:
     """Memory counters of the last begin..end window (memory-aware runs with
     profile=on), as the difference of the counter records at its two ends;
     None when the log has none."""
@@ -204,21 +217,25 @@ def window_memory(log: CounterLog, begin: int, end: int) -> list[int] | None:
     return [b - a for a, b in zip(log.memory[first], log.memory[last])]
 
 
-def windows(markers: list[tuple[int, int]], begin: int, end: int) -> list[int]:
+def windows(markers: list[tuple[int, int]], begin: Addresses, end: Addresses) -> list[int]:
     """Instruction counts of the measurement windows in a marker trace.
 
-    With two markers, a window runs from each `begin` hit to the next `end`
-    hit.  With one marker (begin == end, e.g. only th_timestamp), every gap
+    A window runs from the first `begin` hit after an `end` hit (or the start)
+    to the next `end` hit: `begin` hits inside an open window do not restart
+    it, because a begin site may also be a branch target inside the window
+    (the return site of `bl th_timestamp` can be the head of the th_infer loop
+    when th_pre is inlined).  When begin and end are the same marker, every gap
     between consecutive hits is a window."""
     counts: list[int] = []
+    begin, end = _set(begin), _set(end)
     if begin == end:
-        hits = [count for addr, count in markers if addr == begin]
+        hits = [count for addr, count in markers if addr in begin]
         return [b - a for a, b in zip(hits, hits[1:])]
     opened: int | None = None
     for addr, count in markers:
-        if addr == begin:
-            opened = count
-        elif addr == end and opened is not None:
+        if addr in end and opened is not None:
             counts.append(count - opened)
             opened = None
+        elif addr in begin and opened is None:
+            opened = count
     return counts

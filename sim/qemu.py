@@ -41,7 +41,7 @@ class QemuEmulator(Emulator):
         self._dir: Path | None = None
         self._emulator_log = ""
         self._killed = False
-        self.markers = marker_addresses(firmware, options.markers)
+        self.markers = marker_addresses(firmware, options)
 
     def command(self, plugin: Path, run_dir: Path) -> list[str]:
         per_insn = self.options.icount or self.options.exact_blocks

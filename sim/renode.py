@@ -311,7 +311,7 @@ class RenodeEmulator(Emulator):
         self._emulator_log = ""
         self._failure: str | None = None  # Renode's complaint as one line, once it has written all of it
         self.port: int | None = None
-        self.markers = marker_addresses(firmware, options.markers)
+        self.markers = marker_addresses(firmware, options)
         self.exit_addr = firmware.address(EXIT_SYMBOL)
 
     def command(self, script: Path, binary: str | None = None) -> list[str]:

@@ -72,3 +72,33 @@ SEMIHOST_EXIT = """
     .align 2
 exit_block: .word 0x20026, {code}
 """
+
+
+@pytest.fixture(scope="session")
+def port_example():
+    """The port kit's C++ stand-in submission (firmware/port_example) built for a
+    platform against the kit `tinyperf port` writes; outputs=True opts in to outputs%."""
+    import fcntl
+    import sys
+
+    from harness.port import write_kit
+    from sim.cache import cache_dir
+
+    built: dict[tuple[str, str, bool], Path] = {}
+
+    def get(platform: str, bench: str = "kws", outputs: bool = False) -> Path:
+        key = (platform, bench, outputs)
+        if key not in built:
+            root = cache_dir("port-example", f"{platform}-{bench}{'-outputs' if outputs else ''}")
+            with (root / ".lock").open("w") as lock:  # pytest-xdist workers build one example in turn
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                write_kit(get_platform(platform), root / "kit")
+                example = Path(__file__).resolve().parent.parent / "firmware" / "port_example"
+                result = subprocess.run(["make", "-s", "-C", str(example), f"PORT={root / 'kit'}", f"BENCH={bench}",
+                                         f"BUILD={root / 'build'}", f"OUTPUTS={1 if outputs else 0}",
+                                         f"PYTHON={sys.executable}"], capture_output=True, text=True)
+                assert result.returncode == 0, f"port example build failed: {result.stderr[-2000:]}"
+            built[key] = root / "build" / f"{bench}.elf"
+        return built[key]
+
+    return get

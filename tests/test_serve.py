@@ -16,6 +16,7 @@ import pytest
 
 from firmware_bins import prebuilt
 from harness.serve import LapMapper, Pacer, identity, rewrite_lap
+from harness.target import Window
 from platforms import get_platform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -294,7 +295,7 @@ class FakeEmulator:
 
 def test_window_firmware_maps_t0_to_begin_t1_to_end_and_others_to_latest():
     emu = FakeEmulator({"tp_mark_begin": 0x100, "tp_mark_end": 0x200})
-    mapper = LapMapper(emu, marker_wait=0.05)
+    mapper = LapMapper(emu, Window(frozenset({0x100}), frozenset({0x200}), (), "test"), marker_wait=0.05)
     assert mapper.kind == "window"
     assert mapper.count("m-timestamp-mode-performance") is None
     assert mapper.count("m-lap-us-123") == 0  # boot: no records yet
@@ -314,15 +315,30 @@ def test_window_firmware_maps_t0_to_begin_t1_to_end_and_others_to_latest():
 
 def test_timestamp_firmware_maps_each_lap_to_its_own_record():
     emu = FakeEmulator({"th_timestamp": 0x300})
-    mapper = LapMapper(emu, marker_wait=0.05)
+    mapper = LapMapper(emu, Window(frozenset({0x300}), frozenset({0x300}), (), "test", stamp=0x300), marker_wait=0.05)
     assert mapper.kind == "timestamp"
     emu.log.markers += [(0x300, 10), (0x300, 500), (0x300, 900)]
     assert [mapper.count(f"m-lap-us-{i}") for i in range(3)] == [10, 500, 900]
     assert mapper.count("m-lap-us-9") == 900  # no record of its own: the latest
 
 
+def test_timestamp_t0_maps_to_the_return_of_th_timestamp():
+    """After m-infer-start, T0 is the return of that th_timestamp call (0x400), not its entry,
+    so T1 - T0 is the window without the printing inside th_timestamp."""
+    emu = FakeEmulator({})
+    window = Window(frozenset({0x400, 0x410}), frozenset({0x300}), (), "test", stamp=0x300)
+    mapper = LapMapper(emu, window, marker_wait=0.05)
+    # boot: entry, return at another call site; then infer: entry, return, entry, return
+    emu.log.markers += [(0x300, 10), (0x410, 60), (0x300, 1000), (0x400, 1070), (0x300, 9070), (0x400, 9140)]
+    assert mapper.count("m-lap-us-1") == 10
+    mapper.count("m-infer-start-1")
+    t0 = mapper.count("m-lap-us-2")
+    t1 = mapper.count("m-lap-us-3")
+    assert (t0, t1) == (1070, 9070)
+
+
 def test_no_markers_passes_laps_through():
-    assert LapMapper(FakeEmulator({}), marker_wait=0.05).count("m-lap-us-5") is None
+    assert LapMapper(FakeEmulator({}), None, marker_wait=0.05).count("m-lap-us-5") is None
 
 
 def test_rewrite_uses_the_platform_clock_and_cycle_model():

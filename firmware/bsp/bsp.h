@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus /* C++-safe: the port kit's users compile C++ against it */
+extern "C" {
+#endif
+
 void bsp_init(void);
 
 /* Polled UART: blocking byte write, blocking byte read (returns 0..255,
@@ -36,5 +40,9 @@ void bsp_exit(int code) __attribute__((noreturn));
  * measured work.  They must stay out-of-line and must not be merged. */
 void tp_mark_begin(void) __attribute__((noinline));
 void tp_mark_end(void) __attribute__((noinline));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
 extern uint32_t __stack_top[];
+/* Static constructors (C++ globals, __attribute__((constructor))): the linker
+ * script gathers them between these symbols; empty for C firmware. */
+extern void (*const __preinit_array_start[])(void), (*const __preinit_array_end[])(void);
+extern void (*const __init_array_start[])(void), (*const __init_array_end[])(void);
 
 int main(void);
 void reset_handler(void);
@@ -30,6 +34,10 @@ __attribute__((noreturn)) void reset_handler(void)
 #endif
     memcpy(__data_start, __data_load, (size_t)((char *)__data_end - (char *)__data_start));
     memset(__bss_start, 0, (size_t)((char *)__bss_end - (char *)__bss_start));
+    for (void (*const *ctor)(void) = __preinit_array_start; ctor < __preinit_array_end; ctor++)
+        (*ctor)();
+    for (void (*const *ctor)(void) = __init_array_start; ctor < __init_array_end; ctor++)
+        (*ctor)();
     bsp_exit(main());
 }
 
