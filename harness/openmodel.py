@@ -17,7 +17,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from harness.benchmarks import RAW_ID, Benchmark, UnknownBenchmarkError, get_benchmark
+from harness.benchmarks import BENCHMARKS, RAW_ID, Benchmark, UnknownBenchmarkError, get_benchmark
 from harness.modelinfo import ModelError, ModelRecord, find_model, record_from_elf, record_from_model, store_model
 from platforms import Platform
 from tinyperf_errors import UsageError
@@ -107,10 +107,14 @@ def check_image(elf: Path, bench: Benchmark) -> None:
     if record is None:
         return  # third-party firmware: only its reported model id can be checked
     want = record_from_model(bench.model_path)
-    if record.sha256 != want.sha256:
-        raise ModelMismatchError(
-            f"{elf} was compiled from {record.short}, not {bench.name}'s model {want.short}: "
-            f"pass '--model {record.name}' to run that model")
+    if record.sha256 == want.sha256:
+        return
+    closed = next((b for b in BENCHMARKS.values() if record_from_model(b.model_path).sha256 == record.sha256), None)
+    if closed is not None and closed.id != bench.id:  # another benchmark's firmware: say so as its profile% answer would
+        raise ModelMismatchError(f"{elf} reports model '{closed.id}', not '{bench.id}' (its model record: "
+                                 f"{record.short}): pass the {bench.name} firmware")
+    raise ModelMismatchError(f"{elf} was compiled from {record.short}, not {bench.name}'s model {want.short}: "
+                             f"pass '--model {record.name}' to run that model")
 
 
 def bench_for_image(elf: Path, reported: str) -> Benchmark | None:
