@@ -19,7 +19,7 @@ from platforms import catalog
 from sim.elf import FirmwareImage
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
-console = Console(width=None if sys.stdout.isatty() else 160)  # logs and pipes: no truncated columns
+console = Console(width=None if sys.stdout.isatty() else 240)  # logs and pipes: wide enough for the summary, no truncated figures
 err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_NO_VERDICT = 75  # sysexits EX_TEMPFAIL: samples without a verdict (emulator lost); --resume them

@@ -408,7 +408,8 @@ def summary_table(results: Sequence[BenchmarkResult], title: str = "tinyperf res
     numeric = {"instructions", "cycles", "latency ms", "inf/s", "DUT lap ms", "MACs", "cycles/MAC", "uJ/inf (model)",
                "mW @ V", "bit-exact"}
     for col in SUMMARY_COLUMNS:
-        table.add_column(col, justify="right" if col in numeric else "left")
+        # Figures never wrap: a narrow terminal shrinks the text columns first.
+        table.add_column(col, justify="right" if col in numeric else "left", no_wrap=col in numeric)
     for row in summary_rows(results):
         row = list(row)
         row[-1] = row[-1].replace("PASS", "[green]PASS[/]").replace("FAIL", "[red]FAIL[/]")
