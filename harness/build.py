@@ -63,13 +63,16 @@ def compiler_version() -> str:
 
 
 def build_image(platform: Platform, app: str = "bench", bench: str | None = None,
-                outdir: Path | None = None, kernels: str = "ref") -> Path:
+                outdir: Path | None = None, kernels: str = "ref", model: Path | None = None,
+                cache_key: str | None = None) -> Path:
     """Build one firmware image; the ELF's path (in `outdir`, else in the cache).
 
     make builds in the cache folder of the image (incrementally), or in a fresh
     folder under /tmp when the cache's path has characters make or the shell
     would interpret; Python then copies the build folder to `outdir`, so no
-    user-chosen path ever reaches make or a shell."""
+    user-chosen path ever reaches make or a shell.  `model`: a .tflite in
+    place of the benchmark's own (copied into the build folder), its image
+    cached under `cache_key` (harness.openmodel)."""
     compiler_version()
     if not (FIRMWARE_DIR / "Makefile").is_file():
         raise ToolMissingError(f"firmware sources not found at {FIRMWARE_DIR}: building needs a tinyperf checkout")
@@ -78,18 +81,19 @@ def build_image(platform: Platform, app: str = "bench", bench: str | None = None
             raise BuildError(f"{what} is at {str(path)!r}, a path make cannot take (spaces or shell characters): "
                              "install tinyperf under a plain path")
     name = image_name(app, bench)
-    cache = cache_dir("build", kernels, platform.build_key, name).resolve()
+    cache = cache_dir("build", kernels, platform.build_key, cache_key or name).resolve()
     dest = Path(outdir).resolve() if outdir else cache
     if MAKE_SAFE.fullmatch(str(cache)):
-        elf = _make(cache, platform, app, bench, kernels)
+        elf = _make(cache, platform, app, bench, kernels, model)
     else:
         with tempfile.TemporaryDirectory(prefix="tpbuild-", dir="/tmp") as staging:
-            elf = _make(Path(staging), platform, app, bench, kernels)
+            elf = _make(Path(staging), platform, app, bench, kernels, model)
             return _publish(elf, dest)
     return elf if dest == cache else _publish(elf, dest)
 
 
-def _make(work: Path, platform: Platform, app: str, bench: str | None, kernels: str) -> Path:
+def _make(work: Path, platform: Platform, app: str, bench: str | None, kernels: str,
+          model: Path | None = None) -> Path:
     """make in `work` (a path of MAKE_SAFE characters only); the ELF."""
     name = image_name(app, bench)
     cmd = ["make", "-s", "-C", str(FIRMWARE_DIR), f"APP={app}", f"PLATFORM={platform.name}",
@@ -100,6 +104,13 @@ def _make(work: Path, platform: Platform, app: str, bench: str | None, kernels: 
         cmd.append("PLATFORM_GENERATED=1")
     if bench:
         cmd.append(f"BENCH={bench}")
+    work.mkdir(parents=True, exist_ok=True)
+    if model is not None:  # its name is make-safe (modelinfo.store_model); the copy keeps make's view in `work`
+        source = work / "source" / Path(model).name
+        if not source.is_file() or source.read_bytes() != Path(model).read_bytes():
+            source.parent.mkdir(exist_ok=True)
+            shutil.copyfile(model, source)
+        cmd.append(f"MODEL={source}")
     with (work / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builders of one image take turns
         result = subprocess.run(cmd, capture_output=True, text=True)

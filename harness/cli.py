@@ -7,12 +7,14 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from harness.openmodel import resolve
 from platforms import catalog
 from sim.elf import FirmwareImage
 from tinyperf_errors import EXIT_USAGE, TinyperfError
@@ -43,11 +45,11 @@ def _window(image: FirmwareImage, spec: str | None, required: bool = False):
     return require_window(image, spec) if required else find_window(image, spec)
 
 
-def _firmware(target: str, platform, kernels: str = "ref"):
-    """BENCH or ELF path -> (FirmwareImage, Benchmark or None), as every command resolves it."""
+def _firmware(target: str | None, platform, kernels: str = "ref", model: Path | None = None):
+    """BENCH, ELF path or --model -> (FirmwareImage, Benchmark or None), as every command resolves it."""
     from harness.target import resolve_firmware
 
-    return resolve_firmware(target, platform, kernels)
+    return resolve_firmware(target, platform, kernels, model)
 
 
 PLATFORM_HELP = "Platform: a name from 'tinyperf platforms' or a platform TOML path (default: the default platform)."
@@ -215,10 +217,15 @@ def selftest_cmd(platform_names: tuple[str, ...], rebuild: bool, as_json: bool) 
 @click.option("--backend", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="Emulator: QEMU, or Renode (optional, installed separately).")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: your .tflite (alone: raw int8 tensors in and out; after a benchmark name: "
+                   "in place of its model, with its inputs, data set and scoring).")
+@click.option("--iterations", type=click.IntRange(min=1),
+              help="With --model: inferences in the perf window (default: from the model's MACs).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of the table.")
 def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path, samples, seed, jobs, results_dir, resume_dir,
-            fail_fast, icount, backend, window_spec, as_json) -> None:
-    """Run MLPerf Tiny benchmarks (kws vww ic ad by default) on an emulated board."""
+            fail_fast, icount, backend, window_spec, model_path, iterations, as_json) -> None:
+    """Run MLPerf Tiny benchmarks (kws vww ic ad by default), or your model (--model), on an emulated board."""
     from harness import run_cmd as rc
     from harness.report import memory_lines, results_document, summary_table
     from harness.runner import BenchRun, save_run_spec
@@ -235,7 +242,11 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
         runs.append(run)
     else:
         platform = _platform(platform_name)
-        chosen = rc.resolve_benchmarks(benches)
+        if iterations and not model_path:
+            raise CliError("--iterations needs --model: the benchmarks run the official loop counts", EXIT_USAGE)
+        chosen = resolve(benches, model_path) if model_path else rc.resolve_benchmarks(benches)
+        if iterations:
+            chosen = [replace(b, perf_iterations=iterations) for b in chosen]
         if elf and len(chosen) != 1:
             raise CliError("--elf runs one benchmark: name it, e.g. 'tinyperf run kws --elf my.elf'", EXIT_USAGE)
         if dataset_path and not dataset_path.is_dir():
@@ -289,18 +300,32 @@ def run_cmd(benches, platform_name, modes, supply_v, elf, kernels, dataset_path,
 @click.option("--selftest", is_flag=True, help="Also build the self-test firmware.")
 @click.option("--prebuilt", is_flag=True, help="Maintainers: refresh firmware_bins/ and its manifest.")
 @click.option("--jobs", "-j", type=JOBS, default=os.cpu_count() or 1, show_default=True, help="Parallel builds.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: compile your .tflite (alone: the raw firmware; after a benchmark name: "
+                   "in place of its model).")
 def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir: Path, kernels: str,
-              selftest: bool, prebuilt: bool, jobs: int) -> None:
-    """Build benchmark firmware (all of kws vww ic ad by default) from firmware/ sources."""
-    from harness.build import BENCHES, build_set, publish_prebuilt
+              selftest: bool, prebuilt: bool, jobs: int, model_path: Path | None) -> None:
+    """Build benchmark firmware (all of kws vww ic ad by default), or your model (--model), from firmware/ sources."""
+    from harness.build import BENCHES, build_set, describe, publish_prebuilt
     from harness.report import check_writable
 
     from harness.benchmarks import get_benchmark
 
-    benches = tuple(get_benchmark(b).name for b in benches)
+    if model_path and (prebuilt or selftest):
+        raise CliError("--model builds one model's firmware: drop --prebuilt/--selftest", EXIT_USAGE)
     if not prebuilt:
         check_writable(out_dir, "--out")
     boards = [_platform(n) for n in platform_names] or list(catalog().values())
+    if model_path:
+        from harness.openmodel import build_for, firmware_id
+
+        bench = resolve(benches, model_path)[0]
+        with console.status(f"building {bench.model_file} for {len(boards)} platform(s)"):
+            images = [describe(build_for(bench, board, kernels, out_dir.resolve() / kernels / board.name / bench.name),
+                               board, firmware_id(bench), kernels) for board in boards]
+        _print_built(images, boards)
+        return
+    benches = tuple(get_benchmark(b).name for b in benches)
     names = list(benches or BENCHES) + (["selftest"] if selftest or prebuilt else [])
     with console.status(f"building {len(names) * len(boards)} images"):
         if prebuilt:  # both kernel sets; the self-test firmware has no kernels
@@ -310,13 +335,33 @@ def build_cmd(benches: tuple[str, ...], platform_names: tuple[str, ...], out_dir
             publish_prebuilt(images)
         else:
             images = build_set(boards, names, out_dir.resolve(), kernels, jobs)
+    _print_built(images, boards)
+
+
+def _print_built(images, boards) -> None:
+    from harness.modelinfo import record_from_elf
+    from harness.portable import portable_layers, portable_line
+
     table = Table(title="built firmware")
-    for col in ("benchmark", "platform", "kernels", "flash B", "RAM B", "arena B", "ELF"):
+    for col in ("benchmark", "model", "platform", "kernels", "flash B", "RAM B", "arena B", "ELF"):
         table.add_column(col)
     for image in images:
-        table.add_row(image.benchmark, image.platform, image.kernels, str(image.flash_bytes), str(image.ram_bytes),
-                      str(image.arena_bytes or "-"), image.elf)
+        table.add_row(image.benchmark, image.model or "-", image.platform, image.kernels, str(image.flash_bytes),
+                      str(image.ram_bytes), str(image.arena_bytes or "-"), image.elf)
     console.print(table)
+    platforms = {board.name: board for board in boards}
+    for image in images:  # no silent fallback: an opt image names every layer on the portable path
+        record = record_from_elf(Path(image.elf)) if image.kernels == "opt" else None
+        if record is None:
+            continue
+        found = portable_layers(record.layers, platforms[image.platform])
+        if found and all(reason == "the core has no DSP extension" for _, _, reason in found):
+            err_console.print(f"tinyperf: note: {image.benchmark} on {image.platform}: every layer runs the portable "
+                              "kernels (the core has no DSP extension)", highlight=False)
+            continue
+        for symbol, op, reason in found:
+            err_console.print(f"tinyperf: note: {image.benchmark} on {image.platform}: "
+                              f"{portable_line(symbol, op, reason)}", highlight=False)
 
 
 @cli.command("port")
@@ -340,7 +385,7 @@ def port_cmd(platform_name: str | None, out_dir: Path) -> None:
 
 
 @cli.command("profile")
-@click.argument("target", metavar="BENCH|ELF")
+@click.argument("target", metavar="[BENCH|ELF]", required=False)
 @click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--iterations", "-n", type=click.IntRange(min=1, max=INT32), default=3, show_default=True,
               help="Inferences in the measured window (per-inference counts are deterministic; "
@@ -352,10 +397,15 @@ def port_cmd(platform_name: str | None, out_dir: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the profile files (default: results/<stamp>-<bench>-<platform>-profile).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Functions shown in the table.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: profile your .tflite, built for the platform (BENCH then gives the inputs).")
+@click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
+              help="Kernel set of a benchmark's or --model's image.")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print profile.json to stdout instead of the tables.")
-def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
-                seed: int, out_dir: Path | None, top: int, window_spec: str | None, as_json: bool) -> None:
+def profile_cmd(target: str | None, platform_name: str | None, iterations: int, warmups: int, output_samples: int,
+                seed: int, out_dir: Path | None, top: int, model_path: Path | None, kernels: str,
+                window_spec: str | None, as_json: bool) -> None:
     """Where the perf window's instructions and cycles go: per layer and per function.
 
     Writes profile.json, layers.csv, functions.csv, profile.png, stacks.folded (flame-graph
@@ -365,9 +415,9 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 
     platform = _platform(platform_name)
     check_writable(out_dir or Path("results"), "--out")
-    firmware, bench = _firmware(target, platform)
+    firmware, bench = _firmware(target, platform, kernels, model_path)
     window = _window(firmware, window_spec, required=True)
-    with console.status(f"profiling {target} on {platform.name}"):
+    with console.status(f"profiling {target or model_path} on {platform.name}"):
         result = prof.run_profile(platform, firmware, bench, iterations, warmups, output_samples, seed, window=window)
     elf = firmware.path
     out = out_dir or prof.default_out_dir(Path("results"), result.benchmark or Path(elf).stem, platform)
@@ -400,10 +450,13 @@ def profile_cmd(target: str, platform_name: str | None, iterations: int, warmups
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Functions shown when there are no layers.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: A and B may then be kernel sets (ref, opt) of your .tflite's image.")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP + " (for ELF sides)")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float, iterations: int | None,
-                output_samples: int, seed: int, junit_file: Path | None, top: int, window_spec: str | None, as_json: bool) -> None:
+                output_samples: int, seed: int, junit_file: Path | None, top: int, model_path: Path | None,
+                window_spec: str | None, as_json: bool) -> None:
     """Compare two builds: per-layer (or per-function) instruction and cycle deltas, and outputs.
 
     A and B are result folders ('tinyperf profile' or 'tinyperf run'), ELFs of one benchmark, or a
@@ -416,7 +469,7 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
         _platform(platform_name)
     with console.status("comparing"):
         side_a, side_b = cmp.resolve_sides(a, b, platform_name, iterations, output_samples, seed,
-                                               window_spec=window_spec)
+                                           window_spec=window_spec, model=model_path)
     result = cmp.compare_sides(side_a, side_b, max_regression)
     if junit_file is not None:
         atomic_write(junit_file, cmp.junit_xml(result))
@@ -431,7 +484,7 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 
 
 @cli.command("serve")
-@click.argument("target", metavar="BENCH|ELF")
+@click.argument("target", metavar="[BENCH|ELF]", required=False)
 @click.option("--platform", "-p", "platform_name", help=PLATFORM_HELP)
 @click.option("--pace/--no-pace", default=True, show_default=True,
               help="Hold each reply until host time has caught up with the emulated time it took.")
@@ -443,8 +496,13 @@ def compare_cmd(a: str, b: str, platform_name: str | None, max_regression: float
 @click.option("--energy", is_flag=True,
               help="Also serve an emulated interface board and LPM01A power monitor (the runner's energy mode).")
 @click.option("--window", "window_spec", metavar="BEGIN[:END]", help=WINDOW_HELP)
-def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
-              command_timeout: float, energy: bool, window_spec: str | None) -> None:
+@click.option("--model", "model_path", type=click.Path(path_type=Path),
+              help="Open division: serve your .tflite's image (after BENCH: in place of its model).")
+@click.option("--kernels", type=click.Choice(["ref", "opt"]), default="ref", show_default=True,
+              help="Kernel set of the --model image.")
+def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: Path | None, icount: bool,
+              command_timeout: float, energy: bool, window_spec: str | None, model_path: Path | None,
+              kernels: str) -> None:
     """Serve the emulated board's UART on a pseudo-terminal until Ctrl-C.
 
     BENCH (kws vww ic ad) is the prebuilt firmware for the platform.  Prints the
@@ -454,7 +512,7 @@ def serve_cmd(target: str, platform_name: str | None, pace: bool, link: Path | N
     from harness.serve import Server, check_link
 
     platform = _platform(platform_name)
-    firmware, _bench = _firmware(target, platform)
+    firmware, _bench = _firmware(target, platform, kernels, model_path)
     elf = firmware.path
     model = _energy_model(platform) if energy else None
     firmware.check_fits(platform)  # before calibration, which would report the same problem first

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from firmware_bins import KERNEL_SETS
 from harness.report import JUnitCase, junit_document
 from harness.profile import (DEFAULT_ITERATIONS, DEFAULT_OUTPUT_SAMPLES, DEFAULT_WARMUPS, OUTSIDE, Profile,
                              load_profile, resolve_target, run_profile)
@@ -127,10 +128,12 @@ def _is_folder(target: str) -> bool:
 
 def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: int | None = None,
                   output_samples: int = DEFAULT_OUTPUT_SAMPLES, seed: int = 0,
-                  warmups: int = DEFAULT_WARMUPS, window_spec: str | None = None) -> tuple[Side, Side]:
+                  warmups: int = DEFAULT_WARMUPS, window_spec: str | None = None,
+                  model: Path | None = None) -> tuple[Side, Side]:
     """Load the folders, profile the ELFs (both at once, on the same inputs).  ELFs run as many
     inferences per window as a folder's profile did (the window's fixed overhead is spread over
-    them), else `iterations` (default DEFAULT_ITERATIONS)."""
+    them), else `iterations` (default DEFAULT_ITERATIONS).  With `model`, a side named by a
+    kernel set (ref, opt) is that model's image with those kernels."""
     folders = {t: load_folder(Path(t)) for t in (a, b) if _is_folder(t)}
     if iterations is None:
         iterations = next((s.iterations for s in folders.values() if s.iterations), DEFAULT_ITERATIONS)
@@ -141,7 +144,8 @@ def resolve_sides(a: str, b: str, platform_name: str | None = None, iterations: 
     else:
         platform = resolve_platform(None)
     elfs = [t for t in (a, b) if t not in folders]
-    resolved = {t: resolve_target(t, platform) for t in elfs}
+    resolved = {t: resolve_target(None, platform, model, t) if model is not None and t in KERNEL_SETS
+                else resolve_target(t, platform) for t in elfs}
     hint = next((get_benchmark_or_none(s.benchmark) for s in folders.values()), None)
 
     def profile(target: str) -> Side:

@@ -231,6 +231,8 @@ def _ad_bin_stats() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _synthetic(bench: Benchmark, rng: np.random.Generator) -> bytes:
+    if bench.raw:
+        return _synthetic_tensor(bench, rng)
     if bench.input_dtype == "uint8":  # ic, vww: any RGB byte is a valid pixel
         return rng.integers(0, 256, bench.input_bytes, dtype=np.uint8).tobytes()
     if bench.input_dtype == "int8":
@@ -243,3 +245,17 @@ def _synthetic(bench: Benchmark, rng: np.random.Generator) -> bytes:
     mean, std = _ad_bin_stats()
     values = rng.normal(mean, std, (bench.input_bytes // 4 // AD_BINS, AD_BINS))
     return values.astype("<f4").tobytes()
+
+
+def _synthetic_tensor(bench: Benchmark, rng: np.random.Generator) -> bytes:
+    """An open-division model's input tensor: any int8 or uint8 value; float32
+    values spanning what the model's first QUANTIZE maps to int8, and beyond."""
+    from harness.modelinfo import record_from_model
+
+    if bench.input_dtype != "float32":
+        return rng.integers(0, 256, bench.input_bytes, dtype=np.uint8).tobytes()
+    first = record_from_model(bench.model_path).layers[0]["params"]
+    scale, zero_point = first.get("scale", 1.0), first.get("zero_point", 0)
+    lo, hi = (-128 - zero_point) * scale, (127 - zero_point) * scale
+    margin = 0.1 * (hi - lo)
+    return rng.uniform(lo - margin, hi + margin, bench.input_bytes // 4).astype("<f4").tobytes()

@@ -57,7 +57,10 @@ from elftools.elf.elffile import ELFFile
 from harness.benchmarks import Benchmark
 from harness.datasets import default_inputs, iter_default_inputs
 from harness.dut import Dut
+from harness.modelinfo import record_from_elf
+from harness.openmodel import record_of
 from harness.operators import SourceFiles, operator_rows
+from harness.portable import measured_portable, portable_line
 from harness.target import Window, identify_benchmark, require_window
 from platforms import Platform
 from sim import open_emulator
@@ -154,9 +157,12 @@ def regenerate_model_json(bench: Benchmark) -> Path:
 
 
 def _layers_from_json(path: Path) -> list[Layer]:
-    doc = json.loads(path.read_text())
+    return _layers_from_doc(json.loads(path.read_text())["layers"])
+
+
+def _layers_from_doc(entries) -> list[Layer]:
     return [Layer(int(entry["index"]), entry["symbol"], entry["op"], list(entry["output_shape"]),
-                  int(entry["macs"])) for entry in doc["layers"]]
+                  int(entry["macs"])) for entry in entries]
 
 
 def model_layers(image: FirmwareImage, bench: Benchmark | None) -> tuple[list[Layer] | None, str]:
@@ -164,6 +170,9 @@ def model_layers(image: FirmwareImage, bench: Benchmark | None) -> tuple[list[La
     symbols = layer_symbols(image)
     if not symbols:
         return None, "no layer_NN_* symbols"
+    record = record_from_elf(image.path)
+    if record is not None and set(symbols) <= {layer["symbol"] for layer in record.layers}:
+        return _layers_from_doc(record.layers), "the model record inside the ELF"
     candidates: list[tuple[str, Callable[[], Path]]] = [
         ("model.json in the ELF's build folder", lambda: image.path.parent / "model" / "model.json")]
     if bench is not None:
@@ -226,6 +235,8 @@ class Profile:
     memory: dict | None = None
     # per operator (harness.operators): operator instructions cycles share functions
     operators: list[dict] | None = None
+    # Layers of an optimized image that ran a portable kernel: symbol op reason share (harness.portable).
+    portable: list[dict] = field(default_factory=list)
 
     @property
     def latency_ms(self) -> float:
@@ -367,12 +378,13 @@ def build_profile(image: FirmwareImage, platform: Platform, bench: Benchmark | N
          "share": round(share(cycles), 6), "entries": _per(entries, iterations)}
         for name, (insns, cycles, entries) in sorted(per_function.items(), key=lambda kv: -kv[1][1])
     ]
+    record = record_of(image.path, bench)
     return Profile(
         benchmark=bench.name if bench else None, platform=platform.name, firmware=str(image.path),
         firmware_sha256=_sha256(image.path), cycle_model=stall_name, iterations=iterations, warmups=warmups,
         window_instructions=window_instructions, window_cycles=int(round(window_cycles_f)),
         instructions=_per(window_instructions, iterations), cycles=round(window_cycles_f / iterations, 1),
-        macs=bench.macs if bench else None, clock_mhz=platform.clock_mhz, layers=layer_rows,
+        macs=record.macs if record else None, clock_mhz=platform.clock_mhz, layers=layer_rows,
         outside_layers=outside, functions=function_rows,
         stacks={k: round(v[1] / iterations, 1) for k, v in stacks.items()},
         stacks_instructions={k: _per(v[0], iterations) for k, v in stacks.items()},
@@ -441,15 +453,20 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     profile = build_profile(image, platform, bench, layers, source, hits, first, last, iterations, warmups,
                             result.instructions, memory)
     profile.outputs = outputs
-    profile.notes = notes + profile.notes
+    record = record_of(image.path, bench)
+    profile.portable = measured_portable(profile.layers, profile.stacks, image.symbols, platform,
+                                         record.layers if record else None)
+    profile.notes = notes + profile.notes + [portable_line(**row) for row in profile.portable]
     return profile
 
 
-def resolve_target(target: str, platform: Platform) -> tuple[Path, Benchmark | None]:
-    """BENCH (prebuilt, or built from source when there is none) or an ELF path (harness.target)."""
+def resolve_target(target: str | None, platform: Platform, model: Path | None = None,
+                   kernels: str = "ref") -> tuple[Path, Benchmark | None]:
+    """BENCH (prebuilt, or built from source when there is none), an ELF path, or with
+    `model` the image built for that model, BENCH then giving the inputs (harness.target)."""
     from harness.target import resolve_firmware
 
-    image, bench = resolve_firmware(target, platform)
+    image, bench = resolve_firmware(target, platform, kernels, model)
     return image.path, bench
 
 

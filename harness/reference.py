@@ -13,6 +13,7 @@ from functools import cache
 
 import numpy as np
 import tflite
+from tflite.TensorType import TensorType
 
 from harness.benchmarks import Benchmark, get_benchmark
 from tinyperf_errors import TinyperfError
@@ -35,25 +36,34 @@ class ModelIO:
     input_shape: tuple[int, ...]
     input: Quantisation
     output: Quantisation
+    output_dtype: str = "int8"  # int8, uint8 or float32 (open-division models)
+
+
+_NUMPY_TYPES = {TensorType.INT8: "int8", TensorType.UINT8: "uint8", TensorType.FLOAT32: "float32"}
+
+
+def model_io(bench: Benchmark | str) -> ModelIO:
+    """Input shape and in/out quantisation of a benchmark's model (its own, or an open-division one)."""
+    bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
+    return _model_io(bench.model_path)
 
 
 @cache
-def model_io(bench_name: str) -> ModelIO:
-    """Input shape and in/out quantisation, read from the .tflite flatbuffer.
-
-    Read with the `tflite` schema package rather than tflite-micro so that
-    scoring works even where the host reference is not installed.
-    """
-    bench = get_benchmark(bench_name)
-    model = tflite.Model.GetRootAsModel(bench.model_path.read_bytes(), 0)
+def _model_io(model_path) -> ModelIO:
+    """Read with the `tflite` schema package rather than tflite-micro so that
+    scoring works even where the host reference is not installed."""
+    model = tflite.Model.GetRootAsModel(model_path.read_bytes(), 0)
     graph = model.Subgraphs(0)
     tin, tout = graph.Tensors(graph.Inputs(0)), graph.Tensors(graph.Outputs(0))
 
     def quant(tensor) -> Quantisation:
         q = tensor.Quantization()
+        if q is None or q.ScaleLength() == 0:  # a float32 model input or output
+            return Quantisation(np.float32(1.0), 0)
         return Quantisation(np.float32(q.Scale(0)), int(q.ZeroPoint(0)))
 
-    return ModelIO(tuple(int(d) for d in tin.ShapeAsNumpy()), quant(tin), quant(tout))
+    return ModelIO(tuple(int(d) for d in tin.ShapeAsNumpy()), quant(tin), quant(tout),
+                   _NUMPY_TYPES.get(tout.Type(), "int8"))
 
 
 def quantise_ad(x: np.ndarray, q: Quantisation) -> np.ndarray:
@@ -74,7 +84,9 @@ def model_input(bench: Benchmark, input_bytes: bytes) -> np.ndarray:
     """The int8 input tensor the device builds from the bytes it received for one inference."""
     if len(input_bytes) != bench.input_bytes:
         raise ValueError(f"{bench.name} takes {bench.input_bytes} input bytes per inference, got {len(input_bytes)}")
-    io = model_io(bench.name)
+    io = model_io(bench)
+    if bench.raw:  # open division: the file is the model's input tensor (int8, uint8 or float32)
+        return np.frombuffer(input_bytes, dtype=np.dtype(bench.input_dtype).newbyteorder("<")).reshape(io.input_shape)
     if bench.input_dtype == "uint8":  # ic, vww: the device subtracts 128
         q = (np.frombuffer(input_bytes, dtype=np.uint8).astype(np.int16) - 128).astype(np.int8)
     elif bench.input_dtype == "int8":  # kws: features arrive already quantised
@@ -96,10 +108,10 @@ class HostReference:
         self._interpreter = runtime.Interpreter.from_file(str(self.bench.model_path))
 
     def raw_output(self, input_bytes: bytes) -> np.ndarray:
-        """The model's int8 output (flattened) for the bytes the DUT receives for one inference."""
+        """The model's output bytes (flattened, as int8) for the bytes the DUT receives for one inference."""
         self._interpreter.set_input(model_input(self.bench, input_bytes), 0)
         self._interpreter.invoke()
-        return np.asarray(self._interpreter.get_output(0), dtype=np.int8).reshape(-1)
+        return np.ascontiguousarray(np.asarray(self._interpreter.get_output(0))).view(np.int8).reshape(-1)
 
     def result(self, input_bytes: bytes) -> np.ndarray:
         """The result vector the DUT prints (before formatting) for one inference."""
@@ -117,7 +129,12 @@ def score(bench: Benchmark | str, raw_output: np.ndarray, input_bytes: bytes) ->
     last bits), and finally sum / 640.
     """
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
-    out = model_io(bench.name).output
+    io = model_io(bench)
+    out = io.output
+    if io.output_dtype != "int8":  # open division: uint8 or float32 output bytes
+        values = np.ascontiguousarray(raw_output, dtype=np.int8).view(np.dtype(io.output_dtype).newbyteorder("<"))
+        return values.astype(np.float32) if io.output_dtype == "float32" else \
+            (values.astype(np.int32) - out.zero_point).astype(np.float32) * out.scale
     deq = (np.asarray(raw_output, dtype=np.int32).reshape(-1) - out.zero_point).astype(np.float32) * out.scale
     if bench.metric != "auc":
         return deq

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.benchmarks import Benchmark, get_benchmark
 from harness.datasets import Inputs, iter_default_inputs, load_dataset
+from harness.openmodel import check_image, open_benchmark
 from harness.report import BenchmarkResult, SampleLog, verify_problems, write_report
 from harness.runner import BenchRun, RunError, load_run_spec, run_energy, run_perf, run_samples, summarise
 from harness.target import find_window, prebuilt_firmware, resolve_platform
@@ -47,7 +48,11 @@ def resolve_benchmarks(names: tuple[str, ...]) -> list[Benchmark]:
 
 
 def firmware_for(bench: Benchmark, platform: Platform, elf: Path | None, kernels: str = "ref") -> FirmwareImage:
-    return FirmwareImage(elf) if elf is not None else prebuilt_firmware(bench, platform, kernels)
+    if elf is None:
+        return prebuilt_firmware(bench, platform, kernels)
+    image = FirmwareImage(elf)
+    check_image(image.path, bench)  # before any run folder exists: another model's image is a usage error
+    return image
 
 
 def inputs_for(bench: Benchmark, dataset: Path | None, count: int | None, seed: int) -> Inputs:
@@ -137,7 +142,10 @@ def _write(run: BenchRun, perf, records, energy=None) -> BenchmarkResult:
 
 
 def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -> dict:
-    return {"benchmark": run.bench.name, "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
+    return {"benchmark": run.bench.name, "model": str(run.bench.model_source) if run.bench.model_source else None,
+            "model_name": run.bench.model_file,
+            "base": run.bench.id if run.bench.model_source and not run.bench.raw else None,
+            "platform": run.platform.name, "firmware": str(run.firmware.path.resolve()),
             "modes": list(run.modes), "dataset": str(dataset) if dataset else None, "seed": seed, "samples": count,
             "jobs": run.jobs, "icount": run.icount, "backend": run.backend, "supply_v": run.supply_v,
             "window": run.window_spec, "platform_file": str(run.platform.source.resolve())}
@@ -145,7 +153,11 @@ def spec_of(run: BenchRun, dataset: Path | None, seed: int, count: int | None) -
 
 def run_from_spec(run_dir: Path) -> tuple[BenchRun, dict]:
     spec = load_run_spec(run_dir)
-    bench = get_benchmark(spec["benchmark"])
+    if spec.get("model"):
+        bench = open_benchmark(Path(spec["model"]), get_benchmark(spec["base"]) if spec.get("base") else None,
+                               spec["model_name"])
+    else:
+        bench = get_benchmark(spec["benchmark"])
     dataset = Path(spec["dataset"]) if spec["dataset"] else None
     platform = resolve_platform(spec.get("platform_file") or spec["platform"])
     firmware = FirmwareImage(spec["firmware"])

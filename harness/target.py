@@ -79,16 +79,29 @@ def benchmark(name: str) -> Benchmark:
 
 
 def prebuilt_firmware(bench: Benchmark, platform: Platform, kernels: str = "ref") -> FirmwareImage:
-    """The benchmark's prebuilt ELF for the platform, built from source when there is none."""
+    """The benchmark's prebuilt ELF for the platform, built from source when there is none;
+    an open benchmark's (--model) image, built once per model (harness.openmodel)."""
     from firmware_bins import prebuilt
     from harness.build import build_image
+    from harness.openmodel import build_for
 
+    if bench.model_source is not None:
+        return FirmwareImage(build_for(bench, platform, kernels))
     path = prebuilt(platform.image_platform, bench.name, kernels) if platform.in_catalog else None
     return FirmwareImage(path or build_image(platform, "bench", bench.name, kernels=kernels))
 
 
-def resolve_firmware(target: str, platform: Platform, kernels: str = "ref") -> tuple[FirmwareImage, Benchmark | None]:
-    """BENCH (its prebuilt ELF) or an ELF path; the benchmark when the target names one."""
+def resolve_firmware(target: str | None, platform: Platform, kernels: str = "ref",
+                     model: Path | None = None) -> tuple[FirmwareImage, Benchmark | None]:
+    """BENCH (its prebuilt ELF) or an ELF path; the benchmark when the target names one.
+    With `model` (--model PATH.tflite): that model's image, BENCH (if given) supplying the inputs."""
+    if model is not None:
+        from harness.openmodel import resolve
+
+        bench = resolve((target,) if target else (), model)[0]
+        return prebuilt_firmware(bench, platform, kernels), bench
+    if target is None:
+        raise TargetError("name a benchmark, an ELF or --model PATH.tflite")
     path = Path(target)
     if target in BENCHMARKS:
         bench = benchmark(target)
@@ -106,9 +119,11 @@ def resolve_firmware(target: str, platform: Platform, kernels: str = "ref") -> t
 
 def identify_benchmark(dut, bench: Benchmark | None, image: FirmwareImage) -> Benchmark:
     """The benchmark a booted DUT runs: what it reports to `profile%` (m-model-[...]),
-    checked against `bench` when one was named.  Firmware that does not answer
+    checked against `bench` when one was named, and an image's model record against the
+    model it is expected to run (harness.openmodel).  Firmware that does not answer
     `profile%` is taken to be `bench` when one was named."""
     from harness.dut import DutError
+    from harness.openmodel import bench_for_image, check_image
 
     try:
         model = dut.profile()
@@ -119,12 +134,15 @@ def identify_benchmark(dut, bench: Benchmark | None, image: FirmwareImage) -> Be
             return bench
         raise TargetError(f"{image.path}: the firmware does not report its model ({err}): "
                           "name the benchmark (kws, vww, ic, ad)") from None
-    try:
-        found = get_benchmark(model)
-    except UnknownBenchmarkError:
-        raise TargetError(f"{image.path} reports model '{model}', not an MLPerf Tiny benchmark tinyperf knows") from None
-    if bench is not None and found.name != bench.name:
-        raise TargetError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+    if bench is not None:
+        if model not in (bench.id, bench.name):
+            raise TargetError(f"{image.path} reports model '{model}', not '{bench.id}': pass the {bench.name} firmware")
+        check_image(image.path, bench)
+        return bench
+    found = bench_for_image(image.path, model)
+    if found is None:
+        raise TargetError(f"{image.path} reports model '{model}', not an MLPerf Tiny benchmark tinyperf knows, "
+                          "and carries no model record")
     return found
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tests.support.engines import input_size, run_host, run_tflm
-from tests.support.tflite_builder import make_case, special_cases
+from modelc.reader import read_model
+from tests.support.tflite_builder import float_inputs, make_case, special_cases
 
 CASE_COUNTS = {
     'conv2d': 100,
@@ -13,6 +14,15 @@ CASE_COUNTS = {
     'avgpool2d': 60,
     'add': 60,
     'softmax': 60,
+    'maxpool2d': 40,
+    'pad': 40,
+    'concatenation': 40,
+    'quantize_io': 40,
+    'activation': 40,
+    'sub': 40,
+    'mul': 40,
+    'mean': 40,
+    'strided_slice': 40,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]
@@ -21,6 +31,8 @@ CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]
 def _inputs(model_bytes, seed, n_random=4):
     size = input_size(model_bytes)
     rng = np.random.default_rng(seed)
+    if read_model(model_bytes).tensors[read_model(model_bytes).inputs[0]].dtype == 'FLOAT32':
+        return float_inputs(rng, model_bytes, n_random + 2)
     x = rng.integers(-128, 128, size=(n_random, size)).astype(np.int8)
     extremes = np.stack([np.full(size, -128, np.int8), np.full(size, 127, np.int8)])
     return np.concatenate([x, extremes])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.support.engines import FIRMWARE, KERNELS, ROOT, input_size, run_host, run_tflm
-from tests.support.tflite_builder import OpSpec, TensorSpec, single_op_model
+from tests.support.tflite_builder import OpSpec, TensorSpec, build_model, single_op_model
 
 MODELS_DIR = os.path.join(FIRMWARE, 'models')
 KWS_SAMPLE = os.path.join(ROOT, 'harness', 'data', 'samples', 'kws01', 'reference_submission_input.bin')
@@ -95,7 +95,7 @@ def test_generated_api_kws(tmp_path):
     info = json.loads((tmp_path / 'model.json').read_text())
     assert info['model'] == 'kws_ref_model.tflite'
     assert info['macs'] == 2656768
-    assert info['input'] == {'shape': [1, 49, 10, 1], 'scale': info['input']['scale'],
+    assert info['input'] == {'shape': [1, 49, 10, 1], 'dtype': 'int8', 'scale': info['input']['scale'],
                              'zero_point': 83}
     assert info['output']['zero_point'] == -128
     assert [L['op'] for L in info['layers']].count('CONV_2D') == 5
@@ -124,14 +124,28 @@ def _one_line_error(r):
 
 
 def test_unsupported_operator(tmp_path):
-    spec = OpSpec('MAX_POOL_2D', [TensorSpec((1, 4, 4, 2), np.int8, 0.1, 0)],
-                  [TensorSpec((1, 2, 2, 2), np.int8, 0.1, 0)], 'Pool2DOptions',
-                  {'Padding': 1, 'StrideW': 2, 'StrideH': 2, 'FilterWidth': 2, 'FilterHeight': 2})
-    path = tmp_path / 'maxpool.tflite'
+    spec = OpSpec('SPACE_TO_DEPTH', [TensorSpec((1, 4, 4, 2), np.int8, 0.1, 0)],
+                  [TensorSpec((1, 2, 2, 8), np.int8, 0.1, 0)], 'SpaceToDepthOptions', {'BlockSize': 2})
+    path = tmp_path / 's2d.tflite'
     path.write_bytes(single_op_model(spec))
     line = _one_line_error(_modelc(str(path), '--out', str(tmp_path / 'out')))
-    assert line == 'modelc: error: unsupported operator MAX_POOL_2D (op index 0) in maxpool.tflite'
+    assert line == 'modelc: error: unsupported operator SPACE_TO_DEPTH (op index 0) in s2d.tflite'
     assert not (tmp_path / 'out').exists()
+
+
+def test_every_unsupported_operator_in_one_line(tmp_path):
+    # Two unknown operators (one of them twice) and a known one with an option we lack.
+    x = TensorSpec((1, 4), np.int8, 0.1, 0)
+    tensors = [x, TensorSpec((1, 4), np.int8, 0.1, 0), TensorSpec((1, 4), np.int8, 0.1, 0),
+               TensorSpec((1, 1), np.int8, 0.1, 0), TensorSpec((1, 4), np.int8, 0.2, 0),
+               TensorSpec((1, 4), np.int8, 0.2, 0)]
+    ops = [OpSpec('FLOOR', [0], [1]), OpSpec('GATHER', [1, 1], [2]), OpSpec('ADD', [2, 3], [4], 'AddOptions', {}),
+           OpSpec('FLOOR', [4], [5])]
+    path = tmp_path / 'many.tflite'
+    path.write_bytes(build_model(ops, [0, 3], [5], tensors))
+    line = _one_line_error(_modelc(str(path), '--out', str(tmp_path / 'out')))
+    assert line == ('modelc: error: unsupported operators FLOOR (op index 0, 3); GATHER (op index 1); '
+                    'ADD (op index 2): broadcasting ADD in many.tflite')
 
 
 def test_unsupported_option(tmp_path):
@@ -141,7 +155,7 @@ def test_unsupported_option(tmp_path):
     path = tmp_path / 'bcast.tflite'
     path.write_bytes(single_op_model(spec))
     line = _one_line_error(_modelc(str(path), '--out', str(tmp_path / 'out')))
-    assert line.startswith('modelc: error: unsupported operator ADD (op index 0) in bcast.tflite')
+    assert line == 'modelc: error: unsupported operator ADD (op index 0): broadcasting ADD in bcast.tflite'
 
 
 def test_does_not_fit(tmp_path):

@@ -1,47 +1,26 @@
 /* AVERAGE_POOL_2D, int8. */
 #include "tp_kernels.h"
-#include "requantize.h"
+#include "pool_window.h"
 
-/* The taps [*k0, *k1) of a k-tap window starting at input index i0 that
- * fall inside an input of n (an empty range when none does). */
-static inline void pool_span(int32_t i0, int32_t k, int32_t n, int32_t *k0, int32_t *k1)
+/* The mean of the in-bounds taps (TFLM semantics: edge windows average fewer
+ * values), rounded half away from zero; C division truncates. */
+static inline int32_t average(const int8_t *first, size_t row_stride, int32_t rows, int32_t cols, int32_t ch)
 {
-    *k0 = i0 < 0 ? -i0 : 0;
-    *k1 = n - i0 < k ? n - i0 : k;
+    int32_t acc = 0;
+    for (int32_t y = 0; y < rows; ++y) {
+        for (int32_t x = 0; x < cols; ++x) {
+            acc += first[(size_t)y * row_stride + (size_t)x * ch];
+        }
+    }
+    const int32_t count = rows * cols;
+    if (count > 0) {
+        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+    }
+    return acc;
 }
 
 void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
                      int8_t *output)
 {
-    const int32_t ch = p->ch;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * ch;
-        for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            int32_t ky0, ky1;
-            pool_span(iy0, p->k_h, p->in_h, &ky0, &ky1);
-            for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                int32_t kx0, kx1;
-                pool_span(ix0, p->k_w, p->in_w, &kx0, &kx1);
-                /* The divisor counts only in-bounds taps (TFLM semantics), so
-                 * edge windows average fewer values. */
-                const int32_t count = (ky1 - ky0) * (kx1 - kx0);
-                for (int32_t c = 0; c < ch; ++c) {
-                    int32_t acc = 0;
-                    for (int32_t ky = ky0; ky < ky1; ++ky) {
-                        for (int32_t kx = kx0; kx < kx1; ++kx) {
-                            acc += in_b[((size_t)(iy0 + ky) * p->in_w + (ix0 + kx)) * ch + c];
-                        }
-                    }
-                    if (count > 0) {
-                        /* Round half away from zero; C division truncates. */
-                        acc = acc > 0 ? (acc + count / 2) / count
-                                      : (acc - count / 2) / count;
-                    }
-                    *output++ = (int8_t)tp_clamp(acc, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    tp_pool2d(p, input, output, average);
 }

@@ -66,6 +66,51 @@ typedef struct {
     int32_t act_min, act_max;
 } tp_avgpool2d_s8_params_t;
 
+/* MAX_POOL_2D: the same geometry as AVERAGE_POOL_2D. */
+typedef tp_avgpool2d_s8_params_t tp_maxpool2d_s8_params_t;
+
+typedef struct {
+    const int32_t *in_shape;         /* 4-D, leading 1s added */
+    const int32_t *out_shape;
+    const int32_t *before;           /* padding before each dimension */
+    int32_t pad_value;
+} tp_pad_s8_params_t;
+
+typedef struct {
+    int32_t outer;                   /* product of the dimensions before the axis */
+    int32_t n_inputs;
+    const int32_t *slice_bytes;      /* per input: axis size * inner size */
+} tp_concatenation_s8_params_t;
+
+typedef struct {
+    int32_t size;
+    float scale;                     /* of the int8 output */
+    int32_t zero_point;
+} tp_quantize_f32_s8_params_t;
+
+typedef struct {
+    int32_t size;
+    float scale;                     /* of the int8 input */
+    int32_t zero_point;
+} tp_dequantize_s8_f32_params_t;
+
+typedef struct {
+    int32_t size;
+    int32_t input_unsigned;          /* 1: the input bytes are uint8 */
+    int32_t input_offset;            /* -input zero point */
+    int32_t out_mult, out_shift;     /* input scale / output scale */
+    int32_t output_offset;
+    int32_t out_min, out_max;        /* -128..127, or 0..255 for a uint8 output */
+} tp_quantize_s8_params_t;
+
+typedef struct {
+    int32_t size;
+    int32_t input_offset;            /* -input zero point */
+    int32_t identity_mult, identity_shift;   /* input scale / output scale */
+    int32_t alpha_mult, alpha_shift;         /* alpha * input scale / output scale */
+    int32_t output_offset;
+} tp_leaky_relu_s8_params_t;
+
 typedef struct {
     int32_t size;                    /* element count, both inputs same shape */
     int32_t left_shift;
@@ -74,6 +119,31 @@ typedef struct {
     int32_t output_offset, out_mult, out_shift;
     int32_t act_min, act_max;
 } tp_add_s8_params_t;
+
+typedef struct {
+    const int32_t *in_shape;         /* 4-D, leading 1s added */
+    int32_t axes_mask;               /* bit k: dimension k is reduced */
+    int32_t sum_offset;              /* -count * input zero point */
+    int32_t out_mult, out_shift;     /* (input scale / output scale) / count */
+    int32_t output_offset;
+} tp_mean_s8_params_t;
+
+typedef struct {
+    const int32_t *in_shape;         /* 4-D, leading 1s added */
+    const int32_t *out_shape;        /* 4-D: elements taken per dimension */
+    const int32_t *start;            /* first index per dimension */
+    const int32_t *stride;           /* step per dimension (may be negative) */
+} tp_strided_slice_s8_params_t;
+
+/* SUB: ADD's parameters. */
+typedef tp_add_s8_params_t tp_sub_s8_params_t;
+
+typedef struct {
+    int32_t size;                    /* element count, both inputs same shape */
+    int32_t in1_offset, in2_offset;  /* -zero points */
+    int32_t output_offset, out_mult, out_shift;   /* scale1 * scale2 / output scale */
+    int32_t act_min, act_max;
+} tp_mul_s8_params_t;
 
 typedef struct {
     int32_t outer;                   /* number of rows */
@@ -93,8 +163,23 @@ void tp_fully_connected_s8(const tp_fully_connected_s8_params_t *p,
                            const int32_t *bias, int8_t *output);
 void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input,
                      int8_t *output);
+void tp_maxpool2d_s8(const tp_maxpool2d_s8_params_t *p, const int8_t *input,
+                     int8_t *output);
+void tp_pad_s8(const tp_pad_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_concatenation_s8(const tp_concatenation_s8_params_t *p, const int8_t *const *inputs,
+                         int8_t *output);
+void tp_quantize_f32_s8(const tp_quantize_f32_s8_params_t *p, const float *input, int8_t *output);
+void tp_dequantize_s8_f32(const tp_dequantize_s8_f32_params_t *p, const int8_t *input, float *output);
+void tp_quantize_s8(const tp_quantize_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_leaky_relu_s8(const tp_leaky_relu_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_add_s8(const tp_add_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
+void tp_sub_s8(const tp_sub_s8_params_t *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+void tp_mul_s8(const tp_mul_s8_params_t *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+void tp_mean_s8(const tp_mean_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_strided_slice_s8(const tp_strided_slice_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
                    int8_t *output);
 

@@ -11,6 +11,10 @@ from .planner import Buffer, plan
 from .reader import read_model
 
 ARENA_ALIGN = 16
+# Model input and output tensor types (float32 and uint8 through QUANTIZE/DEQUANTIZE).
+IO_TYPES = ('INT8', 'UINT8', 'FLOAT32')
+# Constant arrays a layer's parameter struct points to: role -> struct field.
+CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
 
 
 class Compiled:
@@ -67,8 +71,8 @@ def analyse(model_path):
                           'exactly one of each is supported')
     T = g.tensors
     for idx, what in ((g.inputs[0], 'input'), (g.outputs[0], 'output')):
-        if T[idx].dtype != 'INT8' or T[idx].is_const:
-            raise ModelcError(f'model {what} must be a non-constant int8 tensor in {name}')
+        if T[idx].dtype not in IO_TYPES or T[idx].is_const:
+            raise ModelcError(f'model {what} must be a non-constant int8, uint8 or float32 tensor in {name}')
 
     # Union RESHAPE outputs with their inputs: same bytes, one buffer.
     act = set(g.inputs) | set(g.outputs)
@@ -102,7 +106,7 @@ def analyse(model_path):
     sizes = {}
     for t in act:
         r = _find(parent, t)
-        sizes[r] = max(sizes.get(r, 0), T[t].size)
+        sizes[r] = max(sizes.get(r, 0), T[t].nbytes)
     buffers = [Buffer(r, sizes[r], life[r][0], life[r][1]) for r in sorted(life)]
     arena = plan(buffers, ARENA_ALIGN)
     offsets = {b.key: b.offset for b in buffers}
@@ -136,8 +140,8 @@ def gen_header(c):
 #include <stdint.h>
 
 #define MODEL_NAME "{mname}"
-#define MODEL_INPUT_BYTES {c.input.size}
-#define MODEL_OUTPUT_BYTES {c.output.size}
+#define MODEL_INPUT_BYTES {c.input.nbytes}
+#define MODEL_OUTPUT_BYTES {c.output.nbytes}
 #define MODEL_INPUT_SCALE {_c_float(c.input.scale)}
 #define MODEL_INPUT_ZERO_POINT {_c_int(c.input.zero_point)}
 #define MODEL_OUTPUT_SCALE {_c_float(c.output.scale)}
@@ -155,6 +159,13 @@ extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
 
 #endif
 """
+
+
+def _pointer(c, tensor):
+    """The C expression for an activation tensor in the arena, typed as its
+    kernel takes it (the int8 quantize kernel reads a uint8 input through int8_t)."""
+    base = f'tp_arena + {c.tensor_offset[tensor]}'
+    return f'(float *)({base})' if c.graph.tensors[tensor].dtype == 'FLOAT32' else base
 
 
 def gen_source(c):
@@ -184,10 +195,10 @@ def gen_source(c):
         if L.kernel != 'reshape':
             w(f'static const tp_{L.kernel}_params_t {pre}_p = {{')
             for k, v in L.params.items():
-                w(f'    .{k} = {_c_int32_literal(v)},')
-            if 'mult' in names:
-                w(f'    .out_mult = {names["mult"]},')
-                w(f'    .out_shift = {names["shift"]},')
+                w(f'    .{k} = {_c_float(v) if isinstance(v, float) else _c_int32_literal(v)},')
+            for role, nm in names.items():
+                if role not in ('w', 'b'):
+                    w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
             w('};')
         w('')
 
@@ -198,20 +209,23 @@ def gen_source(c):
     off = c.tensor_offset
     for L in c.layers:
         pre = f'l{L.index:02d}'
-        outp = f'tp_arena + {off[L.output]}'
-        ins = [f'tp_arena + {off[t]}' for t in L.act_inputs]
+        outp = _pointer(c, L.output)
+        ins = [_pointer(c, t) for t in L.act_inputs]
         w(f'__attribute__((noinline)) void {L.symbol}(void)')
         w('{')
         if L.kernel == 'reshape':
             if off[L.act_inputs[0]] != off[L.output]:
-                w(f'    memmove({outp}, {ins[0]}, {c.graph.tensors[L.output].size});')
+                w(f'    memmove({outp}, {ins[0]}, {c.graph.tensors[L.output].nbytes});')
             else:
                 w('    /* RESHAPE: output aliases the input buffer; nothing to move. */')
         elif L.kernel in ('conv2d_s8', 'depthwise_conv2d_s8', 'fully_connected_s8'):
             bias = f'{pre}_b' if L.consts[1][2] is not None else 'NULL'
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {pre}_w, {bias}, {outp});')
-        elif L.kernel == 'add_s8':
-            w(f'    tp_add_s8(&{pre}_p, {ins[0]}, {ins[1]}, {outp});')
+        elif L.kernel in ('add_s8', 'sub_s8', 'mul_s8'):
+            w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {ins[1]}, {outp});')
+        elif L.kernel == 'concatenation_s8':
+            w(f'    static const int8_t *const inputs[] = {{{", ".join(ins)}}};')
+            w(f'    tp_concatenation_s8(&{pre}_p, inputs, {outp});')
         else:
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {outp});')
         w('}')
@@ -238,7 +252,7 @@ def gen_source(c):
 
 def gen_json(c):
     def qinfo(t):
-        return {'shape': list(t.shape), 'scale': float(np.float32(t.scale)),
+        return {'shape': list(t.shape), 'dtype': t.dtype.lower(), 'scale': float(np.float32(t.scale)),
                 'zero_point': int(t.zero_point)}
     d = {
         'model': c.name,
@@ -250,7 +264,7 @@ def gen_json(c):
         'output': qinfo(c.output),
         'layers': [{'index': L.index, 'symbol': L.symbol, 'op': L.tfl_op,
                     'input_shapes': L.input_shapes, 'output_shape': L.output_shape,
-                    'macs': L.macs} for L in c.layers],
+                    'macs': L.macs, 'kernel': L.kernel, 'params': L.params} for L in c.layers],
     }
     return json.dumps(d, indent=1) + '\n'
 

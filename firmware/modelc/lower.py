@@ -178,12 +178,207 @@ def lower_avgpool(g, op):
     return Layer(op.index, op.op, 'avgpool2d_s8', [inp.index], out.index, params, [], 0)
 
 
+def _same_quant(a, b, what):
+    _need(np.float32(a.scale) == np.float32(b.scale) and a.zero_point == b.zero_point,
+          f'{what} quantisation differs from the output\'s')
+
+
+def lower_maxpool(g, op):
+    layer = lower_avgpool(g, op)
+    layer.kernel = 'maxpool2d_s8'
+    return layer
+
+
+def _shape_to_4d(shape):
+    _need(1 <= len(shape) <= 4, f'{len(shape)}-D tensor')
+    return [1] * (4 - len(shape)) + [int(d) for d in shape]
+
+
+def lower_pad(g, op):
+    T = g.tensors
+    inp, pads, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _same_quant(inp, out, 'input')
+    _need(pads.is_const and pads.dtype in ('INT32', 'INT64'), 'paddings must be a constant integer tensor')
+    before = [int(v) for v in np.asarray(pads.data).reshape(-1, 2)[:, 0]]
+    after = [int(v) for v in np.asarray(pads.data).reshape(-1, 2)[:, 1]]
+    _need(len(before) == len(inp.shape) and min(before + after) >= 0, 'paddings shape or negative padding')
+    _need([d + b + a for d, b, a in zip(inp.shape, before, after)] == list(out.shape), 'output shape')
+    value = out.zero_point
+    if op.op == 'PADV2' and len(op.inputs) > 2 and op.inputs[2] >= 0:
+        const = T[op.inputs[2]]
+        _need(const.is_const and const.dtype == 'INT8', 'PADV2 constant must be a constant int8 tensor')
+        value = int(np.asarray(const.data).reshape(-1)[0])
+    shapes = dict(in_shape=_shape_to_4d(inp.shape), out_shape=_shape_to_4d(out.shape),
+                  before=[0] * (4 - len(before)) + before)
+    consts = [(role, 'int32_t', np.array(v, dtype=np.int32)) for role, v in shapes.items()]
+    return Layer(op.index, op.op, 'pad_s8', [inp.index], out.index, dict(pad_value=value), consts, 0)
+
+
+def lower_concatenation(g, op):
+    T = g.tensors
+    out = T[op.outputs[0]]
+    _int8_act(out, 'output')
+    ins = [T[i] for i in op.inputs]
+    for t in ins:
+        _int8_act(t, 'input')
+        _same_quant(t, out, 'input')
+    _need(op.options.get('FusedActivationFunction', 0) == 0, 'fused activation')
+    rank = len(out.shape)
+    axis = op.options.get('Axis', 0)
+    axis = axis + rank if axis < 0 else axis
+    _need(0 <= axis < rank and all(len(t.shape) == rank for t in ins), 'axis or ranks')
+    inner = int(np.prod(out.shape[axis + 1:], dtype=np.int64))
+    outer = int(np.prod(out.shape[:axis], dtype=np.int64))
+    _need(sum(t.shape[axis] for t in ins) == out.shape[axis], 'output shape')
+    slices = np.array([t.shape[axis] * inner for t in ins], dtype=np.int32)
+    return Layer(op.index, op.op, 'concatenation_s8', [t.index for t in ins], out.index,
+                 dict(outer=outer, n_inputs=len(ins)), [('slice_bytes', 'int32_t', slices)], 0)
+
+
+def _elementwise_io(g, op):
+    T = g.tensors
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _need(not inp.is_const, 'constant input')
+    _need(inp.size == out.size, 'element count changes')
+    for t, what in ((inp, 'input'), (out, 'output')):
+        _need(t.dtype == 'FLOAT32' or (len(t.scales) == 1 and len(t.zero_points) <= 1),
+              f'{what} must be per-tensor quantised')
+    return inp, out
+
+
+def lower_quantize(g, op):
+    """QUANTIZE: float32 -> int8 (a float model input), or between int8/uint8
+    (a uint8 input or output, or a change of scale)."""
+    inp, out = _elementwise_io(g, op)
+    if inp.dtype == 'FLOAT32':
+        _need(out.dtype == 'INT8', f'float32 to {out.dtype}')
+        return Layer(op.index, op.op, 'quantize_f32_s8', [inp.index], out.index,
+                     dict(size=out.size, scale=float(np.float32(out.scale)), zero_point=out.zero_point), [], 0)
+    _need(inp.dtype in ('INT8', 'UINT8') and out.dtype in ('INT8', 'UINT8'), f'{inp.dtype} to {out.dtype}')
+    mult, shift = quant.quantize_multiplier(float(np.float32(inp.scale)) / float(np.float32(out.scale)))
+    lo, hi = (0, 255) if out.dtype == 'UINT8' else (-128, 127)
+    params = dict(size=out.size, input_unsigned=int(inp.dtype == 'UINT8'), input_offset=-inp.zero_point,
+                  out_mult=mult, out_shift=shift, output_offset=out.zero_point, out_min=lo, out_max=hi)
+    return Layer(op.index, op.op, 'quantize_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_dequantize(g, op):
+    inp, out = _elementwise_io(g, op)
+    _need(inp.dtype == 'INT8' and out.dtype == 'FLOAT32', f'{inp.dtype} to {out.dtype}')
+    return Layer(op.index, op.op, 'dequantize_s8_f32', [inp.index], out.index,
+                 dict(size=out.size, scale=float(np.float32(inp.scale)), zero_point=inp.zero_point), [], 0)
+
+
+def lower_relu(g, op):
+    """RELU and RELU6 on int8, as TFLM computes them: RELU requantises (input
+    scale / output scale) and clamps to the output's [0, inf); RELU6 clamps the
+    input to its own [0, 6] and ignores the output's scale and zero point.
+    Both are what the QUANTIZE kernel computes (RELU6 with multiplier 1)."""
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    ref = out if op.op == 'RELU' else inp
+    mult, shift = quant.quantize_multiplier(float(np.float32(inp.scale)) / float(np.float32(ref.scale)))
+    lo, hi = quant.activation_range(op.op, ref.scale, ref.zero_point)
+    params = dict(size=out.size, input_unsigned=0, input_offset=-inp.zero_point, out_mult=mult, out_shift=shift,
+                  output_offset=ref.zero_point, out_min=lo, out_max=hi)
+    return Layer(op.index, op.op, 'quantize_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_leaky_relu(g, op):
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    alpha = float(np.float32(op.options.get('Alpha', 0.0)))
+    ins, outs = float(np.float32(inp.scale)), float(np.float32(out.scale))
+    im, ishift = quant.quantize_multiplier(ins / outs)
+    am, ashift = quant.quantize_multiplier(alpha * ins / outs)
+    params = dict(size=out.size, input_offset=-inp.zero_point, identity_mult=im, identity_shift=ishift,
+                  alpha_mult=am, alpha_shift=ashift, output_offset=out.zero_point)
+    return Layer(op.index, op.op, 'leaky_relu_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_mean(g, op):
+    T = g.tensors
+    inp, axes, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _need(axes.is_const and axes.dtype == 'INT32', 'axes must be a constant int32 tensor')
+    rank = len(inp.shape)
+    shape = _shape_to_4d(inp.shape)
+    mask = 0
+    for a in np.asarray(axes.data).reshape(-1):
+        a = int(a) + rank if a < 0 else int(a)
+        _need(0 <= a < rank, f'axis {a}')
+        mask |= 1 << (a + 4 - rank)
+    count = int(np.prod([shape[k] for k in range(4) if mask >> k & 1], dtype=np.int64))
+    _need(out.size * count == inp.size and count > 0, 'output shape')
+    mult, shift = quant.quantize_multiplier(float(np.float32(inp.scale)) / float(np.float32(out.scale)))
+    # TFLM folds 1/count into the multiplier: up to floor(log2 count) more
+    # bits (at most 32, and no right shift beyond 31), truncating division.
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    params = dict(axes_mask=mask, sum_offset=-count * inp.zero_point, out_mult=(mult << extra) // count,
+                  out_shift=shift - extra, output_offset=out.zero_point)
+    return Layer(op.index, op.op, 'mean_s8', [inp.index], out.index, params,
+                 [('in_shape', 'int32_t', np.array(shape, dtype=np.int32))], 0)
+
+
+def _slice_range(dim, begin, end, stride, begin_masked, end_masked, shrink):
+    """(start, count) of one dimension, as TensorFlow resolves a strided slice."""
+    if shrink:  # one element at the start (the begin mask still applies, as in TFLM)
+        start = (0 if stride > 0 else dim - 1) if begin_masked else (begin + dim if begin < 0 else begin)
+        _need(0 <= start < dim, f'shrunk index {begin} outside {dim}')
+        return start, 1
+    lo, hi = (0, dim) if stride > 0 else (-1, dim - 1)
+
+    def clamp(v):
+        v = v + dim if v < 0 else v
+        return max(lo, min(hi, v))
+
+    start = (0 if stride > 0 else dim - 1) if begin_masked else clamp(begin)
+    stop = (dim if stride > 0 else -1) if end_masked else clamp(end)
+    count = max(0, -(-(stop - start) // stride)) if stride > 0 else max(0, -(-(start - stop) // -stride))
+    return start, count
+
+
+def lower_strided_slice(g, op):
+    T = g.tensors
+    inp, out = T[op.inputs[0]], T[op.outputs[0]]
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    _same_quant(inp, out, 'input')
+    begin, end, strides = (T[i] for i in op.inputs[1:4])
+    _need(all(t.is_const and t.dtype == 'INT32' for t in (begin, end, strides)),
+          'begin, end and strides must be constant int32 tensors')
+    o = op.options
+    _need(not o.get('EllipsisMask', 0) and not o.get('NewAxisMask', 0) and not o.get('Offset', False),
+          'ellipsis, new-axis or offset masks')
+    rank = len(inp.shape)
+    b, e, st = (np.asarray(t.data).reshape(-1).tolist() for t in (begin, end, strides))
+    _need(len(b) == len(e) == len(st) == rank and all(v != 0 for v in st), 'begin/end/strides length or zero stride')
+    starts, counts = [], []
+    for k in range(rank):
+        bit = 1 << k
+        start, count = _slice_range(int(inp.shape[k]), int(b[k]), int(e[k]), int(st[k]), o.get('BeginMask', 0) & bit,
+                                    o.get('EndMask', 0) & bit, o.get('ShrinkAxisMask', 0) & bit)
+        starts.append(start)
+        counts.append(count)
+    _need(int(np.prod(counts)) == out.size and out.size > 0, f'output shape {list(out.shape)} (computed {counts})')
+    pad = 4 - rank
+    consts = [('in_shape', _shape_to_4d(inp.shape)), ('out_shape', [1] * pad + counts),
+              ('start', [0] * pad + starts), ('stride', [1] * pad + [int(v) for v in st])]
+    return Layer(op.index, op.op, 'strided_slice_s8', [inp.index], out.index, {},
+                 [(role, 'int32_t', np.array(v, dtype=np.int32)) for role, v in consts], 0)
+
+
 def lower_add(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
     for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
         _int8_act(t, w)
-    _need(a.shape == b.shape == out.shape, 'broadcasting ADD')
+    _need(a.shape == b.shape == out.shape, f'broadcasting {op.op}')
     (m1, s1), (m2, s2), (mo, so) = quant.add_params(a.scale, b.scale, out.scale)
     amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
     params = dict(size=out.size, left_shift=20,
@@ -191,7 +386,22 @@ def lower_add(g, op):
                   in2_offset=-b.zero_point, in2_mult=m2, in2_shift=s2,
                   output_offset=out.zero_point, out_mult=mo, out_shift=so,
                   act_min=amin, act_max=amax)
-    return Layer(op.index, op.op, 'add_s8', [a.index, b.index], out.index, params, [], 0)
+    return Layer(op.index, op.op, 'add_s8' if op.op == 'ADD' else 'sub_s8', [a.index, b.index], out.index,
+                 params, [], 0)
+
+
+def lower_mul(g, op):
+    T = g.tensors
+    a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
+        _int8_act(t, w)
+    _need(a.shape == b.shape == out.shape, 'broadcasting MUL')
+    mult, shift = quant.quantize_multiplier(float(np.float32(a.scale)) * float(np.float32(b.scale))
+                                            / float(np.float32(out.scale)))
+    amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
+    params = dict(size=out.size, in1_offset=-a.zero_point, in2_offset=-b.zero_point,
+                  output_offset=out.zero_point, out_mult=mult, out_shift=shift, act_min=amin, act_max=amax)
+    return Layer(op.index, op.op, 'mul_s8', [a.index, b.index], out.index, params, [], 0)
 
 
 def lower_softmax(g, op):
@@ -225,25 +435,49 @@ LOWERINGS = {
     'FULLY_CONNECTED': lower_fc,
     'AVERAGE_POOL_2D': lower_avgpool,
     'ADD': lower_add,
+    'SUB': lower_add,
+    'MUL': lower_mul,
+    'MEAN': lower_mean,
+    'STRIDED_SLICE': lower_strided_slice,
     'SOFTMAX': lower_softmax,
     'RESHAPE': lower_reshape,
+    'SQUEEZE': lower_reshape,
+    'MAX_POOL_2D': lower_maxpool,
+    'PAD': lower_pad,
+    'PADV2': lower_pad,
+    'CONCATENATION': lower_concatenation,
+    'QUANTIZE': lower_quantize,
+    'DEQUANTIZE': lower_dequantize,
+    'RELU': lower_relu,
+    'RELU6': lower_relu,
+    'LEAKY_RELU': lower_leaky_relu,
 }
 
 
 def lower(g, model_name):
+    """Every operator as a layer; one error naming every operator that cannot be lowered."""
     layers = []
+    unknown = {}                 # op name -> op indices (no kernel at all)
+    refused = []                 # "NAME (op index i): reason"
     for op in g.operators:
         fn = LOWERINGS.get(op.op)
-        where = f'unsupported operator {op.op} (op index {op.index}) in {model_name}'
-        if fn is None or not op.outputs or len(op.outputs) != 1:
-            raise ModelcError(where)
+        if fn is None:
+            unknown.setdefault(op.op, []).append(op.index)
+            continue
         try:
+            _need(len(op.outputs) == 1, f'{len(op.outputs)} outputs')
             layer = fn(g, op)
         except Unsupported as e:
-            raise ModelcError(f'{where}: {e}')
+            refused.append(f'{op.op} (op index {op.index}): {e}')
+            continue
         except (IndexError, KeyError, ValueError, TypeError) as e:
-            raise ModelcError(f'{where}: malformed operator ({e})')
+            refused.append(f'{op.op} (op index {op.index}): malformed operator ({e})')
+            continue
         layer.input_shapes = [list(g.tensors[i].shape) for i in op.inputs if i >= 0]
         layer.output_shape = list(g.tensors[layer.output].shape)
         layers.append(layer)
+    items = [f'{name} (op index {", ".join(map(str, idx))})' for name, idx in unknown.items()] + refused
+    if items:
+        plural = 's' if len(items) > 1 else ''
+        raise ModelcError(f'unsupported operator{plural} {"; ".join(items)} in {model_name}')
     return layers

@@ -42,6 +42,10 @@ class Tensor:
         return n
 
     @property
+    def nbytes(self):
+        return self.size * np.dtype(_NP_TYPES.get(getattr(TensorType, self.dtype, -1), np.int8)).itemsize
+
+    @property
     def scale(self):
         return self.scales[0] if self.scales else 0.0
 

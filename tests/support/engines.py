@@ -133,7 +133,7 @@ def input_size(model_bytes):
     from modelc.reader import read_model
 
     g = read_model(model_bytes)
-    return g.tensors[g.inputs[0]].size
+    return g.tensors[g.inputs[0]].nbytes
 
 
 def run_tflm(model_bytes, inputs):
@@ -145,8 +145,10 @@ def run_tflm(model_bytes, inputs):
     det = it.get_input_details(0)
     shape = tuple(det['shape'])
     outs = []
+    # Rows are the input tensor's bytes (int8 view); outputs likewise, so
+    # float32 and uint8 model I/O compare byte for byte.
     for x in np.asarray(inputs, dtype=np.int8):
-        it.set_input(x.reshape(shape), 0)
+        it.set_input(np.ascontiguousarray(x).view(det['dtype']).reshape(shape), 0)
         it.invoke()
-        outs.append(np.array(it.get_output(0), dtype=np.int8).reshape(-1))
+        outs.append(np.ascontiguousarray(np.array(it.get_output(0))).view(np.int8).reshape(-1))
     return np.stack(outs)

@@ -323,7 +323,191 @@ def random_avgpool(rng):
     return spec, f'AVGPOOL in={inp.shape} k={kh}x{kw} s={sh}x{sw} {padding} act={act}'
 
 
-def random_add(rng):
+def random_maxpool(rng):
+    spec, desc = random_avgpool(rng)
+    spec.op = 'MAX_POOL_2D'
+    return spec, desc.replace('AVGPOOL', 'MAXPOOL')
+
+
+def random_pad(rng):
+    rank = int(rng.integers(1, 5))
+    shape = tuple(int(x) for x in rng.integers(1, 7, size=rank))
+    pads = rng.integers(0, 4, size=(rank, 2)).astype(np.int32)
+    out_shape = tuple(int(d + a + b) for d, (a, b) in zip(shape, pads))
+    scale, zp = _rand_scale(rng, 0.005, 1.0), int(rng.integers(-128, 128))
+    inputs = [TensorSpec(shape, np.int8, scale, zp), TensorSpec((rank, 2), np.int32, data=pads)]
+    op = 'PAD'
+    if rng.random() < 0.3:
+        op = 'PADV2'
+        inputs.append(TensorSpec((1,), np.int8, scale, zp, data=np.array([rng.integers(-128, 128)], np.int8)))
+    spec = OpSpec(op, inputs, [TensorSpec(out_shape, np.int8, scale, zp)],
+                  'PadV2Options' if op == 'PADV2' else 'PadOptions', {})
+    return spec, f'{op} in={shape} pads={pads.tolist()}'
+
+
+def random_concatenation(rng):
+    """CONCATENATION of the model input and a same-quantised copy made by a
+    1x1 depthwise conv (modelc models have one input), 2 or 3 operands."""
+    rank = int(rng.integers(1, 5))
+    base = [int(x) for x in rng.integers(1, 6, size=rank)]
+    base[-1] = max(base[-1], 1)
+    axis = int(rng.integers(-rank, rank))
+    scale, zp = _rand_scale(rng, 0.005, 1.0), int(rng.integers(-128, 128))
+    shape4 = (1,) * (4 - rank) + tuple(base)
+    c = shape4[-1]
+    fs = [float(np.float32(1.0 / 127)) for _ in range(c)]
+    w = rng.integers(-127, 128, size=(1, 1, 1, c)).astype(np.int8)
+    tensors = [TensorSpec(tuple(base), np.int8, scale, zp, name='x'),
+               TensorSpec(shape4, np.int8, scale, zp, name='x4'),
+               TensorSpec((1, 1, 1, c), np.int8, fs, 0, 3, w, name='w'),
+               TensorSpec((c,), np.int32, [scale * f for f in fs], 0, 0,
+                          rng.integers(-200, 201, size=c).astype(np.int32), name='b'),
+               TensorSpec(shape4, np.int8, scale, zp, name='y4'),
+               TensorSpec(tuple(base), np.int8, scale, zp, name='y')]
+    operands = [int(v) for v in rng.choice([0, 5], size=int(rng.integers(2, 4)))]
+    ax = axis % rank
+    out_shape = list(base)
+    out_shape[ax] = base[ax] * len(operands)
+    tensors.append(TensorSpec(tuple(out_shape), np.int8, scale, zp, name='out'))
+    ops = [OpSpec('RESHAPE', [0], [1]),
+           OpSpec('DEPTHWISE_CONV_2D', [1, 2, 3], [4], 'DepthwiseConv2DOptions',
+                  {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
+                   'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
+           OpSpec('RESHAPE', [4], [5]),
+           OpSpec('CONCATENATION', operands, [6], 'ConcatenationOptions', {'Axis': axis})]
+    return build_model(ops, [0], [6], tensors), f'CONCATENATION shape={base} axis={axis} operands={operands}'
+
+
+def random_quantize_io(rng):
+    """A model with float32 or uint8 I/O: QUANTIZE in, a 1x1 depthwise conv (so
+    the int8 scale changes), then DEQUANTIZE to float32 or QUANTIZE to uint8 (or
+    int8 with another scale).  Returns (model_bytes, desc); the input bytes of a
+    float model are made by float_inputs()."""
+    shape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
+    c = shape[-1]
+    in_type = np.float32 if rng.random() < 0.6 else np.uint8
+    out_type = [np.float32, np.uint8, np.int8][int(rng.integers(0, 3))]
+    s1, z1 = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s2, z2 = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s3, z3 = _rand_scale(rng, 0.005, 0.5), int(rng.integers(0 if out_type == np.uint8 else -128,
+                                                             256 if out_type == np.uint8 else 128))
+    if in_type == np.float32:
+        x = TensorSpec(shape, np.float32, name='x')
+    else:
+        x = TensorSpec(shape, np.uint8, _rand_scale(rng, 0.005, 0.5), int(rng.integers(0, 256)), name='x')
+    fs = [float(np.float32(rng.uniform(0.5, 2.0) * s2 / (s1 * 127))) for _ in range(c)]
+    tensors = [x, TensorSpec(shape, np.int8, s1, z1, name='q'),
+               TensorSpec((1, 1, 1, c), np.int8, fs, 0, 3, rng.integers(-127, 128, size=(1, 1, 1, c)).astype(np.int8)),
+               TensorSpec((c,), np.int32, [s1 * f for f in fs], 0, 0, rng.integers(-300, 301, size=c).astype(np.int32)),
+               TensorSpec(shape, np.int8, s2, z2, name='y'),
+               TensorSpec(shape, out_type, None if out_type == np.float32 else s3,
+                          None if out_type == np.float32 else z3, name='out')]
+    ops = [OpSpec('QUANTIZE', [0], [1]),
+           OpSpec('DEPTHWISE_CONV_2D', [1, 2, 3], [4], 'DepthwiseConv2DOptions',
+                  {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
+                   'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
+           OpSpec('DEQUANTIZE' if out_type == np.float32 else 'QUANTIZE', [4], [5])]
+    desc = (f'QUANTIZE/DEQUANTIZE io {np.dtype(in_type).name} -> {np.dtype(out_type).name} shape={shape} '
+            f'q=({s1:.4g},{z1})')
+    return build_model(ops, [0], [5], tensors), desc
+
+
+def float_inputs(rng, model_bytes, count):
+    """Input bytes (as int8 rows) for a model whose input is float32: values
+    spanning the first QUANTIZE's int8 range and 20 % beyond, plus exact
+    half steps (rounding ties)."""
+    from modelc.reader import read_model
+
+    g = read_model(model_bytes)
+    x = g.tensors[g.inputs[0]]
+    q = g.tensors[g.operators[0].outputs[0]]
+    lo, hi = (-128 - q.zero_point) * q.scale, (127 - q.zero_point) * q.scale
+    span = hi - lo
+    vals = rng.uniform(lo - 0.2 * span, hi + 0.2 * span, size=(count, x.size)).astype(np.float32)
+    ties = (rng.integers(-140, 140, size=(count, x.size)) + 0.5).astype(np.float32) * np.float32(q.scale)
+    vals[:, ::2] = ties[:, ::2]
+    return vals.view(np.int8)
+
+
+def random_activation(rng):
+    """A standalone RELU, RELU6 or LEAKY_RELU, the output scale and zero point
+    independent of the input's (TFLM has no RELU_N1_TO_1)."""
+    op = str(rng.choice(['RELU', 'RELU6', 'LEAKY_RELU']))
+    shape = tuple(int(x) for x in rng.integers(1, 8, size=int(rng.integers(1, 5))))
+    s_in, z_in = _rand_scale(rng, 0.005, 0.2), int(rng.integers(-128, 128))
+    s_out, z_out = float(np.float32(s_in * rng.uniform(0.3, 3.0))), int(rng.integers(-128, 128))
+    opts, otype = {}, ''
+    if op == 'LEAKY_RELU':
+        otype, opts = 'LeakyReluOptions', {'Alpha': float(np.float32(rng.uniform(0.01, 0.5)))}
+    spec = OpSpec(op, [TensorSpec(shape, np.int8, s_in, z_in)], [TensorSpec(shape, np.int8, s_out, z_out)],
+                  otype, opts)
+    return spec, f'{op} shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out}) {opts}'
+
+
+def random_mean(rng):
+    """MEAN over random axes (often the spatial pair, as a global pool), kept or
+    dropped dimensions, with the output quantised like the input or not."""
+    rank = int(rng.integers(2, 5))
+    shape = tuple(int(x) for x in rng.integers(1, 7, size=rank))
+    if rank == 4 and rng.random() < 0.5:
+        axes = [1, 2]
+    else:
+        axes = sorted(int(a) for a in rng.choice(rank, size=int(rng.integers(1, rank + 1)), replace=False))
+    if rng.random() < 0.3:
+        axes = [a - rank for a in axes]
+    keep = bool(rng.random() < 0.5)
+    red = {a % rank for a in axes}
+    out_shape = tuple(1 if i in red else d for i, d in enumerate(shape)) if keep else \
+        tuple(d for i, d in enumerate(shape) if i not in red)
+    s_in, z_in = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s_out, z_out = (s_in, z_in) if rng.random() < 0.4 else \
+        (float(np.float32(s_in * rng.uniform(0.3, 2.0))), int(rng.integers(-128, 128)))
+    spec = OpSpec('MEAN', [TensorSpec(shape, np.int8, s_in, z_in),
+                           TensorSpec((len(axes),), np.int32, data=np.array(axes, np.int32))],
+                  [TensorSpec(out_shape or (1,), np.int8, s_out, z_out)], 'ReducerOptions', {'KeepDims': keep})
+    return spec, f'MEAN in={shape} axes={axes} keep={keep} same_q={(s_in, z_in) == (s_out, z_out)}'
+
+
+def random_strided_slice(rng):
+    """STRIDED_SLICE with random begin/end (negative too), strides of either
+    sign, begin/end masks and a shrunk axis; the output shape computed the
+    TensorFlow way here, independently of modelc."""
+    while True:
+        rank = int(rng.integers(1, 5))
+        shape = [int(x) for x in rng.integers(1, 7, size=rank)]
+        begin, end, strides, out = [], [], [], []
+        bmask = emask = smask = 0
+        for k, dim in enumerate(shape):
+            step = int(rng.choice([1, 1, 2, 3, -1, -2]))
+            b, e = int(rng.integers(-dim, dim + 1)), int(rng.integers(-dim - 1, dim + 2))
+            if rng.random() < 0.2:
+                bmask |= 1 << k
+            if rng.random() < 0.2:
+                emask |= 1 << k
+            if rng.random() < 0.15 and dim > 0:
+                smask |= 1 << k
+                b, step = int(rng.integers(-dim, dim)), 1
+                e = b + 1
+            begin.append(b), end.append(e), strides.append(step)
+            idx = list(range(dim))
+            if smask >> k & 1:
+                continue
+            lo = None if bmask >> k & 1 else b
+            hi = None if emask >> k & 1 else e
+            out.append(len(idx[slice(lo, hi, step)]))
+        if all(n > 0 for n in out):
+            break
+    scale, zp = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    spec = OpSpec('STRIDED_SLICE', [TensorSpec(tuple(shape), np.int8, scale, zp),
+                                    TensorSpec((rank,), np.int32, data=np.array(begin, np.int32)),
+                                    TensorSpec((rank,), np.int32, data=np.array(end, np.int32)),
+                                    TensorSpec((rank,), np.int32, data=np.array(strides, np.int32))],
+                  [TensorSpec(tuple(out), np.int8, scale, zp)], 'StridedSliceOptions',
+                  {'BeginMask': bmask, 'EndMask': emask, 'ShrinkAxisMask': smask})
+    return spec, f'STRIDED_SLICE in={shape} b={begin} e={end} s={strides} masks={bmask},{emask},{smask}'
+
+
+def random_add(rng, op='ADD'):
     """ADD of the model input and a per-channel rescaled copy of it.
 
     modelc models have a single input, so the second operand is produced by a
@@ -339,6 +523,8 @@ def random_add(rng):
     s1, s2, so = (_rand_scale(rng, 0.005, 1.0) for _ in range(3))
     if rng.random() < 0.7:
         so = float(np.float32((s1 + s2) * rng.uniform(0.4, 1.5)))
+    if op == 'MUL':  # products span about s1 * s2 * 128^2
+        so = float(np.float32(s1 * s2 * 128 * rng.uniform(0.3, 1.5)))
     z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
     # Filter scales chosen so the conv output spans most of the int8 range.
     fs = [float(np.float32(rng.uniform(0.5, 2.0) * 200 * s2 / (s1 * 127 * 128))) for _ in range(c)]
@@ -358,11 +544,11 @@ def random_add(rng):
         OpSpec('DEPTHWISE_CONV_2D', [0, 1, 2], [3], 'DepthwiseConv2DOptions',
                {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'DepthMultiplier': 1,
                 'FusedActivationFunction': 0, 'DilationWFactor': 1, 'DilationHFactor': 1}),
-        OpSpec('ADD', [3, 0] if swap else [0, 3], [4], 'AddOptions',
+        OpSpec(op, [3, 0] if swap else [0, 3], [4], {'ADD': 'AddOptions', 'SUB': 'SubOptions', 'MUL': 'MulOptions'}[op],
                {'FusedActivationFunction': ACT[act]}),
     ]
     model = build_model(ops, [0], [4], tensors)
-    return model, (f'ADD shape={shape4} scales={s1:.4g},{s2:.4g}->{so:.4g} '
+    return model, (f'{op} shape={shape4} scales={s1:.4g},{s2:.4g}->{so:.4g} '
                    f'zps={z1},{z2}->{zo} act={act} swap={swap}')
 
 
@@ -393,13 +579,28 @@ GENERATORS = {
     'avgpool2d': _single(random_avgpool),
     'add': random_add,
     'softmax': _single(random_softmax),
+    'maxpool2d': _single(random_maxpool),
+    'pad': _single(random_pad),
+    'concatenation': random_concatenation,
+    'quantize_io': random_quantize_io,
+    'activation': _single(random_activation),
+    'sub': lambda rng: random_add(rng, 'SUB'),
+    'mul': lambda rng: random_add(rng, 'MUL'),
+    'mean': _single(random_mean),
+    'strided_slice': _single(random_strided_slice),
 }
+
+
+# The order cases were first generated in: a new kind is appended, so adding
+# one does not change the cases of the others.
+KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
+              'maxpool2d', 'pad', 'concatenation', 'quantize_io',
+              'activation', 'sub', 'mul', 'mean', 'strided_slice']
 
 
 def make_case(kind, index, base_seed=2024):
     """Deterministic case `index` of `kind`: (model_bytes, description)."""
-    kinds = sorted(GENERATORS)
-    rng = np.random.default_rng([base_seed, kinds.index(kind), index])
+    rng = np.random.default_rng([base_seed, KIND_SEEDS.index(kind), index])
     return GENERATORS[kind](rng)
 
 
@@ -560,4 +761,23 @@ def special_cases():
             rng, shape, in_scale, int(rng.integers(-128, 128)), (3, 3), (1, 1), padding, shape[3], act=act,
             depthwise=True, fscale_range=fs_range, out_scale=out_scale, out_zp=int(rng.integers(-128, 128)),
             **small))))
+    # Wide layers (the larger IC ResNet's 3x3x160): 1,440 and 2,048 taps per
+    # output, in four-channel blocks (few output channels) and in pairs (so
+    # many that the expanded filter does not fit).
+    cases.append(('conv_k1440_blocks', single_op_model(_conv_spec(
+        rng, (1, 4, 4, 160), 0.02, -128, (3, 3), (1, 1), 'SAME', 8))))
+    cases.append(('conv_k1440_pairs', single_op_model(_conv_spec(
+        rng, (1, 3, 3, 160), 0.02, 7, (3, 3), (1, 1), 'SAME', 160, act='RELU6'))))
+    cases.append(('conv_k2048_blocks', single_op_model(_conv_spec(
+        rng, (1, 2, 3, 512), 0.02, -5, (2, 2), (1, 1), 'VALID', 12, act='NONE'))))
+    # Depthwise beyond 256 channels (MobileNetV2 expansions: 384, 960), 3x3
+    # stride 1 and 2 and a 5x5.
+    for n, (shape, k, stride) in enumerate((((1, 3, 3, 384), 3, 1), ((1, 3, 3, 960), 3, 2),
+                                            ((1, 2, 3, 320), 5, 1))):
+        cases.append((f'dw_wide_{n}', single_op_model(_conv_spec(
+            rng, shape, 0.02, int(rng.integers(-128, 128)), (k, k), (stride, stride), 'SAME', shape[3],
+            act='RELU6', depthwise=True))))
+    # Helium: 3x3x512 = 4,608 taps (beyond the DSP kernel's 2,048: portable there).
+    cases.append(('conv_k4608', single_op_model(_conv_spec(
+        rng, (1, 2, 2, 512), 0.02, 3, (3, 3), (1, 1), 'SAME', 8, act='RELU'))))
     return cases

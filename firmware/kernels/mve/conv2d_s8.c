@@ -22,7 +22,7 @@
 #include "../conv2d_s8.c"
 #undef tp_conv2d_s8
 
-#define MVE_KMAX 2048      /* taps per output (k_h * k_w * in_c) */
+#define MVE_KMAX 4608      /* taps per output (k_h * k_w * in_c): up to 3x3x512 */
 #define MVE_CMAX TP_MVE_CMAX
 
 static tp_rq_t mve_rq[MVE_CMAX];

@@ -52,11 +52,11 @@ void tp_avgpool2d_s8(const tp_avgpool2d_s8_params_t *p, const int8_t *input, int
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
             int32_t ky0, ky1;
-            pool_span(iy0, p->k_h, p->in_h, &ky0, &ky1);   /* from the reference file */
+            tp_pool_span(iy0, p->k_h, p->in_h, &ky0, &ky1);   /* from the reference file */
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
                 int32_t kx0, kx1;
-                pool_span(ix0, p->k_w, p->in_w, &kx0, &kx1);
+                tp_pool_span(ix0, p->k_w, p->in_w, &kx0, &kx1);
                 const int32_t count = (ky1 - ky0) * (kx1 - kx0);
                 const int32_t n = count > 0 ? count : 1;   /* an empty window sums to 0 */
                 const uint32_t recip = n > 1 ? pool_reciprocal(n) : 0;

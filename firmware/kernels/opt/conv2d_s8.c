@@ -41,7 +41,7 @@
 #include "../conv2d_s8.c"
 #undef tp_conv2d_s8
 
-#define CONV_KMAX 1024     /* taps per output (k_h * k_w * in_c) */
+#define CONV_KMAX 2048     /* taps per output (k_h * k_w * in_c); 3x3x160 layers are 1,440 */
 #define CONV_CMAX 256      /* output channels */
 
 static tp_rq_t conv_rq[CONV_CMAX];
@@ -754,12 +754,14 @@ static void gemm_fast_clamp(const int8_t *filter, int32_t K, int32_t out_c, int8
  * weights and bias, so its accumulators are 0 as the shift by 32 makes them.
  * A block of four constant channels (whose outputs do not depend on the
  * input) is left out of the stream: its four output bytes are stored per
- * pixel as one word (conv_cblk). The column buffer ends on a 4 KiB boundary,
- * which ends the loop without a counter. */
+ * pixel as one word (conv_cblk). The column buffer (CONV_KMAX words, 8 KiB)
+ * ends on an 8 KiB boundary, which ends the loop without a counter. */
 #define CONV_BLKX 26       /* stream words per block besides the weights */
 #define CONV_WEMAX (32768 + CONV_CMAX / 4 * CONV_BLKX)   /* out_c * K / 2 <= 256 x 256 */
 static uint32_t conv_wexp[CONV_WEMAX];
-static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(4096)));
+#define CONV_COL4_ALIGN 8192   /* = sizeof conv_col4: the "lsls #19" end test below */
+_Static_assert(CONV_KMAX * 4 == CONV_COL4_ALIGN, "the column buffer must fill its alignment block");
+static uint32_t conv_col4[CONV_KMAX] __attribute__((aligned(CONV_COL4_ALIGN)));
 
 /* A block with a channel for the exact routine is flagged: its
  * accumulators are kept in acc and its outputs are redone in C. */
@@ -887,7 +889,7 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int d
  * pairs, the first one's column buffer filled): the next pair's pixels are
  * expanded from src in the asm. */
 typedef struct {
-    const uint32_t *col;     /*  0: column buffer, ends on the 4 KiB boundary */
+    const uint32_t *col;     /*  0: column buffer, ends on the 8 KiB boundary */
     int8_t *outA, *outB;     /*  4, 8: outputs of pixels A and B */
     const uint32_t *end;     /* 12: end of the stream */
     uint32_t lo4, hi4;       /* 16, 20: activation range in every byte */
@@ -961,7 +963,7 @@ typedef struct {
     "sel     r3, r3, r12\n\t"
 /* For every block of the stream: accumulators from the biases, the dot
  * products over the column buffer (four groups per iteration; as the buffer
- * ends on the 4 KiB boundary, bits 5:4 of its start are minus the group
+ * ends on the 8 KiB boundary, bits 5:4 of its start are minus the group
  * count mod 4, which picks the entry), the acc word (EXACT), requantisation,
  * packing (BFI) and the two word stores at the block's channels. The
  * stream pointer stays in r1; the stack starts with the first six words of
@@ -984,7 +986,7 @@ typedef struct {
         CONV4_GROUP                                       \
         "9:\n\t"                                          \
         CONV4_GROUP                                       \
-        "lsls    r12, r0, #20\n\t"                        \
+        "lsls    r12, r0, #19\n\t"                        \
         "bne     2b\n\t"                                  \
         EXACT_CHECK                                       \
         RQ("r2", "r3")                                    \

@@ -27,10 +27,11 @@
 #include "../depthwise_conv2d_s8.c"
 #undef tp_depthwise_conv2d_s8
 
-#define DW_CMAX 256        /* channels */
+#define DW_CMAX 1024       /* channels (MobileNetV2 expansions reach 960) */
 #define DW_TMAX 32         /* taps (k_h * k_w) */
-#define DW_WMAX 3328       /* words of weights: 2 per (group of 4 channels, tap), or
-                              the 3x3 path's 52 per group for 256 channels */
+#define DW_WMAX 5120       /* words of weights: 2 per (group of 4 channels, tap), e.g.
+                              3x3 over 1,024 channels; the 3x3 and planes paths need
+                              more per group and take fewer channels (checked) */
 
 static tp_rq_t dw_rq[DW_CMAX];
 static uint32_t dw_w[DW_WMAX];
@@ -656,6 +657,8 @@ static inline __attribute__((always_inline)) void dw_tap_lanes(uint32_t w, int32
     }
 }
 
+/* Stream words per group of four channels: biases, 3x3 taps, requantisation. */
+#define DW_K3_GROUP_WORDS (4 + DW_K * DW_K * 4 + 4 * 3)
 /* Per group of four channels: the scaled bias; per tap, the tap's offset
  * in the window of output row oy and of oy + 1, and the weights scaled by
  * 2^L as (c0, c2), (c1, c3) lanes; per channel mult, rnd, shift. */
@@ -1170,7 +1173,8 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         }
         return;
     }
-    if (k3 && (C & 3) == 0 && (2 * p->dil_h + 1 + p->stride_h) * pw * C <= DW_RBUF) {
+    if (k3 && (C & 3) == 0 && (2 * p->dil_h + 1 + p->stride_h) * pw * C <= DW_RBUF
+        && G * DW_K3_GROUP_WORDS <= DW_WMAX) {
         if (L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
             dw_k3_stream(p, filter, pw, 1);
         } else {

@@ -1,0 +1,164 @@
+"""Which layers of an optimized build run the portable (reference) kernel, and why.
+
+The optimized kernels hand a layer to the reference code when its shape is
+outside what they were written for (firmware/kernels/opt/*.c and mve/*.c: the
+`..._ref(p, ...)` call at the top of each public function).  This module
+states those conditions for `tinyperf build`, with the limits read from the
+kernel sources' #defines so the numbers have one home; `tinyperf profile`
+does not predict but measures (a layer whose stack enters a `*_ref` function).
+Both are checked against each other by tests/test_portable.py.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from platforms import Platform
+
+KERNELS_DIR = Path(__file__).resolve().parent.parent / "firmware" / "kernels"
+_DEFINE = re.compile(r"^#define\s+(\w+)\s+(\w+)", re.M)
+
+
+@cache
+def _limits(path: Path) -> dict[str, int]:
+    """The integer #defines of a kernel source and the headers beside it (one level of names)."""
+    text = path.read_text() + "".join(h.read_text() for h in sorted(path.parent.glob("*.h")))
+    raw = dict(_DEFINE.findall(text))
+    values = {}
+    for name, value in raw.items():
+        value = raw.get(value, value)
+        if value.isdigit():
+            values[name] = int(value)
+    return values
+
+
+@cache
+def core_features(cflags: tuple[str, ...]) -> frozenset[str]:
+    """'dsp' and/or 'mve' when the compiler targets a core with them (as the Makefile asks)."""
+    if not shutil.which("arm-none-eabi-gcc"):
+        return frozenset()
+    out = subprocess.run(["arm-none-eabi-gcc", *cflags, "-dM", "-E", "-"], input="", capture_output=True,
+                         text=True).stdout
+    found = set()
+    if re.search(r"__ARM_FEATURE_DSP 1", out):
+        found.add("dsp")
+    if "__ARM_FEATURE_MVE" in out:
+        found.add("mve")
+    return frozenset(found)
+
+
+def kernel_source(kernel: str, features: frozenset[str]) -> Path | None:
+    """The optimized source the opt build compiles for `kernel` (None: there is none)."""
+    dirs = (["mve"] if "mve" in features else []) + ["opt"]
+    return next((KERNELS_DIR / d / f"{kernel}.c" for d in dirs if (KERNELS_DIR / d / f"{kernel}.c").is_file()), None)
+
+
+def _conv(p: dict, lim: dict, prefix: str) -> str | None:
+    taps = p["k_h"] * p["k_w"] * p["in_c"]
+    kmax, cmax = lim[f"{prefix}_KMAX"], lim[f"{prefix}_CMAX"]
+    if taps > kmax:
+        return f"{taps} taps per output > {kmax}"
+    if p["out_c"] > cmax:
+        return f"{p['out_c']} output channels > {cmax}"
+    return None
+
+
+def _depthwise(p: dict, lim: dict) -> str | None:
+    taps = p["k_h"] * p["k_w"]
+    if p["depth_multiplier"] != 1:
+        return f"depth multiplier {p['depth_multiplier']}"
+    if p["out_c"] > lim["DW_CMAX"]:
+        return f"{p['out_c']} channels > {lim['DW_CMAX']}"
+    if taps > lim["DW_TMAX"]:
+        return f"{taps} taps > {lim['DW_TMAX']}"
+    if (p["out_c"] >> 2) * ((taps + 1) & ~1) * 2 > lim["DW_WMAX"]:
+        return f"{p['out_c']} channels x {taps} taps exceed {lim['DW_WMAX']} weight words"
+    return None
+
+
+def _fully_connected(p: dict, lim: dict, mve: bool) -> str | None:
+    if mve:
+        return "nonzero filter zero point" if p["filter_offset"] != 0 else None
+    return f"depth {p['in_depth']} > {lim['FC_DMAX']}" if p["in_depth"] > lim["FC_DMAX"] else None
+
+
+def _avgpool(p: dict, lim: dict) -> str | None:
+    if p["ch"] % 4:
+        return f"{p['ch']} channels, not a multiple of 4"
+    taps = p["k_h"] * p["k_w"]
+    return f"{taps}-tap window > {lim['POOL_MAX_TAPS']}" if taps > lim["POOL_MAX_TAPS"] else None
+
+
+def _add(p: dict, lim: dict) -> str | None:
+    if not 0 <= p["left_shift"] <= 31:
+        return f"left shift {p['left_shift']}"
+    return f"{p['size']} elements < 16" if p["size"] < 16 else None
+
+
+def portable_reason(kernel: str, params: dict, features: frozenset[str]) -> str | None:
+    """Why an opt build runs this layer on the portable path (None: it does not)."""
+    if kernel == "reshape":
+        return None
+    if "dsp" not in features:
+        return "the core has no DSP extension"
+    source = kernel_source(kernel, features)
+    if source is None:
+        return "no optimized kernel for this operator"
+    lim = _limits(source)
+    mve = source.parent.name == "mve"
+    rules = {
+        "conv2d_s8": lambda: _conv(params, lim, "MVE" if mve else "CONV"),
+        "depthwise_conv2d_s8": lambda: _depthwise(params, lim),
+        "fully_connected_s8": lambda: _fully_connected(params, lim, mve),
+        "avgpool2d_s8": lambda: _avgpool(params, lim),
+        "add_s8": lambda: _add(params, lim),
+    }
+    rule = rules.get(kernel)
+    return rule() if rule else None
+
+
+def portable_layers(layers, platform: Platform) -> list[tuple[str, str, str]]:
+    """(symbol, op, reason) of every layer an opt build for `platform` runs on the portable path."""
+    features = core_features(tuple(platform.cflags))
+    found = []
+    for layer in layers:
+        reason = portable_reason(layer["kernel"], layer["params"], features)
+        if reason:
+            found.append((layer["symbol"], layer["op"], reason))
+    return found
+
+
+def measured_portable(layer_rows: list[dict] | None, stacks: dict[str, float], symbols, platform: Platform,
+                      record_layers=None) -> list[dict]:
+    """The layers of a profiled optimized image that ran a portable kernel: those whose
+    stack entered a `tp_*_ref` function, and those whose operator has no optimized
+    kernel.  Empty for a reference build (it has no `tp_*_ref` functions)."""
+    if not any(name.startswith("tp_") and name.endswith("_ref") for name in symbols):
+        return []
+    features = core_features(tuple(platform.cflags))
+    predicted = {layer["symbol"]: layer for layer in record_layers or ()}
+    found = []
+    for row in layer_rows or []:
+        symbol = row["symbol"]
+        kernel = symbol.split("_", 2)[2] if symbol.count("_") >= 2 else ""
+        ran = sorted({stack.rsplit(";", 1)[-1] for stack in stacks
+                      if stack.startswith(f"model_invoke;{symbol};") and stack.endswith("_ref")})
+        if ran:
+            layer = predicted.get(symbol)
+            why = portable_reason(kernel, layer["params"], features) if layer else None
+            reason = f"{why} ({', '.join(ran)} ran)" if why else f"{', '.join(ran)} ran"
+        elif kernel != "reshape" and kernel_source(kernel, features) is None:
+            reason = "no optimized kernel for this operator"
+        else:
+            continue
+        found.append({"symbol": symbol, "op": row["op"], "reason": reason, "share": row["share"]})
+    return found
+
+
+def portable_line(symbol: str, op: str, reason: str, share: float | None = None) -> str:
+    """One line for the user about one portable layer."""
+    part = f", {100 * share:.1f} % of cycles" if share is not None else ""
+    return f"portable path: {symbol} ({op}{part}): {reason}"
