@@ -55,6 +55,10 @@ OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "default": bool,
     "prebuilt_from": str,
 }
+# Keys required once their (optional) table is present.
+REQUIRED_IN_TABLE: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "fallback_timer": {"fallback_timer.kind": str, "fallback_timer.base": int, "fallback_timer.clock_hz": int},
+}
 PLATFORM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 TYPE_NAMES = {str: "a string", list: "an array", int: "an integer", float: "a number", bool: "true or false"}
 
@@ -70,7 +74,8 @@ def _lookup(data: dict, dotted: str):
 
 def validate(data: dict, source: Path) -> None:
     """Raise PlatformFileError naming the first missing or mistyped key and the file."""
-    for table, optional in ((REQUIRED, False), (OPTIONAL, True)):
+    present = [(keys, False) for section, keys in REQUIRED_IN_TABLE.items() if section in data]
+    for table, optional in [(REQUIRED, False), (OPTIONAL, True), *present]:
         for key, kind in table.items():
             value = _lookup(data, key)
             if value is KeyError:

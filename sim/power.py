@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from tinyperf_errors import UsageError
 
 REGULATORS = ("ldo", "smps")
+NUMBER = (int, float)
+_KIND_NAMES = {(str,): "a string", (int,): "an integer", NUMBER: "a number"}
 
 
 class PowerModelError(UsageError):
@@ -88,16 +90,24 @@ def load_power_model(table: dict, where: str = "[power]") -> PowerModel:
     """A PowerModel from a platform file's `[power]` table; PowerModelError naming the bad key."""
     if not table:
         raise PowerModelError(f"{where}: no [power] table; add one (see sim/power.py)")
-    try:
-        model = PowerModel(
-            model=str(table["model"]), version=int(table["version"]), part=str(table["part"]),
-            supply_v=float(table["supply_v"]), reference_v=float(table["reference_v"]),
-            regulator=str(table["regulator"]),
-            run_ua_per_mhz=float(table["run_ua_per_mhz"]), run_static_ua=float(table.get("run_static_ua", 0.0)),
-            idle_ua_per_mhz=float(table["idle_ua_per_mhz"]), idle_static_ua=float(table.get("idle_static_ua", 0.0)),
-        )
-    except KeyError as err:
-        raise PowerModelError(f"{where}: missing key {err.args[0]!r}") from None
+
+    def value(key: str, kinds: tuple[type, ...], default=None):
+        found = table.get(key, default)
+        if found is None:
+            raise PowerModelError(f"{where}: missing key {key!r}")
+        if isinstance(found, bool) or not isinstance(found, kinds):  # TOML true is no number
+            raise PowerModelError(f"{where}: key {key!r} must be {_KIND_NAMES[kinds]}, not {found!r}")
+        return found
+
+    model = PowerModel(
+        model=value("model", (str,)), version=value("version", (int,)), part=value("part", (str,)),
+        supply_v=float(value("supply_v", NUMBER)), reference_v=float(value("reference_v", NUMBER)),
+        regulator=value("regulator", (str,)),
+        run_ua_per_mhz=float(value("run_ua_per_mhz", NUMBER)),
+        run_static_ua=float(value("run_static_ua", NUMBER, 0.0)),
+        idle_ua_per_mhz=float(value("idle_ua_per_mhz", NUMBER)),
+        idle_static_ua=float(value("idle_static_ua", NUMBER, 0.0)),
+    )
     if model.regulator not in REGULATORS:
         raise PowerModelError(f"{where}: regulator {model.regulator!r} is not one of {', '.join(REGULATORS)}")
     for key in ("supply_v", "reference_v", "run_ua_per_mhz"):

@@ -47,6 +47,17 @@ def test_bad_tables_name_the_key(key):
         load_power_model({**TABLE, "regulator": "buck"})
 
 
+@pytest.mark.parametrize("key, bad, message", [
+    ("supply_v", "x", "key 'supply_v' must be a number"),
+    ("run_ua_per_mhz", True, "key 'run_ua_per_mhz' must be a number"),
+    ("version", 1.5, "key 'version' must be an integer"),
+    ("model", 3, "key 'model' must be a string"),
+])
+def test_mistyped_values_name_the_key(key, bad, message):
+    with pytest.raises(PowerModelError, match=message):
+        load_power_model({**TABLE, key: bad}, "board.toml [power]")
+
+
 def test_every_platform_table_loads_and_cites_its_numbers():
     with_power = [p for p in catalog().values() if p.power]
     assert {p.name for p in with_power} >= {"cortex-m4", "cortex-m7", "cortex-m33", "cortex-m0plus", "cortex-m3"}

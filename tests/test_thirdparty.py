@@ -71,6 +71,7 @@ def test_platform_file_with_unknown_sections_loads(tmp_path):
     (lambda t: t.replace("base = 0x40004000", 'base = "0x40004000"'), "key 'uart.base' must be an integer"),
     (lambda t: t.replace('core = "cortex-m4"', "core = 4"), "key 'core' must be a string"),
     (lambda t: t + "\n[oops\n", "not valid TOML"),
+    (lambda t: t.replace('kind = "cortex-m-systick"', 'kynd = "cortex-m-systick"'), "missing key 'fallback_timer.kind'"),
 ])
 def test_bad_platform_file_is_one_line_naming_key_and_file(tmp_path, edit, message):
     path = _toml(tmp_path, edit(CM4_TOML.read_text()))
