@@ -527,7 +527,7 @@ def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: P
     if model is not None:
         from harness.benchdevices import EnergyBench
         bench = EnergyBench(server, model)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
     try:
         if bench is not None:
             paths = bench.start()
@@ -651,7 +651,12 @@ def _serve_cpi(platform, firmware: FirmwareImage, icount: bool, window) -> float
     return perf.cpi
 
 
-def _terminate(signum, frame) -> None:
+def _interrupt(signum, frame) -> None:
+    """The first Ctrl-C (or SIGTERM) unwinds the command; later ones are ignored, so that its
+    clean-up (emulators reaped, results flushed, the one 'interrupted' line) runs to the end
+    instead of the process dying by the signal half-way."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -667,7 +672,9 @@ def _command_path(ctx: click.Context | None) -> str:
 
 def main() -> None:
     """Entry point: every error is one line on stderr and a non-zero exit."""
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a script's background job keeps ignoring it
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         cli.main(standalone_mode=False, prog_name="tinyperf")
     except TinyperfError as err:
