@@ -259,11 +259,12 @@ HOST_COUNTS = {"conv2d": 100, "depthwise_conv2d": 100, "fully_connected": 80, "a
 
 
 def _opt_sources():
+    """As the Makefile picks them: each opt/NAME.c with its folder opt/NAME/*.c, else NAME.c."""
     out = []
     for f in sorted(os.listdir(KERNELS)):
         if f.endswith(".c"):
             opt = KERNELS / "opt" / f
-            out.append(opt if opt.exists() else KERNELS / f)
+            out += [opt, *sorted((KERNELS / "opt" / f[:-2]).glob("*.c"))] if opt.exists() else [KERNELS / f]
     return out
 
 
