@@ -26,6 +26,7 @@ typedef struct {
     int32_t act_min, act_max;
     const int32_t *out_mult;         /* per output channel */
     const int32_t *out_shift;        /* per output channel, >0 = left */
+    int32_t *work;                   /* RAM for tp_conv2d_s8_prepare (tp_prepare.h), or NULL */
 } tp_conv2d_s8_params_t;
 
 typedef struct {

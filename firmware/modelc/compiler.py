@@ -15,6 +15,9 @@ ARENA_ALIGN = 16
 IO_TYPES = ('INT8', 'UINT8', 'FLOAT32')
 # Constant arrays a layer's parameter struct points to: role -> struct field.
 CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
+# Kernels with a once-per-model preparation (tp_prepare.h): their layers get a
+# work area in RAM and a call in model_prepare().
+PREPARED = ('conv2d_s8',)
 
 
 class Compiled:
@@ -152,6 +155,7 @@ def gen_header(c):
 
 int8_t *model_input(void);   /* inside the arena */
 int8_t *model_output(void);  /* inside the arena */
+void model_prepare(void);    /* once, before any model_invoke: the kernels' per-model work */
 void model_invoke(void);
 
 typedef struct {{ const char *name; const char *op; uint32_t macs; }} model_layer_info_t;
@@ -175,6 +179,7 @@ def gen_source(c):
     w('#include <stddef.h>')
     w('#include <stdint.h>')
     w('#include "tp_kernels.h"')
+    w('#include "tp_prepare.h"')
     w('#include "model.h"')
     w('')
     w('static int8_t tp_arena[MODEL_ARENA_BYTES] __attribute__((aligned(16)));')
@@ -192,6 +197,9 @@ def gen_source(c):
             w(f'static const {ctype} {nm}[{arr.size}] __attribute__((aligned(4))) = {{')
             w(_array_text(arr))
             w('};')
+        if L.kernel in PREPARED:
+            words = f'TP_{L.kernel.upper()}_WORK_WORDS({L.params["out_c"]}, {L.params["in_c"]})'
+            w(f'static int32_t {pre}_work[{words}] __attribute__((aligned(8)));')
         if L.kernel != 'reshape':
             w(f'static const tp_{L.kernel}_params_t {pre}_p = {{')
             for k, v in L.params.items():
@@ -199,6 +207,8 @@ def gen_source(c):
             for role, nm in names.items():
                 if role not in ('w', 'b'):
                     w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
+            if L.kernel in PREPARED:
+                w(f'    .work = {pre}_work,')
             w('};')
         w('')
 
@@ -238,6 +248,15 @@ def gen_source(c):
     gi, go = c.graph.inputs[0], c.graph.outputs[0]
     w(f'int8_t *model_input(void) {{ return tp_arena + {off[gi]}; }}')
     w(f'int8_t *model_output(void) {{ return tp_arena + {off[go]}; }}')
+    w('')
+    w('void model_prepare(void)')
+    w('{')
+    for L in c.layers:
+        if L.kernel in PREPARED:
+            pre = f'l{L.index:02d}'
+            bias = f'{pre}_b' if L.consts[1][2] is not None else 'NULL'
+            w(f'    tp_{L.kernel}_prepare(&{pre}_p, {pre}_w, {bias});')
+    w('}')
     w('')
     w('void model_invoke(void)')
     w('{')

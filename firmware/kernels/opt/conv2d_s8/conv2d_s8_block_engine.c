@@ -513,11 +513,7 @@ void conv4_setup(conv4_t *c, const tp_conv2d_s8_params_t *p, const conv_prep_t *
     /* Doubled weights when no channel is flagged and their extra expansion
      * cost (a cycle per word) is below the shifts saved (two per channel and
      * pixel pair). */
-    int dbl = (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
-    for (int32_t oc = 0; oc < p->out_c && dbl; ++oc) {
-        const conv_fq_t *q = &prep->fq[oc];
-        dbl = q->e >= 0 && q->mult >= 0 && (q->mult == 0 || q->lsh1 == 1);
-    }
+    const int dbl = prep->dbl_ok && (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
     c->run.end = conv4_build(prep->fq, prep->filter, Kf, p->out_c, dbl, p->act_min, p->act_max,
                              &c->redo);
     c->pair = c->redo ? conv4_run_exact

@@ -16,12 +16,13 @@
 #define TP_CONV2D_S8_PATHS_H
 
 #include "../tp_opt.h"
+#include "tp_prepare.h"
 
 #if TP_OPT_SIMD
 
 #define CONV_KMAX 2048     /* taps per output (k_h * k_w * in_c); 3x3x160 layers are 1,440 */
 #define CONV_CMAX 256      /* output channels */
-#define CONV_WPADMAX 4096  /* bytes of a filter permuted to the row order (conv_wpad) */
+#define CONV_WPADMAX 4096  /* bytes of a filter permuted to the row order */
 #define CONV_BLKX 26       /* words per block of the four-channel stream besides the weights */
 #define CONV_WEMAX (32768 + CONV_CMAX / 4 * CONV_BLKX)   /* stream words: out_c * K / 2 <= 256 x 256 */
 #define CONV_COL4_ALIGN 8192   /* = sizeof conv_col4: the blocks' end-of-column test */
@@ -63,26 +64,59 @@ typedef struct {
     int32_t bias, mult, rnd, lsh1, e;
 } conv_fq_t;
 
-/* What the paths read besides the call's arguments: per-channel constants
- * and the filter in the order they walk it. */
+/* A layer's work area (tp_prepare.h), filled once by conv_prepare: this
+ * header, then per output channel the constants its path reads (tp_rq_t
+ * for the generic path, conv_fq_t for the others), then for the row-order
+ * paths the filter in that order. */
+typedef struct {
+    int32_t ready;             /* CONV_WORK_READY once prepared */
+    int32_t path;              /* conv_path_t */
+    int32_t kf;                /* taps per filter row as the path reads it */
+    int32_t dbl_ok;            /* every channel allows doubled weights (conv4_setup) */
+} conv_work_t;
+
+#define CONV_WORK_READY 0x636f6e76   /* "conv" */
+#define CONV_WORK_HEAD 4             /* words */
+#define CONV_WORK_CHANNEL 8          /* words per output channel */
+_Static_assert(sizeof(conv_work_t) == 4 * CONV_WORK_HEAD, "work header");
+_Static_assert(sizeof(tp_rq_t) <= 4 * CONV_WORK_CHANNEL && sizeof(conv_fq_t) <= 4 * CONV_WORK_CHANNEL,
+               "a channel's constants fit its words of work");
+_Static_assert(TP_CONV2D_S8_WORK_WORDS(1, 4) == CONV_WORK_HEAD + CONV_WORK_CHANNEL
+               && TP_CONV2D_S8_WORK_WORDS(1, 3) - TP_CONV2D_S8_WORK_WORDS(1, 4) == CONV_WPADMAX / 4,
+               "tp_prepare.h sizes the work area as laid out here");
+
+static inline tp_rq_t *conv_work_rq(int32_t *work)
+{
+    return (tp_rq_t *)(work + CONV_WORK_HEAD);
+}
+
+static inline conv_fq_t *conv_work_fq(int32_t *work)
+{
+    return (conv_fq_t *)(work + CONV_WORK_HEAD);
+}
+
+static inline int8_t *conv_work_rows(int32_t *work, int32_t out_c)
+{
+    return (int8_t *)(work + CONV_WORK_HEAD + CONV_WORK_CHANNEL * out_c);
+}
+
+/* Fills a layer's work area (conv2d_s8_prepare.c). */
+void conv_prepare(int32_t *work, const tp_conv2d_s8_params_t *p, const int8_t *filter,
+                  const int32_t *bias);
+
+/* What the paths read besides the call's arguments, from the work area. */
 typedef struct {
     const tp_rq_t *rq;         /* any tier (the generic path) */
     const conv_fq_t *fq;       /* fast form (the other paths) */
-    const int8_t *filter;      /* rows of kf taps: the filter, or conv_wpad in the row order */
+    const int8_t *filter;      /* rows of kf taps: the filter, or in the row order */
     int32_t kf;
+    int32_t dbl_ok;
 } conv_prep_t;
 
 /* Working buffers (one set: a layer runs to the end before the next). */
 extern uint32_t conv_col[CONV_KMAX + 4];   /* two pixels of 16-bit values */
 extern int8_t conv_dummy[CONV_CMAX];       /* the odd pixel's second copy */
 extern int8_t conv_zp[CONV_KMAX];          /* one input pixel of zero points */
-extern int8_t conv_wpad[CONV_WPADMAX];     /* the filter in the row order */
-
-/* Preparation (conv2d_s8_prepare.c). */
-void conv_prepare_rq(tp_rq_t *rq, const tp_conv2d_s8_params_t *p, const int32_t *bias, int32_t K);
-void conv_prepare_fq(conv_fq_t *fq, const tp_rq_t *rq, const tp_conv2d_s8_params_t *p,
-                     const int32_t *bias, int32_t K);
-void conv_rows_filter(const tp_conv2d_s8_params_t *p, const int8_t *filter, int32_t K, int32_t Kp);
 
 /* The paths. */
 void conv2d_s8_generic(const tp_conv2d_s8_params_t *p, const conv_prep_t *prep,

@@ -33,7 +33,7 @@ static int taps_are_whole_groups(const tp_conv2d_s8_params_t *p)
 }
 
 /* Otherwise the taps go in the row order (conv2d_s8_columns.h), with the
- * filter permuted and padded into conv_wpad: a kernel of more than one tap
+ * filter permuted and padded in the work area: a kernel of more than one tap
  * whose padded filter fits there. */
 static int row_order_fits(const tp_conv2d_s8_params_t *p)
 {
