@@ -284,13 +284,15 @@ def host_opt_objects(tmp_path_factory):
     return objs
 
 
-def _run_host_opt(objs, model, x, work: Path):
+def _run_host_opt(objs, model, x, work: Path, driver: str = DRIVER_C, edit_model_c=None):
     from modelc.compiler import compile_model
 
     work.mkdir(parents=True, exist_ok=True)
     (work / "m.tflite").write_bytes(model)
     compile_model(str(work / "m.tflite"), str(work))
-    (work / "driver.c").write_text(DRIVER_C)
+    if edit_model_c:
+        (work / "model.c").write_text(edit_model_c((work / "model.c").read_text()))
+    (work / "driver.c").write_text(driver)
     exe = work / "run"
     subprocess.run([HOST_CC] + HOST_CFLAGS + ["-I", str(KERNELS), "-I", str(work), str(work / "driver.c"),
                     str(work / "model.c")] + objs + ["-o", str(exe)], check=True)
@@ -316,3 +318,28 @@ def test_opt_logic_on_host(kind, host_opt_objects, tmp_path):
         if not np.array_equal(got, want):
             bad.append(f"{desc}: {int(np.sum(got != want))} bytes differ")
     assert not bad, f"{len(bad)}/{len(cases)} differ:\n" + "\n".join(bad[:10])
+
+
+# The conv's work area (firmware/kernels/tp_prepare.h): the driver above leaves it to be
+# prepared on the first call; here model_prepare() fills it before the runs, or the
+# layers have none (.work NULL: prepared on every call).
+PREPARATIONS = {
+    "model_prepare": (DRIVER_C.replace("int main(void)\n{\n", "int main(void)\n{\n    model_prepare();\n"), None),
+    "no work area": (DRIVER_C, lambda src: "\n".join(ln for ln in src.splitlines() if "_work" not in ln)),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(PREPARATIONS))
+def test_conv_preparation_modes_on_host(mode, host_opt_objects, tmp_path):
+    driver, edit = PREPARATIONS[mode]
+    assert driver.count("model_prepare();") == (mode == "model_prepare")
+    bad = []
+    for i in range(12):
+        model, desc = make_case("conv2d", i)
+        x = _inputs(input_size(model), i, n_random=2)
+        work = tmp_path / f"c{i}"
+        got = _run_host_opt(host_opt_objects, model, x, work, driver, edit)
+        assert (".work = " in (work / "model.c").read_text()) == (edit is None)
+        if not np.array_equal(got, run_tflm(model, x)):
+            bad.append(desc)
+    assert not bad, f"{len(bad)}/12 differ: {bad[:5]}"

@@ -176,17 +176,13 @@ static void expand_filter4(const int8_t *filter, int32_t K, int32_t out_c, int d
     "ldm     r1!, {r0, r10, r11, r12}\n\t"           \
     "lsl     " a ", " a ", r10\n\t"                  \
     "lsl     " b ", " b ", r10\n\t"                  \
-    "smmlar  lr, " a ", r0, r12\n\t"                 \
-    "add     " a ", lr, " a ", asr #31\n\t"          \
-    "smmlar  lr, " b ", r0, r12\n\t"                 \
-    "add     " b ", lr, " b ", asr #31\n\t"          \
-    "asr     " a ", " a ", r11\n\t"                  \
-    "asr     " b ", " b ", r11\n\t"                  \
-    "ssat    " a ", #8, " a "\n\t"                   \
-    "ssat    " b ", #8, " b "\n\t"
+    CONV4_RQ_SHIFTED(a, b)
 /* The same for doubled weights: no shifts. */
 #define CONV4_RQ_DBL(a, b)                            \
     "ldm     r1!, {r0, r10, r11, r12}\n\t"           \
+    CONV4_RQ_SHIFTED(a, b)
+/* (both: from the shifted accumulators on) */
+#define CONV4_RQ_SHIFTED(a, b)                        \
     "smmlar  lr, " a ", r0, r12\n\t"                 \
     "add     " a ", lr, " a ", asr #31\n\t"          \
     "smmlar  lr, " b ", r0, r12\n\t"                 \
@@ -352,6 +348,7 @@ __attribute__((naked, noinline)) static void conv4_run_exact(conv_run_t *run)
 #undef CONV4_RUN
 #undef CONV4_CLAMP
 #undef CONV4_RQ_DBL
+#undef CONV4_RQ_SHIFTED
 #undef CONV4_RQ
 #undef CONV4_GROUP
 #undef CONV4_HALF
@@ -389,26 +386,6 @@ static void conv4_run_clamp(conv_run_t *run)
     }
 }
 
-static void conv4_run_full(conv_run_t *run)
-{
-    conv4_run_clamp(run);
-}
-
-static void conv4_run_exact(conv_run_t *run)
-{
-    conv4_run_clamp(run);
-}
-
-static void conv4_run_full_dbl(conv_run_t *run)
-{
-    conv4_run_clamp(run);
-}
-
-static void conv4_run_clamp_dbl(conv_run_t *run)
-{
-    conv4_run_clamp(run);
-}
-
 static void conv4_pw_clamp(conv_run_t *run)
 {
     for (;;) {
@@ -424,20 +401,14 @@ static void conv4_pw_clamp(conv_run_t *run)
     }
 }
 
-static void conv4_pw_full(conv_run_t *run)
-{
-    conv4_pw_clamp(run);
-}
-
-static void conv4_pw_full_dbl(conv_run_t *run)
-{
-    conv4_pw_clamp(run);
-}
-
-static void conv4_pw_clamp_dbl(conv_run_t *run)
-{
-    conv4_pw_clamp(run);
-}
+/* Every variant of the model is the same routine. */
+#define conv4_run_full conv4_run_clamp
+#define conv4_run_exact conv4_run_clamp
+#define conv4_run_full_dbl conv4_run_clamp
+#define conv4_run_clamp_dbl conv4_run_clamp
+#define conv4_pw_full conv4_pw_clamp
+#define conv4_pw_full_dbl conv4_pw_clamp
+#define conv4_pw_clamp_dbl conv4_pw_clamp
 #endif
 
 /* The stream from the filter (K taps a row) and conv_fq, dbl as above,
@@ -506,14 +477,22 @@ void conv4_redo_exact(const conv_fq_t *fq, int32_t out_c, int8_t *outA, int8_t *
     }
 }
 
+/* Doubled weights when every channel allows them and their extra expansion
+ * cost (a cycle per word) is below the shifts saved (two per channel and
+ * pixel pair). */
+static int doubling_pays(const tp_conv2d_s8_params_t *p, const conv_prep_t *prep)
+{
+    return prep->dbl_ok && (int64_t)p->batches * p->out_h * p->out_w > prep->kf / 2;
+}
+
+/* The pass: with the exact routine's redo when some block has a channel
+ * outside the fast form, else by weights (doubled or not) and activation
+ * range (saturating or clamped). */
 void conv4_setup(conv4_t *c, const tp_conv2d_s8_params_t *p, const conv_prep_t *prep)
 {
     const int32_t Kf = prep->kf;
-    const int full = p->act_min <= -128 && p->act_max >= 127;
-    /* Doubled weights when no channel is flagged and their extra expansion
-     * cost (a cycle per word) is below the shifts saved (two per channel and
-     * pixel pair). */
-    const int dbl = prep->dbl_ok && (int64_t)p->batches * p->out_h * p->out_w > Kf / 2;
+    const int full = conv_full_range(p);
+    const int dbl = doubling_pays(p, prep);
     c->run.end = conv4_build(prep->fq, prep->filter, Kf, p->out_c, dbl, p->act_min, p->act_max,
                              &c->redo);
     c->pair = c->redo ? conv4_run_exact

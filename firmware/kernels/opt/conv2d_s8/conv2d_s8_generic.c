@@ -130,24 +130,7 @@ static inline void dot_2x2(const uint32_t *c, const int8_t *f0, const int8_t *f1
         :
         : "cc", "memory");
 #else
-    for (; g > 0; --g) {
-        const uint32_t w0 = tp_ld32(f0), w1 = tp_ld32(f1);
-        f0 += 4;
-        f1 += 4;
-        uint32_t t = tp_sxtb16(w0);
-        a00 = tp_smlad(c[0], t, a00);
-        a01 = tp_smlad(c[1], t, a01);
-        t = tp_sxtb16(w1);
-        a10 = tp_smlad(c[0], t, a10);
-        a11 = tp_smlad(c[1], t, a11);
-        t = tp_sxtb16_ror8(w0);
-        a00 = tp_smlad(c[2], t, a00);
-        a01 = tp_smlad(c[3], t, a01);
-        t = tp_sxtb16_ror8(w1);
-        a10 = tp_smlad(c[2], t, a10);
-        a11 = tp_smlad(c[3], t, a11);
-        c += 4;
-    }
+    dot_2x2_model(c, f0, f1, g, &a00, &a01, &a10, &a11);
 #endif
     *p00 = a00;
     *p01 = a01;
@@ -228,7 +211,7 @@ gemm_pair_impl(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32
 static void gemm_pair(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias,
                       int32_t K, const tp_rq_t *rq, int8_t *outA, int8_t *outB)
 {
-    if (p->act_min <= -128 && p->act_max >= 127) {
+    if (conv_full_range(p)) {
         gemm_pair_impl(p, filter, bias, K, rq, outA, outB, 1);
     } else {
         gemm_pair_impl(p, filter, bias, K, rq, outA, outB, 0);

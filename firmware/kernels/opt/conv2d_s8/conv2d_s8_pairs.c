@@ -53,24 +53,7 @@ static inline void dot_2x2_u2(const uint32_t *c, const int8_t *f0, const int8_t 
         : "cc", "memory");
 #undef TP_DOT_GROUP
 #else
-    for (; g > 0; --g) {
-        const uint32_t w0 = tp_ld32(f0), w1 = tp_ld32(f1);
-        f0 += 4;
-        f1 += 4;
-        uint32_t t = tp_sxtb16(w0);
-        a00 = tp_smlad(c[0], t, a00);
-        a01 = tp_smlad(c[1], t, a01);
-        t = tp_sxtb16(w1);
-        a10 = tp_smlad(c[0], t, a10);
-        a11 = tp_smlad(c[1], t, a11);
-        t = tp_sxtb16_ror8(w0);
-        a00 = tp_smlad(c[2], t, a00);
-        a01 = tp_smlad(c[3], t, a01);
-        t = tp_sxtb16_ror8(w1);
-        a10 = tp_smlad(c[2], t, a10);
-        a11 = tp_smlad(c[3], t, a11);
-        c += 4;
-    }
+    dot_2x2_model(c, f0, f1, g, &a00, &a01, &a10, &a11);
 #endif
     *p00 = a00;
     *p01 = a01;
@@ -164,7 +147,7 @@ pairs_run(const tp_conv2d_s8_params_t *p, const conv_prep_t *prep, const int8_t 
           int8_t *output, conv_fill_fn *fill)
 {
     pairs_ctx_t ctx = {prep, tp_dup16(p->input_offset)};
-    if (p->act_min <= -128 && p->act_max >= 127) {
+    if (conv_full_range(p)) {
         conv_pixel_pairs(p, input, output, fill, pairs_full, &ctx);
     } else {
         conv_pixel_pairs(p, input, output, fill, pairs_clamp, &ctx);

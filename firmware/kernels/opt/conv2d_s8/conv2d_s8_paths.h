@@ -198,6 +198,44 @@ static inline int32_t fq_rq_any(int32_t acc, const conv_fq_t *q)
     return fq_rq(acc, q);
 }
 
+/* The activation range is all of int8: outputs saturate instead of clamping. */
+static inline int conv_full_range(const tp_conv2d_s8_params_t *p)
+{
+    return p->act_min <= -128 && p->act_max >= 127;
+}
+
+#if !(defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
+/* C model of the asm dot products of two pixels (column buffer c) x two
+ * output channels (filter rows f0, f1) over g groups of four taps. */
+static inline void dot_2x2_model(const uint32_t *c, const int8_t *f0, const int8_t *f1, int32_t g,
+                                 int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11)
+{
+    int32_t a00 = *p00, a01 = *p01, a10 = *p10, a11 = *p11;
+    for (; g > 0; --g) {
+        const uint32_t w0 = tp_ld32(f0), w1 = tp_ld32(f1);
+        f0 += 4;
+        f1 += 4;
+        uint32_t t = tp_sxtb16(w0);
+        a00 = tp_smlad(c[0], t, a00);
+        a01 = tp_smlad(c[1], t, a01);
+        t = tp_sxtb16(w1);
+        a10 = tp_smlad(c[0], t, a10);
+        a11 = tp_smlad(c[1], t, a11);
+        t = tp_sxtb16_ror8(w0);
+        a00 = tp_smlad(c[2], t, a00);
+        a01 = tp_smlad(c[3], t, a01);
+        t = tp_sxtb16_ror8(w1);
+        a10 = tp_smlad(c[2], t, a10);
+        a11 = tp_smlad(c[3], t, a11);
+        c += 4;
+    }
+    *p00 = a00;
+    *p01 = a01;
+    *p10 = a10;
+    *p11 = a11;
+}
+#endif
+
 /* Every output pixel pair of the layer, in order: fill(p, in_b, A, B, ctx)
  * builds the column buffer of pixels A (ay, ax) and B (by, bx), then
  * compute(ctx, outA, outB) writes their outputs. An odd pixel out is
