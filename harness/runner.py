@@ -34,7 +34,7 @@ from harness.dut import DutError, InferResult, open_dut
 from harness.energy import ENERGY_LOOP, WINDOWS, BoardPower, EnergyResult, offline_window
 from harness.metrics import evaluate
 from harness.printed import compare_printed
-from harness.reference import HostReference, score
+from harness.reference import HostReference, differing_outputs, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from harness.target import WINDOW_FIX, Window, identify_benchmark, require_window
 from platforms import Platform
@@ -250,8 +250,9 @@ def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_
     got = np.frombuffer(raw, dtype=np.int8)
     same_shape = got.shape == expected.shape
     raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16)))) if same_shape else None
-    return replace(record, compared="bytes", bit_exact=same_shape and bool(np.array_equal(got, expected)),
-                   raw_max_abs_diff=raw_diff)
+    exact = same_shape and bool(np.array_equal(got, expected))
+    return replace(record, compared="bytes", bit_exact=exact, raw_max_abs_diff=raw_diff,
+                   differing_outputs=[] if exact else differing_outputs(run.bench, raw, expected))
 
 
 def _failed(run: BenchRun, sample: Sample, err: DutError) -> SampleRecord:

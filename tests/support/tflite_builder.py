@@ -781,3 +781,135 @@ def special_cases():
     cases.append(('conv_k4608', single_op_model(_conv_spec(
         rng, (1, 2, 2, 512), 0.02, 3, (3, 3), (1, 1), 'SAME', 8, act='RELU'))))
     return cases
+
+
+# ---------------------------------------------------------------------------
+# Models with several inputs and outputs.
+
+_DW_1X1 = {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'FusedActivationFunction': 0,
+           'DilationWFactor': 1, 'DilationHFactor': 1}
+
+
+def random_multi_io(rng):
+    """Two or three inputs of different types and sizes (int8, and uint8 or float32
+    through QUANTIZE) -> ADD or CONCATENATION -> two or three heads (FULLY_CONNECTED
+    + SOFTMAX, a 1x1 CONV_2D out as int8, uint8 or float32, and a FULLY_CONNECTED
+    on the third input).  The model's input and output lists are shuffled, so their
+    order differs from the tensors'.  Returns (model_bytes, description)."""
+    tensors, ops = [], []
+
+    def tensor(*args, **kw):
+        tensors.append(TensorSpec(*args, **kw))
+        return len(tensors) - 1
+
+    def to_int8(x, shape, dtype, scale, zp):
+        """A model input of `dtype`, quantised to int8 (scale, zp) when it is not int8."""
+        if dtype == np.int8:
+            return x
+        q = tensor(shape, np.int8, scale, zp, name=f'q{x}')
+        ops.append(OpSpec('QUANTIZE', [x], [q]))
+        return q
+
+    def io_type(choices):
+        return [np.int8, np.uint8, np.float32][int(rng.choice(choices))]
+
+    def fully_connected(x, depth, in_scale, units, act=0):
+        f_scale = _rand_scale(rng, 1e-3, 0.05)
+        w = tensor((units, depth), np.int8, f_scale, 0, 0, rng.integers(-127, 128, size=(units, depth)).astype(np.int8))
+        b = tensor((units,), np.int32, in_scale * f_scale, 0, 0, rng.integers(-3000, 3001, size=units).astype(np.int32))
+        out_scale = float(np.float32(in_scale * f_scale * np.sqrt(depth) * 80 * rng.uniform(0.5, 1.5)))
+        y = tensor((1, units), np.int8, out_scale, int(rng.integers(-128, 128)))
+        ops.append(OpSpec('FULLY_CONNECTED', [x, w, b], [y], 'FullyConnectedOptions', {'FusedActivationFunction': act}))
+        return y
+
+    h, w_, c = (int(v) for v in rng.integers(1, 6, size=3))
+    shape = (1, h, w_, c)
+    s0, z0 = _rand_scale(rng, 0.01, 0.2), int(rng.integers(-128, 128))
+    x0 = tensor(shape, np.int8, s0, z0, name='x0')
+    concat = bool(rng.random() < 0.5)
+    t1 = io_type([0, 1, 2])
+    s1, z1 = (s0, z0) if concat else (_rand_scale(rng, 0.01, 0.2), int(rng.integers(-128, 128)))
+    if t1 == np.int8:
+        x1 = tensor(shape, np.int8, s1, z1, name='x1')
+    elif t1 == np.uint8:
+        x1 = tensor(shape, np.uint8, _rand_scale(rng, 0.01, 0.2), int(rng.integers(0, 256)), name='x1')
+    else:
+        x1 = tensor(shape, np.float32, name='x1')
+    x1q = to_int8(x1, shape, t1, s1, z1)
+    if concat:  # CONCATENATION keeps its operands' quantisation
+        cm, sm, zm = 2 * c, s0, z0
+        m = tensor((1, h, w_, cm), np.int8, sm, zm, name='merged')
+        ops.append(OpSpec('CONCATENATION', [x0, x1q], [m], 'ConcatenationOptions', {'Axis': 3}))
+    else:
+        cm, sm, zm = c, float(np.float32((s0 + s1) * rng.uniform(0.6, 1.2))), int(rng.integers(-128, 128))
+        m = tensor(shape, np.int8, sm, zm, name='merged')
+        ops.append(OpSpec('ADD', [x0, x1q], [m], 'AddOptions', {'FusedActivationFunction': 0}))
+
+    outputs = []
+    # Head A: classifier.
+    units = int(rng.integers(2, 13))
+    logits = fully_connected(m, h * w_ * cm, sm, units)
+    probs = tensor((1, units), np.int8, 1.0 / 256, -128, name='probs')
+    ops.append(OpSpec('SOFTMAX', [logits], [probs], 'SoftmaxOptions', {'Beta': 1.0}))
+    outputs.append(probs)
+    # Head B: a 1x1 convolution, out as int8, uint8 or float32.
+    k = int(rng.integers(1, 7))
+    fs = [_rand_scale(rng, 2e-3, 0.03) for _ in range(k)]
+    wk = tensor((k, 1, 1, cm), np.int8, fs, 0, 0, rng.integers(-127, 128, size=(k, 1, 1, cm)).astype(np.int8))
+    bk = tensor((k,), np.int32, [sm * f for f in fs], 0, 0, rng.integers(-2000, 2001, size=k).astype(np.int32))
+    sy = float(np.float32(sm * float(np.median(fs)) * np.sqrt(cm) * 80))
+    y = tensor((1, h, w_, k), np.int8, sy, int(rng.integers(-128, 128)), name='features')
+    ops.append(OpSpec('CONV_2D', [m, wk, bk], [y], 'Conv2DOptions', _DW_1X1))
+    t_out = io_type([0, 1, 2])
+    if t_out == np.int8:
+        outputs.append(y)
+    elif t_out == np.uint8:
+        yu = tensor((1, h, w_, k), np.uint8, _rand_scale(rng, 0.01, 0.5), int(rng.integers(0, 256)), name='features_u8')
+        ops.append(OpSpec('QUANTIZE', [y], [yu]))
+        outputs.append(yu)
+    else:
+        yf = tensor((1, h, w_, k), np.float32, name='features_f32')
+        ops.append(OpSpec('DEQUANTIZE', [y], [yf]))
+        outputs.append(yf)
+    inputs = [x0, x1]
+    # Head C: a third input of its own size and type, through a FULLY_CONNECTED.
+    if rng.random() < 0.6:
+        depth = int(rng.integers(1, 40))
+        t2 = io_type([0, 2])
+        s2, z2 = _rand_scale(rng, 0.01, 0.2), int(rng.integers(-128, 128))
+        x2 = tensor((1, depth), np.int8 if t2 == np.int8 else np.float32, s2 if t2 == np.int8 else None,
+                    z2 if t2 == np.int8 else None, name='x2')
+        inputs.append(x2)
+        outputs.append(fully_connected(to_int8(x2, (1, depth), t2, s2, z2), depth, s2, int(rng.integers(1, 20)), act=1))
+    rng.shuffle(inputs)
+    rng.shuffle(outputs)
+    desc = (f'multi-io {"CONCATENATION" if concat else "ADD"} shape={shape} in=' +
+            ','.join(f'{np.dtype(tensors[i].dtype).name}{list(tensors[i].shape)}' for i in inputs) + ' out=' +
+            ','.join(f'{np.dtype(tensors[i].dtype).name}{list(tensors[i].shape)}' for i in outputs))
+    return build_model(ops, [int(i) for i in inputs], [int(i) for i in outputs], tensors), desc
+
+
+def make_multi_io_case(index, base_seed=2024):
+    """Deterministic multi-input/multi-output case `index`: (model_bytes, description)."""
+    return random_multi_io(np.random.default_rng([base_seed, 1000, index]))
+
+
+def multi_io_inputs(rng, model_bytes, count):
+    """`count` input rows (int8 view) for a model of several inputs, each row
+    the inputs concatenated in input order: int8/uint8 inputs any byte, float32
+    inputs spanning their QUANTIZE's int8 range and 20 % beyond."""
+    from modelc.reader import read_model
+
+    g = read_model(model_bytes)
+    parts = []
+    for i in g.inputs:
+        t = g.tensors[i]
+        if t.dtype != 'FLOAT32':
+            parts.append(rng.integers(-128, 128, size=(count, t.nbytes)).astype(np.int8))
+            continue
+        q = g.tensors[next(op.outputs[0] for op in g.operators if op.inputs[0] == i)]
+        lo, hi = (-128 - q.zero_point) * q.scale, (127 - q.zero_point) * q.scale
+        span = hi - lo
+        parts.append(rng.uniform(lo - 0.2 * span, hi + 0.2 * span, size=(count, t.size)).astype(np.float32)
+                     .view(np.int8))
+    return np.concatenate(parts, axis=1)
