@@ -179,7 +179,7 @@ def _input_size(bench: Benchmark) -> str:
     if len(inputs) < 2:
         return f"{bench.name} inputs have {bench.input_bytes}"
     parts = " + ".join(str(tensor_bytes(t)) for t in inputs)
-    return (f"{bench.name}'s {len(inputs)} input tensors take {bench.input_bytes} together "
+    return (f"{bench.name}'s {len(inputs)} input tensors take {bench.input_bytes} bytes together "
             f"({parts}, concatenated in input order)")
 
 

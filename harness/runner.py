@@ -266,12 +266,16 @@ def _infer(run: BenchRun, dut, sample: Sample, reference: HostReference | None) 
     try:
         dut.load(sample.data)
         inferred = dut.infer(1, 0, timeout=SAMPLE_TIMEOUT_S)
-        raw = dut.outputs() if reference is not None else None
+        raw = dut.outputs() if reference is not None or run.bench.raw else None
     except DutError as err:
         if err.no_verdict:
             raise
         return _failed(run, sample, err)
-    return _record(run, sample, reference, inferred.results, raw, inferred.instructions)
+    values = inferred.results
+    if run.bench.raw and raw is not None:
+        # The raw firmware's m-results is a byte count: its result vector is output 0, dequantised.
+        values = [float(v) for v in score(run.bench, np.frombuffer(raw, dtype=np.int8), sample.data)]
+    return _record(run, sample, reference, values, raw, inferred.instructions)
 
 
 def _shard(run: BenchRun, feed: Callable[[], tuple[int, Sample] | None], log: SampleLog,

@@ -18,8 +18,8 @@ _Static_assert(MODEL_INPUT_COUNT == 1, "a benchmark's model takes one input");
 _Static_assert(BENCH_DB_BYTES == 4u * MODEL_INPUT_BYTES,
                "float input file must hold one float32 per model input");
 #else
-_Static_assert(BENCH_DB_BYTES == MODEL_INPUT_BYTES,
-               "input file must hold one byte per model input");
+_Static_assert(BENCH_DB_BYTES == MODEL_ALL_INPUTS_BYTES,
+               "input file must hold every byte of the model's inputs");
 #endif
 
 #if BENCH_RESULTS != BENCH_RESULTS_COUNT

@@ -1,0 +1,202 @@
+"""Models with several inputs and outputs: the input file is the input tensors
+concatenated in the model's input order, `outputs%` the output tensors in output
+order; verify compares every byte of every output with host TFLM and names the
+outputs that differ; single-input, single-output models are left as they were."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import needs_toolchain
+from test_cli_errors import assert_one_line_error, tinyperf
+from tests.support.engines import run_host, run_tflm
+from tests.support.tflite_builder import make_case, make_multi_io_case, multi_io_inputs
+
+HOST_CASES = 40
+
+
+def _model(tmp_path: Path, index: int) -> Path:
+    path = tmp_path / f"multi{index}.tflite"
+    path.write_bytes(make_multi_io_case(index)[0])
+    return path
+
+
+def test_generated_models_have_several_inputs_and_outputs_of_several_types():
+    """The generator covers what the tests claim: 2-3 inputs, 2-3 outputs, int8, uint8 and float32."""
+    from modelc.reader import read_model
+
+    counts, dtypes = set(), set()
+    for index in range(HOST_CASES):
+        g = read_model(make_multi_io_case(index)[0])
+        counts.add((len(g.inputs), len(g.outputs)))
+        dtypes |= {g.tensors[t].dtype for t in g.inputs + g.outputs}
+    assert {(2, 2), (3, 3)} <= counts
+    assert dtypes == {"INT8", "UINT8", "FLOAT32"}
+
+
+@pytest.mark.parametrize("index", range(HOST_CASES))
+def test_bit_exact_on_host(index):
+    model, desc = make_multi_io_case(index)
+    x = multi_io_inputs(np.random.default_rng(index), model, 4)
+    want, got = run_tflm(model, x), run_host(model, x)
+    assert got.shape == want.shape and np.array_equal(got, want), desc
+
+
+def test_model_record_lists_every_tensor_in_model_order(tmp_path):
+    from harness.modelinfo import record_from_model, split_tensors, tensor_bytes
+    from modelc.reader import read_model
+
+    path = _model(tmp_path, 4)
+    g = read_model(path.read_bytes())
+    record = record_from_model(path)
+    for tensors, indices in ((record.inputs, g.inputs), (record.outputs, g.outputs)):
+        assert [t["name"] for t in tensors] == [g.tensors[i].name for i in indices]
+        assert [tuple(t["shape"]) for t in tensors] == [g.tensors[i].shape for i in indices]
+        assert [t["dtype"] for t in tensors] == [g.tensors[i].dtype.lower() for i in indices]
+    assert record.input_bytes == sum(g.tensors[i].nbytes for i in g.inputs)
+    assert record.output_bytes == sum(g.tensors[i].nbytes for i in g.outputs)
+    parts = split_tensors(record.outputs, bytes(range(256)) * 8)
+    assert [p.nbytes for p in parts] == [tensor_bytes(t) for t in record.outputs]
+    assert [p.dtype.name for p in parts] == [t["dtype"] for t in record.outputs]
+
+
+def test_generated_header_describes_every_input_and_output(tmp_path):
+    from modelc.compiler import compile_model
+
+    path = _model(tmp_path, 4)
+    c = compile_model(str(path), str(tmp_path / "out"))
+    header = (tmp_path / "out" / "model.h").read_text()
+    defines = dict(re.findall(r"^#define (MODEL_\w+) (.+)$", header, re.M))
+    assert defines["MODEL_INPUT_COUNT"] == str(len(c.inputs)) == "3"
+    assert defines["MODEL_ALL_INPUTS_BYTES"] == str(sum(t.nbytes for t in c.inputs))
+    assert defines["MODEL_ALL_OUTPUTS_BYTES"] == str(sum(t.nbytes for t in c.outputs))
+    assert defines["MODEL_INPUT_BYTES"] == str(c.inputs[0].nbytes)  # input 0, as closed firmware reads it
+    source = (tmp_path / "out" / "model.c").read_text()
+    assert source.count("const model_tensor_t model_") == 2
+
+
+def test_single_io_model_record_is_unchanged(tmp_path):
+    """model.json (stored in every image) of a one-input, one-output model has no tensor lists,
+    so the closed benchmarks' images keep their bytes; the record reads them as one of each."""
+    from harness.modelinfo import record_from_model
+    from modelc.compiler import compile_model
+
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(make_case("conv2d", 3)[0])
+    compile_model(str(path), str(tmp_path / "out"))
+    doc = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert "inputs" not in doc and "outputs" not in doc
+    record = record_from_model(path)
+    assert record.inputs == (record.input,) and record.outputs == (record.output,)
+
+
+def test_differing_outputs_are_named(tmp_path):
+    from harness.benchmarks import RAW_ID, Benchmark
+    from harness.modelinfo import record_from_model, tensor_bytes
+    from harness.reference import differing_outputs
+    from harness.report import SampleRecord, Verify, verify_problems
+
+    path = _model(tmp_path, 4)
+    record = record_from_model(path)
+    bench = Benchmark("m", RAW_ID, path.name, record.input_bytes, "int8", 1, 1, "top1", 0.0, 1, 0, 0,
+                      model_source=path)
+    expected = np.arange(record.output_bytes, dtype=np.int64).astype(np.int8)
+    assert differing_outputs(bench, expected.tobytes(), expected) == []
+    got = expected.copy()
+    got[tensor_bytes(record.outputs[0]) + 1] += 1  # one byte of output 1
+    label = "x".join(map(str, record.outputs[1]["shape"])) + f" {record.outputs[1]['dtype']}"
+    assert differing_outputs(bench, got.tobytes(), expected) == [f"output 1 ({label})"]
+    records = [SampleRecord("m", "p", f"s{i}", f"s{i}", None, [], [], False,
+                            differing_outputs=[f"output 1 ({label})"]) for i in range(2)]
+    verify = Verify.from_records(records)
+    assert verify.differing_outputs == [f"output 1 ({label}): 2 samples"]
+    assert f"output 1 ({label}): 2 samples" in verify_problems(verify)[0]
+
+
+def test_synthetic_inputs_fill_every_input(tmp_path):
+    from harness.datasets import default_inputs
+    from harness.modelinfo import record_from_model, split_tensors
+    from harness.openmodel import open_benchmark
+
+    path = _model(tmp_path, 12)  # float32, float32 and int8 inputs
+    bench = open_benchmark(path)
+    record = record_from_model(path)
+    samples = default_inputs(bench, 3)
+    assert all(len(s.data) == record.input_bytes == bench.input_bytes for s in samples)
+    for tensor, part in zip(record.inputs, split_tensors(record.inputs, samples[0].data)):
+        if tensor["dtype"] == "float32":
+            q = tensor["quantized_as"]
+            lo, hi = (-128 - q["zero_point"]) * q["scale"], (127 - q["zero_point"]) * q["scale"]
+            margin = 0.1 * (hi - lo) + 1e-6
+            assert np.isfinite(part).all() and lo - margin <= part.min() and part.max() <= hi + margin
+
+
+def test_wrong_input_file_size_is_one_line_naming_both_sizes(tmp_path):
+    from harness.modelinfo import record_from_model
+
+    path = _model(tmp_path, 12)
+    record = record_from_model(path)
+    root = tmp_path / "ds" / "raw"
+    root.mkdir(parents=True)
+    (root / "a.bin").write_bytes(bytes(record.input_bytes - 4))
+    (root / "y_labels.csv").write_text(f"a.bin,{math.prod(record.output['shape'])},0\n")
+    proc = tinyperf("run", "--model", str(path), "-p", "cortex-m4", "--dataset-path", str(tmp_path / "ds"),
+                    "--results", str(tmp_path / "r"))
+    assert_one_line_error(proc, f"a.bin has {record.input_bytes - 4} bytes",
+                          f"3 input tensors take {record.input_bytes} bytes together", "input order")
+
+
+@needs_toolchain
+def test_benchmark_firmware_refuses_a_model_of_several_inputs(tmp_path):
+    proc = tinyperf("run", "kws", "--model", str(_model(tmp_path, 4)), "-p", "cortex-m4",
+                    "--results", str(tmp_path / "r"))
+    assert_one_line_error(proc, "3 inputs", "kws firmware needs", "--model")
+
+
+@needs_toolchain
+def test_firmware_refuses_an_input_of_the_wrong_size(tmp_path):
+    from harness.dut import DutError, open_dut
+    from harness.modelinfo import record_from_model
+    from harness.openmodel import build_for, open_benchmark
+    from platforms import get_platform
+
+    path = _model(tmp_path, 7)
+    elf = build_for(open_benchmark(path), get_platform("cortex-m4"))
+    size = record_from_model(path).input_bytes
+    with open_dut("cortex-m4", elf) as dut:
+        dut.load(bytes(size - 1), via="uart")
+        with pytest.raises(DutError, match=rf"Input db has {size - 1} bytes, expected {size}"):
+            dut.infer(1, 0)
+
+
+# Several models per platform and kernel set; every output byte of every sample
+# checked against host TFLM through `tinyperf run --model` (perf + verify).
+EMULATED = [(p, k, i) for p in ("cortex-m4", "cortex-m55") for k in ("ref", "opt") for i in (4, 7, 12)]
+
+
+@needs_toolchain
+@pytest.mark.parametrize("platform,kernels,index", EMULATED, ids=[f"{p}-{k}-{i}" for p, k, i in EMULATED])
+def test_bit_exact_in_emulation(platform, kernels, index, tmp_path):
+    from harness.modelinfo import record_from_model
+    from harness.openmodel import perf_iterations
+
+    path = _model(tmp_path, index)
+    proc = tinyperf("run", "--model", str(path), "-p", platform, "--kernels", kernels, "-n", "4", "--json",
+                    "--results", str(tmp_path / "r"), timeout=300)
+    assert proc.returncode == 0, proc.err
+    doc = json.loads(proc.out)
+    result = doc["results"][0] if "results" in doc else doc[0]
+    record = record_from_model(path)
+    assert result["verify"]["bit_exact"] == result["verify"]["samples"] == 4
+    assert result["macs"] == record.macs > 0
+    assert result["perf"]["iterations"] == perf_iterations(record.macs)
+    assert result["instructions_per_inference"] > 0
+    samples = [json.loads(line) for line in next((tmp_path / "r").iterdir()).joinpath("samples.jsonl")
+               .read_text().splitlines()]
+    # The result vector of a raw model is output 0, dequantised: as many values as output 0 holds.
+    assert all(len(s["dut"]) == math.prod(record.output["shape"]) for s in samples)
