@@ -15,7 +15,8 @@ import pytest
 from conftest import needs_toolchain
 from test_cli_errors import assert_one_line_error, tinyperf
 from tests.support.engines import run_host, run_tflm
-from tests.support.tflite_builder import make_case, make_multi_io_case, multi_io_inputs
+from tests.support.tflite_builder import (OpSpec, TensorSpec, build_model, make_case, make_multi_io_case,
+                                         multi_io_inputs)
 
 HOST_CASES = 40
 
@@ -156,6 +157,41 @@ def test_benchmark_firmware_refuses_a_model_of_several_inputs(tmp_path):
     proc = tinyperf("run", "kws", "--model", str(_model(tmp_path, 4)), "-p", "cortex-m4",
                     "--results", str(tmp_path / "r"))
     assert_one_line_error(proc, "3 inputs", "kws firmware needs", "--model")
+
+
+def _kws_with_a_second_output(path: Path) -> None:
+    """kws-shaped (490 int8 in, 12-way softmax out 0) with a float32 output 1 of 5 values."""
+    rng = np.random.default_rng(1)
+    tensors = [TensorSpec((1, 490), np.int8, 0.5847, 83),
+               TensorSpec((12, 490), np.int8, 0.002, 0, 0, rng.integers(-127, 128, size=(12, 490)).astype(np.int8)),
+               TensorSpec((12,), np.int32, 0.5847 * 0.002, 0, 0, rng.integers(-500, 500, 12).astype(np.int32)),
+               TensorSpec((1, 12), np.int8, 0.3, -5), TensorSpec((1, 12), np.int8, 1.0 / 256, -128),
+               TensorSpec((5, 490), np.int8, 0.002, 0, 0, rng.integers(-127, 128, size=(5, 490)).astype(np.int8)),
+               TensorSpec((1, 5), np.int8, 0.4, 3), TensorSpec((1, 5), np.float32)]
+    ops = [OpSpec("FULLY_CONNECTED", [0, 1, 2], [3], "FullyConnectedOptions", {"FusedActivationFunction": 0}),
+           OpSpec("SOFTMAX", [3], [4], "SoftmaxOptions", {"Beta": 1.0}),
+           OpSpec("FULLY_CONNECTED", [0, 5, -1], [6], "FullyConnectedOptions", {"FusedActivationFunction": 0}),
+           OpSpec("DEQUANTIZE", [6], [7])]
+    path.write_bytes(build_model(ops, [0], [4, 7], tensors))
+
+
+@needs_toolchain
+def test_benchmark_firmware_prints_results_of_output_0(tmp_path):
+    """`run kws --model` with a model of two outputs: m-results are output 0's 12 values
+    as the kws firmware prints them; outputs% (and verify) hold both outputs."""
+    path = tmp_path / "kws2.tflite"
+    _kws_with_a_second_output(path)
+    proc = tinyperf("run", "kws", "--model", str(path), "-p", "cortex-m4", "-n", "3", "--json",
+                    "--results", str(tmp_path / "r"), timeout=300)
+    assert proc.returncode == 0, proc.err
+    doc = json.loads(proc.out)
+    result = doc["results"][0] if "results" in doc else doc[0]
+    assert result["verify"]["bit_exact"] == result["verify"]["byte_compared"] == 3
+    transcript = next((tmp_path / "r").iterdir()).joinpath("transcript.log").read_text()
+    results = re.findall(r"m-results-\[([^\]]*)\]", transcript)
+    outputs = re.findall(r"m-outputs-\[([0-9a-f]*)\]", transcript)
+    assert results and all(len(r.split(",")) == 12 for r in results)
+    assert outputs and all(len(o) == 2 * (12 + 5 * 4) for o in outputs)
 
 
 @needs_toolchain
