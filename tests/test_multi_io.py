@@ -48,6 +48,26 @@ def test_bit_exact_on_host(index):
     assert got.shape == want.shape and np.array_equal(got, want), desc
 
 
+@pytest.mark.parametrize("outputs", [[4, 3], [3, 5], [5, 4, 3], [6, 5]])
+def test_outputs_read_by_later_layers_or_aliased_by_reshape(outputs):
+    """Outputs that are not leaves: the logits a SOFTMAX reads (3), a RESHAPE of the
+    softmax sharing its buffer (5 of 4), and a RESHAPE of the model input (6 of 0)."""
+    rng = np.random.default_rng(1)
+    tensors = [TensorSpec((1, 49), np.int8, 0.5847, 83),
+               TensorSpec((12, 49), np.int8, 0.002, 0, 0, rng.integers(-127, 128, size=(12, 49)).astype(np.int8)),
+               TensorSpec((12,), np.int32, 0.5847 * 0.002, 0, 0, rng.integers(-500, 500, 12).astype(np.int32)),
+               TensorSpec((1, 12), np.int8, 0.05, -5), TensorSpec((1, 12), np.int8, 1.0 / 256, -128),
+               TensorSpec((3, 4), np.int8, 1.0 / 256, -128), TensorSpec((1, 7, 7, 1), np.int8, 0.5847, 83)]
+    ops = [OpSpec("FULLY_CONNECTED", [0, 1, 2], [3], "FullyConnectedOptions", {"FusedActivationFunction": 0}),
+           OpSpec("SOFTMAX", [3], [4], "SoftmaxOptions", {"Beta": 1.0}),
+           OpSpec("RESHAPE", [4], [5]), OpSpec("RESHAPE", [0], [6])]
+    model = build_model(ops, [0], outputs, tensors)
+    x = rng.integers(-128, 128, size=(5, 49)).astype(np.int8)
+    want, got = run_tflm(model, x), run_host(model, x)
+    assert got.shape == want.shape == (5, 12 * len(outputs) if 6 not in outputs else 49 + 12)
+    assert np.array_equal(got, want)
+
+
 def test_model_record_lists_every_tensor_in_model_order(tmp_path):
     from harness.modelinfo import record_from_model, split_tensors, tensor_bytes
     from modelc.reader import read_model
@@ -236,3 +256,17 @@ def test_bit_exact_in_emulation(platform, kernels, index, tmp_path):
                .read_text().splitlines()]
     # The result vector of a raw model is output 0, dequantised: as many values as output 0 holds.
     assert all(len(s["dut"]) == math.prod(record.output["shape"]) for s in samples)
+
+
+@needs_toolchain
+def test_image_carries_the_tensor_lists(tmp_path):
+    """The ELF's .tinyperf.model record lists every input and output, so a copied
+    image is split and verified per tensor without its .tflite at hand."""
+    from harness.modelinfo import record_from_elf, record_from_model
+    from harness.openmodel import build_for, open_benchmark
+    from platforms import get_platform
+
+    path = _model(tmp_path, 7)
+    record = record_from_elf(build_for(open_benchmark(path), get_platform("cortex-m4")))
+    want = record_from_model(path)
+    assert len(record.inputs) == 3 and record.inputs == want.inputs and record.outputs == want.outputs
