@@ -2,8 +2,9 @@
 
 `--model PATH.tflite` alone runs the model in the `raw` firmware (the input
 file is the model's input tensors as they are, concatenated in input order;
-verify compares every output's bytes with host TFLM on that model).  With a benchmark name (`run kws --model my.tflite`)
-the model replaces the benchmark's: same input files, data set and scoring.
+verify compares every output's bytes with host TFLM on that model).  With a
+benchmark name (`run kws --model my.tflite`) the model replaces the
+benchmark's: same input files, data set and scoring.
 Images are built into the cache, keyed by the model's hash, the platform, the
 kernel set and the compiler flags; make rebuilds them when sources change.
 
