@@ -127,7 +127,8 @@ def _multi_model(cases, out_dir: Path):
         compile_model(str(d / "m.tflite"), str(d))
         info = json.loads((d / "model.json").read_text())
         pre = f"tpcase{i}_"
-        names = ["model_input", "model_output", "model_invoke", "model_layers", "model_layer_info_t"]
+        names = ["model_input", "model_output", "model_invoke", "model_layers", "model_layer_info_t",
+                 "model_inputs", "model_outputs", "model_tensor_t"]
         names += [L["symbol"] for L in info["layers"]]
         lines = [f"#define {n} {pre}{n}" for n in names] + [f'#include "case{i}/model.c"', ""]
         (out_dir / f"case{i}.c").write_text("\n".join(lines))
