@@ -6,13 +6,23 @@ reads, writes, read-buffer misses, cache line fills and prefetched fetch
 units, and per cache lookups and hits.  Stall cycles follow from those
 counts and the platform's wait states (platforms.memory):
 
-  data read that misses the read buffer or the cache          data_wait_states
-  fetch unit that misses the buffer or cache, not prefetched  fetch_wait_states
-  prefetched fetch unit, cache hit, buffered unit, write      0
+  uncached data read that misses the read buffer             data_wait_states
+  uncached fetch unit that misses the buffer, not prefetched fetch_wait_states
+  cache line fill (a miss), data                             data_wait_states x reads per line
+  cache line fill, fetch, region without prefetch            fetch_wait_states x reads per line
+  cache line fill, fetch, region with prefetch               fetch_wait_states
+  prefetched fetch unit, cache hit, buffered unit, write     0
 
-A miss waits for one memory read, the one holding the requested word (ST's
-ART: "the penalty ... is at least equal to the number of wait states"); the
-rest of a longer cache line is assumed to arrive behind it.
+An uncached miss waits for one memory read (ST's ART: "the penalty ... is at
+least equal to the number of wait states").  A cache line longer than one
+memory read (`access_bytes`) is filled by line / access_bytes reads, each
+with the region's wait states: the ART's "lines of 4 x 64 bits" from 64-bit
+flash reads, the Cortex-M7's 32-byte lines from 128-bit flash words.  So a
+stream through flash costs the same wait states per byte with or without a
+cache (the flash's bandwidth), and a cache pays off on re-reads.  On the fetch
+stream of a prefetching region the reads after the first overlap execution
+(the prefetch reads the next sequential unit while the core runs the current
+one), so a fetch fill there costs the first read only.
 
 Stalls add to the core model's compute cycles (sim.cycles), which assume
 zero-wait memory.
@@ -21,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from platforms.memory import MemoryTiming
+from platforms.memory import MemoryTiming, TimedRegion
 
 REGION_FIELDS = ("reads", "writes", "data_misses", "data_fills", "fetch_units", "fetch_misses", "fetch_fills",
                  "fetch_prefetched")
@@ -85,6 +95,15 @@ class MemoryCounts:
         return out
 
 
+def reads_per_fill(timing: MemoryTiming, region: TimedRegion, stream: str) -> int:
+    """Memory reads a cache line fill of `stream` ('fetch' or 'data') in `region`
+    is charged (see the module docstring); 1 where no cache serves the stream."""
+    cache = timing.cache_for(region.name, stream)
+    if cache is None or (stream == "fetch" and region.prefetch):
+        return 1
+    return max(1, cache.line // region.access_bytes)
+
+
 def stall_cycles(timing: MemoryTiming, counts: MemoryCounts) -> dict[str, float]:
     """Stall cycles by kind ('<region>_data', '<region>_fetch', '<region>_data_fill',
     '<region>_fetch_fill'), kinds with none left out."""
@@ -95,9 +114,9 @@ def stall_cycles(timing: MemoryTiming, counts: MemoryCounts) -> dict[str, float]
             continue
         kinds = {
             "data": row["data_misses"] * region.data_wait_states,
-            "data_fill": row["data_fills"] * region.data_wait_states,
+            "data_fill": row["data_fills"] * region.data_wait_states * reads_per_fill(timing, region, "data"),
             "fetch": row["fetch_misses"] * region.fetch_wait_states,
-            "fetch_fill": row["fetch_fills"] * region.fetch_wait_states,
+            "fetch_fill": row["fetch_fills"] * region.fetch_wait_states * reads_per_fill(timing, region, "fetch"),
         }
         for kind, cycles in kinds.items():
             if cycles:

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from platforms.memory import Cache, MemoryTiming, MemoryTimingError, TimedRegion, parse_memory_timing
-from sim.memory import CACHE_FIELDS, REGION_FIELDS, MemoryCounts, plugin_args, stall_cycles
+from sim.memory import CACHE_FIELDS, REGION_FIELDS, MemoryCounts, plugin_args, reads_per_fill, stall_cycles
 from sim.plugin import SOURCE_DIR, host_compiler
 
 FETCH, DATA = 1, 2
@@ -139,6 +139,34 @@ def test_fetch_prefetch_hides_sequential_units_and_a_cache_holds_a_loop(lib):
     row = sim.counts().regions["flash"]
     assert (row["fetch_units"], row["fetch_fills"], row["fetch_prefetched"]) == (301, 2, 2)
     assert stall_cycles(timing, sim.counts()) == {"flash_fetch_fill": 2 * 5.0}  # one read's wait states per miss
+
+
+def test_a_line_of_four_flash_reads_costs_four_reads_of_wait_states_on_a_stream(lib):
+    # The ART's data cache: 8 rows of 4 x 64 bits over 64-bit flash reads at 5 WS.  Streaming
+    # 16 KiB fills 512 lines, each 4 reads: the same 2048 x 5 stall cycles as with no cache
+    # (the flash's bandwidth), where 8-byte lines would have given a quarter of it.
+    art = MemoryTiming((flash(ws=5, access=8),), (dcache(256, 32, 8),))
+    stream = [FLASH + 4 * k for k in range(4096)]
+    cached = Sim(lib, art).read(*stream).counts()
+    assert cached.regions["flash"]["data_fills"] == 512
+    assert stall_cycles(art, cached) == {"flash_data_fill": 512 * 4 * 5.0}
+    bare = MemoryTiming((flash(ws=5, access=8),))
+    assert stall_cycles(bare, Sim(lib, bare).read(*stream).counts()) == {"flash_data": 2048 * 5.0}
+    # re-reading a row that fits (128 bytes = 4 lines, 10 passes) pays the first pass only
+    row = [FLASH + 4 * k for k in range(32)]
+    assert stall_cycles(art, Sim(lib, art).read(*(row * 10)).counts()) == {"flash_data_fill": 4 * 4 * 5.0}
+
+
+@pytest.mark.parametrize("prefetch, reads", [(True, 1), (False, 4)])
+def test_a_fetch_fill_costs_its_first_read_behind_prefetch_and_every_read_without(lib, prefetch, reads):
+    timing = MemoryTiming((flash(ws=5, access=8, prefetch=prefetch),),
+                          (Cache("icache", 1024, 32, 32, ("fetch",), ("flash",)),))
+    sim = Sim(lib, timing)
+    lib.memsim_fetch(sim.ms, FLASH + 0x40, 32)  # one line, then a jump to another
+    lib.memsim_fetch(sim.ms, FLASH + 0x1000, 4)
+    assert sim.counts().regions["flash"]["fetch_fills"] == 2
+    assert reads_per_fill(timing, timing.regions[0], "fetch") == reads
+    assert stall_cycles(timing, sim.counts()) == {"flash_fetch_fill": 2 * reads * 5.0}
 
 
 def test_writes_and_other_addresses_are_counted_not_stalled(lib):
