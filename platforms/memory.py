@@ -6,6 +6,10 @@
     data_wait_states               extra cycles per data read (default 0)
     access_bytes                   bytes one read of the memory returns (default 4)
     prefetch                       the next sequential fetch unit is read ahead (default false)
+    data_read_buffer               a data read of the unit read last is served by the
+                                   flash interface's buffer, without wait states (default
+                                   true; ST's DCode "current buffer"); false: every
+                                   uncached data read waits
 
     [memory_timing.caches.NAME]    a cache in front of some regions
     size, line, ways               bytes, bytes per line, associativity (LRU)
@@ -40,6 +44,7 @@ class TimedRegion:
     data_wait_states: int = 0
     access_bytes: int = 4
     prefetch: bool = False
+    data_read_buffer: bool = True
 
     def contains(self, addr: int) -> bool:
         return self.base <= addr < self.base + self.size
@@ -73,7 +78,8 @@ class MemoryTiming:
         return {
             "regions": {r.name: {"base": r.base, "size": r.size, "fetch_wait_states": r.fetch_wait_states,
                                  "data_wait_states": r.data_wait_states, "access_bytes": r.access_bytes,
-                                 "prefetch": r.prefetch} for r in self.regions},
+                                 "prefetch": r.prefetch, "data_read_buffer": r.data_read_buffer}
+                        for r in self.regions},
             "caches": {c.name: {"size": c.size, "line": c.line, "ways": c.ways, "serves": list(c.serves),
                                 "regions": list(c.regions)} for c in self.caches},
         }
@@ -95,7 +101,14 @@ def _int(table: dict, key: str, where: str, default: int | None = None, minimum:
     return value
 
 
-REGION_KEYS = {"base", "size", "fetch_wait_states", "data_wait_states", "access_bytes", "prefetch"}
+def _bool(table: dict, key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise MemoryTimingError(f"{where}.{key} must be true or false, not {value!r}")
+    return value
+
+
+REGION_KEYS = {"base", "size", "fetch_wait_states", "data_wait_states", "access_bytes", "prefetch", "data_read_buffer"}
 CACHE_KEYS = {"size", "line", "ways", "serves", "regions"}
 
 
@@ -107,7 +120,8 @@ def _region(name: str, table: dict) -> TimedRegion:
                                 f"(known: {', '.join(sorted(REGION_KEYS))})")
     region = TimedRegion(name, _int(table, "base", where), _int(table, "size", where, minimum=1),
                          _int(table, "fetch_wait_states", where, 0), _int(table, "data_wait_states", where, 0),
-                         _int(table, "access_bytes", where, 4, minimum=1), bool(table.get("prefetch", False)))
+                         _int(table, "access_bytes", where, 4, minimum=1), _bool(table, "prefetch", where, False),
+                         _bool(table, "data_read_buffer", where, True))
     if not _power_of_two(region.access_bytes):
         raise MemoryTimingError(f"{where}.access_bytes must be a power of two, not {region.access_bytes}")
     return region

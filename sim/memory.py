@@ -6,7 +6,8 @@ reads, writes, read-buffer misses, cache line fills and prefetched fetch
 units, and per cache lookups and hits.  Stall cycles follow from those
 counts and the platform's wait states (platforms.memory):
 
-  uncached data read that misses the read buffer             data_wait_states
+  uncached data read that misses the read buffer (every one
+  where the region has no data read buffer)                  data_wait_states
   uncached fetch unit that misses the buffer, not prefetched fetch_wait_states
   cache line fill (a miss), data                             data_wait_states x reads per line
   cache line fill, fetch, region without prefetch            fetch_wait_states x reads per line
@@ -45,7 +46,7 @@ def plugin_args(timing: MemoryTiming) -> list[str]:
         return []
     index = {r.name: i for i, r in enumerate(timing.regions)}
     args = [f"region={r.base:x}:{r.size:x}:{r.access_bytes}:{int(r.prefetch)}:"
-            f"{int(bool(r.fetch_wait_states or r.data_wait_states))}" for r in timing.regions]
+            f"{int(bool(r.fetch_wait_states or r.data_wait_states))}:{int(r.data_read_buffer)}" for r in timing.regions]
     for c in timing.caches:
         streams = ("f" if "fetch" in c.serves else "") + ("d" if "data" in c.serves else "")
         mask = sum(1 << index[name] for name in c.regions)

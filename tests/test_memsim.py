@@ -25,7 +25,7 @@ def lib(tmp_path_factory):
     lib.memsim_new.restype = ctypes.c_void_p
     lib.memsim_free.argtypes = [ctypes.c_void_p]
     lib.memsim_add_region.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32,
-                                      ctypes.c_int, ctypes.c_int]
+                                      ctypes.c_int, ctypes.c_int, ctypes.c_int]
     lib.memsim_add_cache.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
                                      ctypes.c_uint, ctypes.c_uint32]
     lib.memsim_fetch.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
@@ -45,7 +45,8 @@ class Sim:
         index = {r.name: i for i, r in enumerate(timing.regions)}
         for r in timing.regions:
             timed = int(bool(r.fetch_wait_states or r.data_wait_states))
-            assert lib.memsim_add_region(self.ms, r.base, r.size, r.access_bytes, int(r.prefetch), timed) == 0
+            assert lib.memsim_add_region(self.ms, r.base, r.size, r.access_bytes, int(r.prefetch), timed,
+                                         int(r.data_read_buffer)) == 0
         for c in timing.caches:
             serves = (FETCH if "fetch" in c.serves else 0) | (DATA if "data" in c.serves else 0)
             mask = sum(1 << index[n] for n in c.regions)
@@ -66,8 +67,8 @@ class Sim:
         self.lib.memsim_free(self.ms)
 
 
-def flash(ws: int = 3, access: int = 4, prefetch: bool = False) -> TimedRegion:
-    return TimedRegion("flash", FLASH, 1 << 20, ws, ws, access, prefetch)
+def flash(ws: int = 3, access: int = 4, prefetch: bool = False, buffer: bool = True) -> TimedRegion:
+    return TimedRegion("flash", FLASH, 1 << 20, ws, ws, access, prefetch, buffer)
 
 
 def dcache(size: int, line: int, ways: int, serves=("data",)) -> Cache:
@@ -169,6 +170,31 @@ def test_a_fetch_fill_costs_its_first_read_behind_prefetch_and_every_read_withou
     assert stall_cycles(timing, sim.counts()) == {"flash_fetch_fill": 2 * reads * 5.0}
 
 
+def test_without_a_data_read_buffer_every_uncached_data_read_waits(lib):
+    # int8 weights read a byte at a time from 16-byte flash reads at 3 WS: through a read
+    # buffer one read per 16 bytes waits; with no buffer on the data path (a part whose
+    # flash serves each data read on its own) every byte read does.
+    stream = [FLASH + k for k in range(1600)]
+    buffered = MemoryTiming((flash(ws=3, access=16),))
+    assert stall_cycles(buffered, Sim(lib, buffered).read(*stream).counts()) == {"flash_data": 100 * 3.0}
+    bare = MemoryTiming((flash(ws=3, access=16, buffer=False),))
+    counts = Sim(lib, bare).read(*stream).counts()
+    assert counts.regions["flash"]["data_misses"] == 1600
+    assert stall_cycles(bare, counts) == {"flash_data": 1600 * 3.0}
+    # a cache in front still serves the re-reads: the buffer key is about uncached reads
+    cached = MemoryTiming((flash(ws=3, access=16, buffer=False),), (dcache(1024, 16, 2),))
+    assert Sim(lib, cached).read(*stream).counts().regions["flash"]["data_fills"] == 100
+
+
+def test_schema_reads_the_data_read_buffer_and_refuses_a_non_boolean():
+    table = {"memory_timing": {"regions": {"flash": {"base": 0, "size": 64, "data_wait_states": 3,
+                                                     "data_read_buffer": False}}}}
+    assert parse_memory_timing(table, 0, 64).regions[0].data_read_buffer is False
+    table["memory_timing"]["regions"]["flash"]["data_read_buffer"] = "no"
+    with pytest.raises(MemoryTimingError, match="data_read_buffer must be true or false"):
+        parse_memory_timing(table, 0, 64)
+
+
 def test_writes_and_other_addresses_are_counted_not_stalled(lib):
     timing = MemoryTiming((flash(), TimedRegion("sram", 0x20000000, 1 << 16)))
     sim = Sim(lib, timing)
@@ -184,7 +210,7 @@ def test_writes_and_other_addresses_are_counted_not_stalled(lib):
 
 def test_bad_descriptions_are_refused(lib):
     ms = lib.memsim_new()
-    assert lib.memsim_add_region(ms, 0, 0x1000, 3, 0, 1) == -1  # access width not a power of two
+    assert lib.memsim_add_region(ms, 0, 0x1000, 3, 0, 1, 1) == -1  # access width not a power of two
     assert lib.memsim_add_cache(ms, 1000, 32, 4, DATA, 1) == -1  # size not a multiple of line x ways
     assert lib.memsim_add_cache(ms, 1024, 32, 4, 0, 1) == -1  # serves nothing
     lib.memsim_free(ms)
@@ -200,13 +226,13 @@ def test_schema_parses_regions_and_caches_into_plugin_arguments():
                    "dcache": {"size": 256, "line": 32, "ways": 8, "serves": ["data"], "regions": ["flash"]}}}}
     timing = parse_memory_timing(data, 0, 0x400000)
     assert timing.modelled and timing.cache_for("flash", "data").name == "dcache"
-    assert plugin_args(timing) == ["region=0:200000:8:1:1", "region=20000000:a0000:4:0:0",
+    assert plugin_args(timing) == ["region=0:200000:8:1:1:1", "region=20000000:a0000:4:0:0:1",
                                    "cache=1024:32:32:f:1", "cache=256:32:8:d:1"]
 
 
 def test_legacy_flash_wait_states_is_a_flash_region_and_zero_is_zero_wait():
     timing = parse_memory_timing({"flash_wait_states": 3}, 0x10000000, 0x400000)
-    assert timing.regions == (TimedRegion("flash", 0x10000000, 0x400000, 3, 3, 4, True),)
+    assert timing.regions == (TimedRegion("flash", 0x10000000, 0x400000, 3, 3, 4, True, True),)
     assert not parse_memory_timing({}, 0, 1).modelled and plugin_args(parse_memory_timing({}, 0, 1)) == []
 
 

@@ -11,9 +11,10 @@
  *                   insn: one inline add per instruction (exact always)
  *   markers=A:B:..  hex code addresses whose execution is recorded
  *   profile=on      also write per-block execution counts at exit
- *   region=B:S:A:P:T memory-aware run: a memory region at hex base B, hex
+ *   region=B:S:A:P:T:D memory-aware run: a memory region at hex base B, hex
  *                   size S, read width A bytes, sequential prefetch P (0/1),
- *                   wait states T (0/1); repeat in order (index = position)
+ *                   wait states T (0/1), data read buffer D (0/1); repeat in
+ *                   order (index = position)
  *   cache=Z:L:W:F:M a cache of Z bytes, L-byte lines, W ways, serving F (f:
  *                   fetch, d: data reads, fd: both) for the regions in hex
  *                   bit mask M (see memsim.h for the model)
@@ -282,13 +283,13 @@ static int parse_region(const char *spec)
 {
     unsigned long long base, size;
     unsigned access;
-    int prefetch, timed;
+    int prefetch, timed, data_buffer;
     char tail;
-    if (sscanf(spec, "%llx:%llx:%u:%d:%d%c", &base, &size, &access, &prefetch, &timed, &tail) != 5
+    if (sscanf(spec, "%llx:%llx:%u:%d:%d:%d%c", &base, &size, &access, &prefetch, &timed, &data_buffer, &tail) != 6
         || !memory_model()) {
         return -1;
     }
-    return memsim_add_region(memory, base, size, access, prefetch, timed);
+    return memsim_add_region(memory, base, size, access, prefetch, timed, data_buffer);
 }
 
 static int parse_cache(const char *spec)
@@ -330,7 +331,7 @@ TP_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
             profile = 0;
         } else if (strncmp(arg, "region=", 7) == 0) {
             if (parse_region(arg + 7) != 0) {
-                return fail("bad region (hex base:hex size:access bytes, a power of two:prefetch 0/1:timed 0/1)", arg);
+                return fail("bad region (hex base:hex size:access bytes, a power of two:prefetch 0/1:timed 0/1:data buffer 0/1)", arg);
             }
         } else if (strncmp(arg, "cache=", 6) == 0) {
             if (parse_cache(arg + 6) != 0) {

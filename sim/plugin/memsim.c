@@ -34,6 +34,7 @@ static void route_all(memsim_t *ms)
             route->unit_shift = log2_of(route->cache ? route->cache->line : region ? region->access_bytes : 4);
             route->simulated = route->cache || (region && region->timed);
             route->prefetch = !s && region && region->prefetch;
+            route->buffered = !s || !region || region->data_buffer;
         }
     }
 }
@@ -75,12 +76,13 @@ static int power_of_two(uint64_t v)
     return v && !(v & (v - 1));
 }
 
-int memsim_add_region(memsim_t *ms, uint64_t base, uint64_t size, uint32_t access_bytes, int prefetch, int timed)
+int memsim_add_region(memsim_t *ms, uint64_t base, uint64_t size, uint32_t access_bytes, int prefetch, int timed,
+                      int data_buffer)
 {
     if (ms->n_regions == MS_MAX_REGIONS || !size || !power_of_two(access_bytes)) {
         return -1;
     }
-    ms->regions[ms->n_regions++] = (ms_region_t){base, size, access_bytes, prefetch, timed};
+    ms->regions[ms->n_regions++] = (ms_region_t){base, size, access_bytes, prefetch, timed, data_buffer};
     route_all(ms);
     return 0;
 }
@@ -221,7 +223,7 @@ static void access_unit(memsim_t *ms, uint64_t *counts, const ms_route_t *route,
 {
     uint64_t *last = fetch ? &ms->last_fetch_unit : &ms->last_data_unit;
     int sequential = *last != NO_UNIT && unit_addr == *last + (1ull << route->unit_shift);
-    int buffered = unit_addr == *last;
+    int buffered = route->buffered && unit_addr == *last;
 
     *last = unit_addr;
     if (route->cache) {

@@ -17,7 +17,9 @@
  *                                (FETCH_MISSES without a cache, FETCH_FILLS
  *                                with one, which then holds the line).
  *   data read at addr            the same with the data stream's last unit and
- *                                no prefetch (DATA_MISSES / DATA_FILLS).
+ *                                no prefetch (DATA_MISSES / DATA_FILLS); in a
+ *                                region without a data read buffer every
+ *                                uncached data read misses.
  *   data write at addr           counted only (write buffers hide stores).
  * Accesses outside every region land in the extra last region ("other").
  * In a region without wait states ("untimed") uncached accesses are only
@@ -59,6 +61,7 @@ typedef struct {
     uint32_t access_bytes;
     int prefetch;
     int timed;  /* 0: zero wait states: its uncached accesses are only counted */
+    int data_buffer;  /* 0: no read buffer on the data path: every uncached data read waits */
 } ms_region_t;
 
 /* A cache: sets x ways slots, each set an LRU list (most recent first), and
@@ -84,6 +87,7 @@ typedef struct {
     unsigned unit_shift;    /* log2 of the unit: the cache line or the read width */
     int simulated;          /* 0: only counted (untimed and uncached) */
     int prefetch;           /* fetch stream of a prefetching region */
+    int buffered;           /* a read of the unit read last is served by the read buffer */
 } ms_route_t;
 
 typedef struct {
@@ -101,7 +105,8 @@ typedef struct {
 memsim_t *memsim_new(void);
 void memsim_free(memsim_t *ms);
 /* 0 on success, -1 on a bad or excess description. */
-int memsim_add_region(memsim_t *ms, uint64_t base, uint64_t size, uint32_t access_bytes, int prefetch, int timed);
+int memsim_add_region(memsim_t *ms, uint64_t base, uint64_t size, uint32_t access_bytes, int prefetch, int timed,
+                      int data_buffer);
 int memsim_add_cache(memsim_t *ms, uint32_t size, uint32_t line, uint32_t ways, unsigned serves,
                      uint32_t region_mask);
 void memsim_fetch(memsim_t *ms, uint64_t addr, uint64_t bytes);
