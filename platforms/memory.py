@@ -13,6 +13,10 @@
 
     [memory_timing.caches.NAME]    a cache in front of some regions
     size, line, ways               bytes, bytes per line, associativity (LRU)
+    sector                         bytes a miss reads into its line (default: the
+                                   line): a sectored line keeps one tag and a valid
+                                   bit per sector (ST's ART: lines of 4 x 64 bits,
+                                   each miss one 64-bit read)
     serves                         ["fetch"], ["data"] or ["fetch", "data"]
     regions                        names of the regions it caches
 
@@ -58,6 +62,12 @@ class Cache:
     ways: int
     serves: tuple[str, ...]
     regions: tuple[str, ...]
+    sector: int = 0  # bytes a miss reads; 0: the whole line
+
+    @property
+    def fill_bytes(self) -> int:
+        """Bytes one miss reads into the cache: a sector, or the line."""
+        return self.sector or self.line
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,8 @@ class MemoryTiming:
                                  "data_wait_states": r.data_wait_states, "access_bytes": r.access_bytes,
                                  "prefetch": r.prefetch, "data_read_buffer": r.data_read_buffer}
                         for r in self.regions},
-            "caches": {c.name: {"size": c.size, "line": c.line, "ways": c.ways, "serves": list(c.serves),
-                                "regions": list(c.regions)} for c in self.caches},
+            "caches": {c.name: {"size": c.size, "line": c.line, "sector": c.fill_bytes, "ways": c.ways,
+                                "serves": list(c.serves), "regions": list(c.regions)} for c in self.caches},
         }
 
 
@@ -109,7 +119,7 @@ def _bool(table: dict, key: str, where: str, default: bool) -> bool:
 
 
 REGION_KEYS = {"base", "size", "fetch_wait_states", "data_wait_states", "access_bytes", "prefetch", "data_read_buffer"}
-CACHE_KEYS = {"size", "line", "ways", "serves", "regions"}
+CACHE_KEYS = {"size", "line", "sector", "ways", "serves", "regions"}
 
 
 def _region(name: str, table: dict) -> TimedRegion:
@@ -145,7 +155,11 @@ def _cache(name: str, table: dict, region_names: set[str]) -> Cache:
     if not regions or missing:
         raise MemoryTimingError(f"{where}.regions must name regions of memory_timing.regions "
                                 f"({', '.join(sorted(region_names)) or 'none declared'}), not {list(regions)!r}")
-    return Cache(name, size, line, ways, serves, regions)
+    sector = _int(table, "sector", where, line, minimum=1)
+    if not _power_of_two(sector) or sector > line or line // sector > 32:
+        raise MemoryTimingError(f"{where}.sector must be a power of two dividing line into at most 32 sectors "
+                                f"(line {line}, sector {sector})")
+    return Cache(name, size, line, ways, serves, regions, sector if sector != line else 0)
 
 
 def parse_memory_timing(data: dict, flash_base: int, flash_size: int) -> MemoryTiming:

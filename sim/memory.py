@@ -9,18 +9,19 @@ counts and the platform's wait states (platforms.memory):
   uncached data read that misses the read buffer (every one
   where the region has no data read buffer)                  data_wait_states
   uncached fetch unit that misses the buffer, not prefetched fetch_wait_states
-  cache line fill (a miss), data                             data_wait_states x reads per line
-  cache line fill, fetch, region without prefetch            fetch_wait_states x reads per line
-  cache line fill, fetch, region with prefetch               fetch_wait_states
+  cache miss (fill), data                                    data_wait_states x reads per fill
+  cache miss (fill), fetch, region without prefetch          fetch_wait_states x reads per fill
+  cache miss (fill), fetch, region with prefetch             fetch_wait_states
   prefetched fetch unit, cache hit, buffered unit, write     0
 
 An uncached miss waits for one memory read (ST's ART: "the penalty ... is at
-least equal to the number of wait states").  A cache line longer than one
-memory read (`access_bytes`) is filled by line / access_bytes reads, each
-with the region's wait states: the ART's "lines of 4 x 64 bits" from 64-bit
-flash reads, the Cortex-M7's 32-byte lines from 128-bit flash words.  So a
-stream through flash costs the same wait states per byte with or without a
-cache (the flash's bandwidth), and a cache pays off on re-reads.  On the fetch
+least equal to the number of wait states").  A cache miss reads the cache's
+fill unit (its sector, or the whole line when not sectored) in fill /
+access_bytes memory reads, each with the region's wait states: one 64-bit
+read into the ART's sectored "lines of 4 x 64 bits", two 128-bit flash words
+for a Cortex-M7 32-byte line.  So a stream through flash costs the same wait
+states per byte with or without a cache (the flash's bandwidth), and a cache
+pays off on re-reads.  On the fetch
 stream of a prefetching region the reads after the first overlap execution
 (the prefetch reads the next sequential unit while the core runs the current
 one), so a fetch fill there costs the first read only.
@@ -50,7 +51,7 @@ def plugin_args(timing: MemoryTiming) -> list[str]:
     for c in timing.caches:
         streams = ("f" if "fetch" in c.serves else "") + ("d" if "data" in c.serves else "")
         mask = sum(1 << index[name] for name in c.regions)
-        args.append(f"cache={c.size}:{c.line}:{c.ways}:{streams}:{mask:x}")
+        args.append(f"cache={c.size}:{c.line}:{c.fill_bytes}:{c.ways}:{streams}:{mask:x}")
     return args
 
 
@@ -102,7 +103,7 @@ def reads_per_fill(timing: MemoryTiming, region: TimedRegion, stream: str) -> in
     cache = timing.cache_for(region.name, stream)
     if cache is None or (stream == "fetch" and region.prefetch):
         return 1
-    return max(1, cache.line // region.access_bytes)
+    return max(1, cache.fill_bytes // region.access_bytes)
 
 
 def stall_cycles(timing: MemoryTiming, counts: MemoryCounts) -> dict[str, float]:
