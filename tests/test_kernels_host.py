@@ -25,6 +25,7 @@ CASE_COUNTS = {
     'strided_slice': 40,
     'broadcast': 60,
     'transpose_conv': 80,
+    'depthwise_multiplier_dilation': 60,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]

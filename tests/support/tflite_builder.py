@@ -224,13 +224,16 @@ def _bias_for(rng, n, acc_scale_hint):
     return rng.integers(-acc_scale_hint, acc_scale_hint + 1, size=n).astype(np.int32)
 
 
-def random_conv2d(rng, depthwise=False):
+def random_conv2d(rng, depthwise=False, dilation=None, depth_multiplier=None):
+    """dilation (h, w) and depth_multiplier, when given, replace the random ones."""
     while True:
         ih, iw = int(rng.integers(1, 13)), int(rng.integers(1, 13))
         kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
         sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         dh = dw = 1
-        if rng.random() < 0.15:
+        if dilation is not None:
+            dh, dw = dilation
+        elif rng.random() < 0.15:
             dh, dw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
         padding = 'SAME' if rng.random() < 0.6 else 'VALID'
         oh, ow = _out_size(padding, ih, kh, sh, dh), _out_size(padding, iw, kw, sw, dw)
@@ -239,7 +242,7 @@ def random_conv2d(rng, depthwise=False):
     ic = int(rng.integers(1, 17))
     dm = 1
     if depthwise:
-        dm = 1 if rng.random() < 0.8 else int(rng.integers(2, 4))
+        dm = depth_multiplier or (1 if rng.random() < 0.8 else int(rng.integers(2, 4)))
         oc = ic * dm
     else:
         oc = int(rng.integers(1, 17))
@@ -323,6 +326,17 @@ def random_transpose_conv(rng):
     desc = (f'TRANSPOSE_CONV in={(n, ih, iw, ic)} out={(n, oh, ow, oc)} k={kh}x{kw} s={sh}x{sw} {padding} '
             f'bias={has_bias} per_channel={len(fscales) > 1} act={act}')
     return spec, desc
+
+
+def random_depthwise_multiplier_dilation(rng):
+    """DEPTHWISE_CONV_2D with a depth multiplier above 1, a dilation above 1, or
+    both (the rest of the geometry as random_conv2d draws it)."""
+    which = int(rng.integers(0, 3))  # 0: multiplier, 1: dilation, 2: both
+    dm = int(rng.integers(2, 5)) if which != 1 else 1
+    dilation = (int(rng.integers(2, 4)), int(rng.integers(1, 4))) if which != 0 else (1, 1)
+    if which != 0 and rng.random() < 0.5:
+        dilation = dilation[::-1]
+    return random_conv2d(rng, True, dilation=dilation, depth_multiplier=dm)
 
 
 def random_fully_connected(rng):
@@ -704,6 +718,7 @@ GENERATORS = {
     'strided_slice': _single(random_strided_slice),
     'broadcast': random_broadcast,
     'transpose_conv': _single(random_transpose_conv),
+    'depthwise_multiplier_dilation': _single(random_depthwise_multiplier_dilation),
 }
 
 
@@ -712,7 +727,7 @@ GENERATORS = {
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
               'maxpool2d', 'pad', 'concatenation', 'quantize_io',
               'activation', 'sub', 'mul', 'mean', 'strided_slice', 'broadcast',
-              'transpose_conv']
+              'transpose_conv', 'depthwise_multiplier_dilation']
 
 
 def make_case(kind, index, base_seed=2024):
