@@ -227,8 +227,9 @@ def gen_source(c):
             bias = f'{pre}_b' if L.consts[1][2] is not None else 'NULL'
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {pre}_w, {bias}, {outp});')
         elif L.kernel in BINARY_KERNELS:
+            constants = {role for role, _, arr in L.consts if arr is not None}
             activations = iter(ins)
-            a, b = (names[role] if role in names else next(activations) for role in ('in1', 'in2'))
+            a, b = (f'{pre}_{role}' if role in constants else next(activations) for role in ('in1', 'in2'))
             w(f'    tp_{L.kernel}(&{pre}_p, {a}, {b}, {outp});')
         elif L.kernel == 'concatenation_s8':
             w(f'    static const int8_t *const inputs[] = {{{", ".join(ins)}}};')
