@@ -13,7 +13,7 @@ import pytest
 from conftest import needs_toolchain
 from test_cli_errors import tinyperf
 from tests.support.engines import run_host, run_tflm
-from tests.support.tflite_builder import OpSpec, TensorSpec, build_model
+from tests.support.tflite_builder import OpSpec, TensorSpec, build_model, random_transpose_conv, single_op_model
 
 
 def _tconv_broadcast_model(path: Path) -> Path:
@@ -53,6 +53,20 @@ def test_host_build_bit_exact(model):
     want = run_tflm(model.read_bytes(), x)
     assert np.array_equal(run_host(model.read_bytes(), x), want)
     assert len(np.unique(want)) > 50  # outputs spread over the int8 range, not clamped
+
+
+def test_transpose_conv_output_shape_input_must_agree(tmp_path):
+    """TFLM sizes the output from the output tensor; a shape input that says otherwise is refused."""
+    from modelc import ModelcError
+    from modelc.compiler import analyse
+
+    spec, _ = random_transpose_conv(np.random.default_rng(5))
+    spec.inputs[0].data = spec.inputs[0].data + np.array([0, 1, 0, 0], np.int32)
+    path = tmp_path / "tconv.tflite"
+    path.write_bytes(single_op_model(spec))
+    with pytest.raises(ModelcError, match=r"^unsupported operator TRANSPOSE_CONV \(op index 0\): the output shape "
+                                          r"input must be a constant equal to the output tensor's shape in tconv"):
+        analyse(str(path))
 
 
 @needs_toolchain

@@ -67,18 +67,24 @@ def _shape4(shape, what):
     return shape
 
 
-def lower_conv(g, op, depthwise):
-    T = g.tensors
-    o = op.options
-    inp, flt = T[op.inputs[0]], T[op.inputs[1]]
-    bias = T[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-    out = T[op.outputs[0]]
+def _check_conv_tensors(inp, flt, bias, out):
+    """The tensor types every convolution takes: int8 activations, a constant
+    int8 filter with zero point 0, an optional constant int32 bias."""
     _int8_act(inp, 'input')
     _int8_act(out, 'output')
     _need(flt.is_const and flt.dtype == 'INT8', 'filter must be constant int8')
     _need(all(z == 0 for z in flt.zero_points), 'filter zero point must be 0')
     if bias is not None:
         _need(bias.is_const and bias.dtype == 'INT32', 'bias must be constant int32')
+
+
+def lower_conv(g, op, depthwise):
+    T = g.tensors
+    o = op.options
+    inp, flt = T[op.inputs[0]], T[op.inputs[1]]
+    bias = T[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    out = T[op.outputs[0]]
+    _check_conv_tensors(inp, flt, bias, out)
     n, ih, iw, ic = _shape4(inp.shape, 'input')
     on, oh, ow, oc = _shape4(out.shape, 'output')
     _shape4(flt.shape, 'filter')
@@ -140,14 +146,9 @@ def lower_transpose_conv(g, op):
     shape, flt, inp = (T[i] for i in op.inputs[:3])
     bias = T[op.inputs[3]] if len(op.inputs) > 3 and op.inputs[3] >= 0 else None
     out = T[op.outputs[0]]
-    _int8_act(inp, 'input')
-    _int8_act(out, 'output')
+    _check_conv_tensors(inp, flt, bias, out)
     _need(shape.is_const and [int(v) for v in np.asarray(shape.data).reshape(-1)] == list(out.shape),
           'the output shape input must be a constant equal to the output tensor\'s shape')
-    _need(flt.is_const and flt.dtype == 'INT8', 'filter must be constant int8')
-    _need(all(z == 0 for z in flt.zero_points), 'filter zero point must be 0')
-    if bias is not None:
-        _need(bias.is_const and bias.dtype == 'INT32', 'bias must be constant int32')
     n, ih, iw, ic = _shape4(inp.shape, 'input')
     on, oh, ow, oc = _shape4(out.shape, 'output')
     fo, kh, kw, fi = _shape4(flt.shape, 'filter')
