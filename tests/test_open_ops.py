@@ -79,6 +79,28 @@ def test_opt_build_names_the_portable_layers(model, tmp_path):
 
 
 @needs_toolchain
+def test_profile_measures_the_portable_layers_build_names(model, tmp_path):
+    from harness.modelinfo import record_from_model
+    from harness.portable import portable_layers
+    from platforms import get_platform
+
+    proc = tinyperf("profile", "--model", str(model), "-p", "cortex-m4", "--kernels", "opt", "--json",
+                    "--out", str(tmp_path), "--outputs", "0", "-n", "1")
+    assert proc.returncode == 0, proc.err
+    measured = {row["symbol"] for row in json.loads(proc.out)["portable"]}
+    predicted = {symbol for symbol, _, _ in portable_layers(record_from_model(model).layers,
+                                                           get_platform("cortex-m4"))}
+    # No layer has an optimized kernel, so no `tp_*_ref` fallback is linked: the build folder's
+    # kernels.txt tells the opt image from a reference one.
+    assert measured == predicted == {"layer_00_transpose_conv2d_s8", "layer_01_mul_broadcast_s8",
+                                     "layer_02_mean_s8", "layer_03_add_broadcast_s8"}
+    proc = tinyperf("profile", "--model", str(model), "-p", "cortex-m4", "--kernels", "ref", "--json",
+                    "--out", str(tmp_path / "ref"), "--outputs", "0", "-n", "1")
+    assert proc.returncode == 0, proc.err
+    assert json.loads(proc.out)["portable"] == []
+
+
+@needs_toolchain
 @pytest.mark.parametrize("platform, kernels", [("cortex-m4", "opt"), ("cortex-m55", "opt"), ("cortex-m0plus", "ref")])
 def test_runs_bit_exact_in_emulation(model, tmp_path, platform, kernels):
     proc = tinyperf("run", "--model", str(model), "-p", platform, "--kernels", kernels, "-n", "3", "--json",
