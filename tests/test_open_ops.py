@@ -55,6 +55,15 @@ def test_host_build_bit_exact(model):
     assert len(np.unique(want)) > 50  # outputs spread over the int8 range, not clamped
 
 
+@pytest.mark.parametrize("source, op", [("tensorflow/lite/micro/kernels/transpose_conv.cc", "TRANSPOSE_CONV"),
+                                        ("arm_transpose_conv_s8.c", "TRANSPOSE_CONV"),
+                                        ("tensorflow/lite/micro/kernels/conv.cc", "CONV_2D")])
+def test_third_party_transpose_conv_is_not_counted_as_conv(source, op):
+    from harness.operators import operator_for
+
+    assert operator_for(source) == op
+
+
 def test_transpose_conv_output_shape_input_must_agree(tmp_path):
     """TFLM sizes the output from the output tensor; a shape input that says otherwise is refused."""
     from modelc import ModelcError
