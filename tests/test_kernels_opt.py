@@ -96,6 +96,10 @@ KINDS = {  # kind -> cases per run
     "mul": 10,
     "mean": 10,
     "strided_slice": 10,
+    "logistic": 10,
+    "tanh": 10,
+    "hard_swish": 10,
+    "activation_chain": 6,
 }
 
 
