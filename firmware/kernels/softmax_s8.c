@@ -9,6 +9,13 @@
 #include "tp_kernels.h"
 #include "fixedpoint_q31.h"
 
+/* exp of a difference to the row maximum (Q5.26); one out-of-line copy for
+ * both passes. */
+__attribute__((noinline)) static int32_t exp_negative_q5_26(int32_t a)
+{
+    return tp_exp_on_negative_values(a, 5);
+}
+
 void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
                    int8_t *output)
 {
@@ -31,7 +38,7 @@ void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
             if (diff >= p->diff_min) {
                 const int32_t scaled = tp_sat_round_doubling_high_mul(
                     (int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
-                sum += tp_rounding_divide_by_pot(tp_exp_on_negative_values(scaled, 5), 12);
+                sum += tp_rounding_divide_by_pot(exp_negative_q5_26(scaled), 12);
             }
         }
 
@@ -49,7 +56,7 @@ void tp_softmax_s8(const tp_softmax_s8_params_t *p, const int8_t *input,
             if (diff >= p->diff_min) {
                 const int32_t scaled = tp_sat_round_doubling_high_mul(
                     (int32_t)((uint32_t)diff << p->input_left_shift), p->input_multiplier);
-                const int32_t e = tp_exp_on_negative_values(scaled, 5);
+                const int32_t e = exp_negative_q5_26(scaled);
                 const int32_t v = tp_rounding_divide_by_pot(tp_q_mul(recip, e), bits_over_unit + 31 - 8);
                 out[c] = (int8_t)tp_clamp(v - 128, -128, 127);
             } else {
