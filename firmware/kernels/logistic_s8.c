@@ -4,8 +4,7 @@
  * (exp on a negative argument, then a Newton-Raphson reciprocal), mirrored
  * for negative x as 1 - logistic(|x|). modelc computes the multiplier,
  * shift and radius from the input scale. */
-#include "tp_kernels.h"
-#include "fixedpoint_q31.h"
+#include "sigmoid_curve.h"
 
 /* logistic(a) for a in Q4.27, result in Q0.31. */
 static int32_t logistic_q4_27(int32_t a)
@@ -22,15 +21,6 @@ static int32_t logistic_q4_27(int32_t a)
 void tp_logistic_s8(const tp_logistic_s8_params_t *p, const int8_t *input, int8_t *output)
 {
     for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t x = input[i] + p->input_offset;
-        if (x <= -p->input_range_radius) {
-            output[i] = -128;
-        } else if (x >= p->input_range_radius) {
-            output[i] = 127;
-        } else {
-            const int32_t y = logistic_q4_27(tp_requantize(x, p->input_mult, p->input_shift));
-            /* Q0.31 -> 256ths, then the output zero point -128. */
-            output[i] = (int8_t)tp_clamp(tp_rounding_divide_by_pot(y, 23) - 128, -128, 127);
-        }
+        output[i] = tp_sigmoid_curve_s8(p, input[i], logistic_q4_27, 23, -128);  /* 256ths from -128 */
     }
 }

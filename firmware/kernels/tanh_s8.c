@@ -5,8 +5,7 @@
  * of x. The result is written in 128ths with zero point 0, whatever the
  * output tensor's quantisation says (as TFLM does; converters always give
  * 1/128 and 0). modelc computes the multiplier, shift and radius. */
-#include "tp_kernels.h"
-#include "fixedpoint_q31.h"
+#include "sigmoid_curve.h"
 
 /* tanh(a) for a in Q4.27, result in Q0.31. */
 static int32_t tanh_q4_27(int32_t a)
@@ -23,15 +22,6 @@ static int32_t tanh_q4_27(int32_t a)
 void tp_tanh_s8(const tp_tanh_s8_params_t *p, const int8_t *input, int8_t *output)
 {
     for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t x = input[i] + p->input_offset;
-        if (x <= -p->input_range_radius) {
-            output[i] = -128;
-        } else if (x >= p->input_range_radius) {
-            output[i] = 127;
-        } else {
-            const int32_t y = tanh_q4_27(tp_requantize(x, p->input_mult, p->input_shift));
-            /* Q0.31 -> 128ths. */
-            output[i] = (int8_t)tp_clamp(tp_rounding_divide_by_pot(y, 24), -128, 127);
-        }
+        output[i] = tp_sigmoid_curve_s8(p, input[i], tanh_q4_27, 24, 0);  /* 128ths from 0 */
     }
 }
