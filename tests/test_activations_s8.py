@@ -131,3 +131,20 @@ def test_opt_build_and_profile_name_them_portable(tmp_path):
     predicted = {s for s, _, _ in portable_layers(record_from_model(model).layers, get_platform('cortex-m4'))}
     assert measured == predicted
     assert {'layer_01_hard_swish_s8', 'layer_03_logistic_s8', 'layer_05_tanh_s8'} <= measured
+
+
+@needs_toolchain
+def test_run_verifies_a_large_weightless_model(tmp_path):
+    """`run --model` on 4,096 LOGISTIC values (a 1 KiB file): the host TFLM
+    reference gets an arena for its activations, not just 10 x the file."""
+    from tests.test_cli_errors import tinyperf
+
+    model = tmp_path / 'logistic_4096.tflite'
+    model.write_bytes(_model('LOGISTIC', 0.02, 0, 1 / 256, -128, shape=(1, 32, 32, 4)))
+    assert len(model.read_bytes()) < 2048
+    proc = tinyperf('run', '--model', str(model), '-p', 'cortex-m4', '-n', '2', '--iterations', '1', '--json',
+                    '--results', str(tmp_path / 'r'))
+    assert proc.returncode == 0, proc.err
+    doc = json.loads(proc.out)
+    result = doc['results'][0] if 'results' in doc else doc[0]
+    assert result['verify']['bit_exact'] == result['verify']['samples'] == 2
