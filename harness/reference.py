@@ -71,7 +71,7 @@ _TENSOR_TYPE_BYTES = {TensorType.INT8: 1, TensorType.UINT8: 1, TensorType.BOOL: 
                       TensorType.FLOAT16: 2, TensorType.INT32: 4, TensorType.FLOAT32: 4, TensorType.INT64: 8}
 
 
-def tflm_arena_bytes(model_path) -> int:
+def tflm_arena_bytes(model_path: Path | str) -> int:
     """An arena for the host TFLM interpreter: its default, 10 times the model
     file, plus every non-constant tensor's bytes (more than TFLM plans for
     them). The default alone fails on models with few weights and large

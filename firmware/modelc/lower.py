@@ -324,7 +324,8 @@ def lower_hard_swish(g, op):
     _int8_act(out, 'output')
     out_mult, out_exp, relu_mult, relu_exp = quant.hard_swish_params(inp.scale, out.scale)
     _need(out_exp <= 0, f'output scale {out.scale:.3g} not above input scale / 128 (TFLM refuses it)')
-    # The kernel's saturating left shift takes up to 30 bits before the multiply.
+    # TFLM's saturating left shift computes 1 << (exponent - 1) in an int:
+    # undefined from 31 bits on.
     _need(relu_exp <= 31, f'input scale {inp.scale:.3g} too large')
     params = dict(size=out.size, input_offset=-inp.zero_point, output_offset=out.zero_point,
                   output_mult=out_mult, output_shift=-out_exp, reluish_mult=relu_mult, reluish_exponent=relu_exp)
