@@ -99,6 +99,10 @@ KINDS = {  # kind -> cases per run
     "broadcast": 20,
     "transpose_conv": 20,
     "depthwise_multiplier_dilation": 20,
+    "logistic": 10,
+    "tanh": 10,
+    "hard_swish": 10,
+    "activation_chain": 6,
 }
 
 

@@ -128,6 +128,27 @@ typedef struct {
     int32_t output_offset;
 } tp_leaky_relu_s8_params_t;
 
+/* LOGISTIC and TANH: the input rescaled into Q4.27 where it is inside the
+ * range radius; outside it the output saturates. */
+typedef struct {
+    int32_t size;
+    int32_t input_offset;            /* -input zero point */
+    int32_t input_range_radius;      /* |x - zero point| >= radius saturates */
+    int32_t input_mult, input_shift; /* input scale * 2^27, shift > 0 = left */
+} tp_logistic_s8_params_t;
+
+typedef tp_logistic_s8_params_t tp_tanh_s8_params_t;
+
+typedef struct {
+    int32_t size;
+    int32_t input_offset;            /* -input zero point */
+    int32_t output_offset;           /* output zero point */
+    int32_t output_mult;             /* Q0.15: (input scale / 128) / output scale */
+    int32_t output_shift;            /* right shift after it, >= 0 */
+    int32_t reluish_mult;            /* Q0.15: (input scale / 128) / (3 / 32768) */
+    int32_t reluish_exponent;        /* > 0 left, < 0 right */
+} tp_hard_swish_s8_params_t;
+
 typedef struct {
     int32_t size;                    /* element count, both inputs same shape */
     int32_t left_shift;
@@ -210,6 +231,9 @@ void tp_quantize_f32_s8(const tp_quantize_f32_s8_params_t *p, const float *input
 void tp_dequantize_s8_f32(const tp_dequantize_s8_f32_params_t *p, const int8_t *input, float *output);
 void tp_quantize_s8(const tp_quantize_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_leaky_relu_s8(const tp_leaky_relu_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_logistic_s8(const tp_logistic_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_tanh_s8(const tp_tanh_s8_params_t *p, const int8_t *input, int8_t *output);
+void tp_hard_swish_s8(const tp_hard_swish_s8_params_t *p, const int8_t *input, int8_t *output);
 void tp_add_s8(const tp_add_s8_params_t *p, const int8_t *input1,
                const int8_t *input2, int8_t *output);
 void tp_sub_s8(const tp_sub_s8_params_t *p, const int8_t *input1,

@@ -354,6 +354,38 @@ def lower_leaky_relu(g, op):
     return Layer(op.index, op.op, 'leaky_relu_s8', [inp.index], out.index, params, [], 0)
 
 
+def lower_logistic_tanh(g, op):
+    """LOGISTIC and TANH on int8: the output is in 256ths from -128 (LOGISTIC)
+    or 128ths from 0 (TANH) whatever the output tensor says, as in TFLM, which
+    refuses a LOGISTIC output zero point other than -128."""
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    if op.op == 'LOGISTIC':
+        _need(out.zero_point == -128, f'output zero point {out.zero_point}; TFLM requires -128')
+    mult, shift, radius = quant.sigmoid_input_params(inp.scale)
+    # Outside these scales TFLM's range radius is undefined behaviour (a shift
+    # of a 64-bit one by a negative or too large amount).
+    _need(0 <= shift <= 62, f'input scale {inp.scale:.3g} outside [2^-28, 2^35)')
+    params = dict(size=out.size, input_offset=-inp.zero_point, input_range_radius=radius,
+                  input_mult=mult, input_shift=shift)
+    return Layer(op.index, op.op, op.op.lower() + '_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_hard_swish(g, op):
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    out_mult, out_exp, relu_mult, relu_exp = quant.hard_swish_params(inp.scale, out.scale)
+    _need(out_exp <= 0, f'output scale {out.scale:.3g} not above input scale / 128 (TFLM refuses it)')
+    # TFLM's saturating left shift computes 1 << (exponent - 1) in an int:
+    # undefined from 31 bits on.
+    _need(relu_exp <= 31, f'input scale {inp.scale:.3g} too large')
+    params = dict(size=out.size, input_offset=-inp.zero_point, output_offset=out.zero_point,
+                  output_mult=out_mult, output_shift=-out_exp, reluish_mult=relu_mult, reluish_exponent=relu_exp)
+    return Layer(op.index, op.op, 'hard_swish_s8', [inp.index], out.index, params, [], 0)
+
+
 def lower_mean(g, op):
     T = g.tensors
     inp, axes, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
@@ -552,6 +584,9 @@ LOWERINGS = {
     'RELU': lower_relu,
     'RELU6': lower_relu,
     'LEAKY_RELU': lower_leaky_relu,
+    'LOGISTIC': lower_logistic_tanh,
+    'TANH': lower_logistic_tanh,
+    'HARD_SWISH': lower_hard_swish,
 }
 
 

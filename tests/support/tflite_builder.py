@@ -678,6 +678,82 @@ def random_broadcast(rng):
         desc = f'{op} x={out} mean over {axes} -> {kept[lead:]}'
     model = build_model(ops, [0], [len(tensors) - 1], tensors)
     return model, (f'{desc} scales={s1:.4g},{s2:.4g}->{so:.4g} zps={z1},{z2}->{zo} act={act} swap={swap}')
+def _sigmoid_input_scale(rng):
+    """Mostly typical input scales, one in five at the edges modelc accepts
+    (2^-28, where the rescaling shift is 0; inputs saturating from |x| = 1)."""
+    if rng.random() < 0.8:
+        return _rand_scale(rng, 0.002, 0.5)
+    return float(np.float32(rng.choice([2.0 ** -28, 1e-6, 2.0, 30.0, 1000.0])))
+
+
+def random_logistic_tanh(rng, op):
+    """LOGISTIC (output 1/256, -128) or TANH (output 1/128, 0); one in ten
+    with another output quantisation, which TFLM ignores (a LOGISTIC output
+    zero point must stay -128)."""
+    shape = tuple(int(x) for x in rng.integers(1, 9, size=int(rng.integers(1, 5))))
+    s_in, z_in = _sigmoid_input_scale(rng), int(rng.integers(-128, 128))
+    s_out, z_out = (1.0 / 256, -128) if op == 'LOGISTIC' else (1.0 / 128, 0)
+    if rng.random() < 0.1:
+        s_out = _rand_scale(rng, 0.001, 0.5)
+        z_out = z_out if op == 'LOGISTIC' else int(rng.integers(-128, 128))
+    spec = OpSpec(op, [TensorSpec(shape, np.int8, s_in, z_in)], [TensorSpec(shape, np.int8, s_out, z_out)])
+    return spec, f'{op} shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out})'
+
+
+def random_hard_swish(rng):
+    """HARD_SWISH with the output scale near the input's, or at the edges:
+    just above input scale / 128 (TFLM refuses below), or so far above that
+    the output shift is 16 to 31 bits (int16 rounding quirks) or the
+    multiplier flushes to zero."""
+    shape = tuple(int(x) for x in rng.integers(1, 9, size=int(rng.integers(1, 5))))
+    s_in, z_in = _sigmoid_input_scale(rng), int(rng.integers(-128, 128))
+    ratio = float(np.exp(rng.uniform(np.log(0.05), np.log(5.0))))
+    if rng.random() < 0.2:
+        ratio = float(rng.choice([1.0 / 120, 600.0, 1e5, 1e12]))
+    s_out, z_out = float(np.float32(s_in * ratio)), int(rng.integers(-128, 128))
+    spec = OpSpec('HARD_SWISH', [TensorSpec(shape, np.int8, s_in, z_in)], [TensorSpec(shape, np.int8, s_out, z_out)])
+    return spec, f'HARD_SWISH shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out})'
+
+
+def random_activation_chain(rng):
+    """A MobileNetV3-like block: 1x1 conv, HARD_SWISH, 3x3 depthwise, swish
+    gating (LOGISTIC times its own input, MUL), TANH. Scales keep each
+    activation's input in the range where its curve bends (a few units)."""
+    h, w = (int(v) for v in rng.integers(1, 7, size=2))
+    c = int(rng.integers(1, 9))
+    shape = (1, h, w, c)
+    s_x, z_x = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s_y = float(np.float32(rng.uniform(2.0, 8.0) / 128))       # conv output: +-2 .. +-8
+    s_h = float(np.float32(s_y * rng.uniform(0.5, 1.0)))       # hard swish: [-0.375, y max]
+    z_h = int(min(-100, -128 + round(0.375 / s_h)))
+    s_d = float(np.float32(rng.uniform(3.0, 8.0) / 128))       # depthwise output, LOGISTIC input
+    s_m = float(np.float32(s_d * rng.uniform(0.5, 1.0)))       # swish, TANH input
+    # Filter scales for outputs of about +-40 steps from random int8 inputs
+    # (a tap contributes about 74 * 73 on average).
+    fs1 = [float(np.float32(rng.uniform(0.5, 2.0) * 40 * s_y / (s_x * np.sqrt(c) * 74 * 73))) for _ in range(c)]
+    fs2 = [float(np.float32(rng.uniform(0.5, 2.0) * 40 * s_d / (s_h * 3 * 50 * 73))) for _ in range(c)]
+    conv_opts = {'Padding': 0, 'StrideW': 1, 'StrideH': 1, 'FusedActivationFunction': 0,
+                 'DilationWFactor': 1, 'DilationHFactor': 1}
+    tensors = [
+        TensorSpec(shape, np.int8, s_x, z_x, name='x'),
+        TensorSpec((c, 1, 1, c), np.int8, fs1, 0, 0, rng.integers(-127, 128, size=(c, 1, 1, c)).astype(np.int8)),
+        TensorSpec((c,), np.int32, [s_x * f for f in fs1], 0, 0, rng.integers(-500, 501, size=c).astype(np.int32)),
+        TensorSpec(shape, np.int8, s_y, int(rng.integers(-20, 21)), name='y'),
+        TensorSpec(shape, np.int8, s_h, z_h, name='hswish'),
+        TensorSpec((1, 3, 3, c), np.int8, fs2, 0, 3, rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)),
+        TensorSpec((c,), np.int32, [s_h * f for f in fs2], 0, 0, rng.integers(-500, 501, size=c).astype(np.int32)),
+        TensorSpec(shape, np.int8, s_d, int(rng.integers(-20, 21)), name='d'),
+        TensorSpec(shape, np.int8, 1.0 / 256, -128, name='gate'),
+        TensorSpec(shape, np.int8, s_m, int(rng.integers(-100, -60)), name='swish'),
+        TensorSpec(shape, np.int8, 1.0 / 128, 0, name='out'),
+    ]
+    ops = [OpSpec('CONV_2D', [0, 1, 2], [3], 'Conv2DOptions', conv_opts),
+           OpSpec('HARD_SWISH', [3], [4]),
+           OpSpec('DEPTHWISE_CONV_2D', [4, 5, 6], [7], 'DepthwiseConv2DOptions', dict(conv_opts, DepthMultiplier=1)),
+           OpSpec('LOGISTIC', [7], [8]),
+           OpSpec('MUL', [7, 8], [9], 'MulOptions', {'FusedActivationFunction': 0}),
+           OpSpec('TANH', [9], [10])]
+    return build_model(ops, [0], [10], tensors), f'ACTIVATION_CHAIN shape={shape} in=({s_x:.4g},{z_x})'
 
 
 def random_softmax(rng):
@@ -719,6 +795,10 @@ GENERATORS = {
     'broadcast': random_broadcast,
     'transpose_conv': _single(random_transpose_conv),
     'depthwise_multiplier_dilation': _single(random_depthwise_multiplier_dilation),
+    'logistic': _single(lambda rng: random_logistic_tanh(rng, 'LOGISTIC')),
+    'tanh': _single(lambda rng: random_logistic_tanh(rng, 'TANH')),
+    'hard_swish': _single(random_hard_swish),
+    'activation_chain': random_activation_chain,
 }
 
 
@@ -727,7 +807,8 @@ GENERATORS = {
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
               'maxpool2d', 'pad', 'concatenation', 'quantize_io',
               'activation', 'sub', 'mul', 'mean', 'strided_slice', 'broadcast',
-              'transpose_conv', 'depthwise_multiplier_dilation']
+              'transpose_conv', 'depthwise_multiplier_dilation',
+              'logistic', 'tanh', 'hard_swish', 'activation_chain']
 
 
 def make_case(kind, index, base_seed=2024):
