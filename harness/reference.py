@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import tflite
@@ -67,6 +68,28 @@ def _model_io(model_path) -> ModelIO:
                    _NUMPY_TYPES.get(tout.Type(), "int8"))
 
 
+_TENSOR_TYPE_BYTES = {TensorType.INT8: 1, TensorType.UINT8: 1, TensorType.BOOL: 1, TensorType.INT16: 2,
+                      TensorType.FLOAT16: 2, TensorType.INT32: 4, TensorType.FLOAT32: 4, TensorType.INT64: 8}
+
+
+def tflm_arena_bytes(model_path: Path | str) -> int:
+    """An arena for the host TFLM interpreter: its default, 10 times the model
+    file, plus every non-constant tensor's bytes (more than TFLM plans for
+    them). The default alone fails on models with few weights and large
+    activations, e.g. a LOGISTIC over 4,096 values in a 1 KiB file."""
+    data = Path(model_path).read_bytes()
+    model = tflite.Model.GetRootAsModel(data, 0)
+    activations = 0
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            if model.Buffers(tensor.Buffer()).DataLength() == 0:
+                count = int(np.prod(tensor.ShapeAsNumpy(), dtype=np.int64)) if tensor.ShapeLength() else 1
+                activations += count * _TENSOR_TYPE_BYTES.get(tensor.Type(), 8)
+    return 10 * len(data) + activations
+
+
 def quantise_ad(x: np.ndarray, q: Quantisation) -> np.ndarray:
     """int8 of `round(x / scale) + zero_point`, clamped, as the AD firmware computes it.
 
@@ -112,8 +135,9 @@ class HostReference:
             from tflite_micro.python.tflite_micro import runtime
         except ImportError:
             raise ReferenceUnavailableError(MISSING_TFLM) from None
-        self._interpreter = runtime.Interpreter.from_file(str(self.bench.model_path))
-        self._outputs = len(record_from_model(self.bench.model_path).outputs)
+        path = self.bench.model_path
+        self._interpreter = runtime.Interpreter.from_file(str(path), arena_size=tflm_arena_bytes(path))
+        self._outputs = len(record_from_model(path).outputs)
 
     def raw_output(self, input_bytes: bytes) -> np.ndarray:
         """The model's output bytes (flattened, as int8) for the bytes the DUT receives for one

@@ -15,6 +15,11 @@ ARENA_ALIGN = 16
 IO_TYPES = ('INT8', 'UINT8', 'FLOAT32')
 # Constant arrays a layer's parameter struct points to: role -> struct field.
 CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
+# Constant arrays passed to the kernel as arguments instead: weights, bias and
+# the constant operand of a binary operator.
+ARGUMENT_ROLES = ('w', 'b', 'in1', 'in2')
+# Kernels of two int8 operands (either may be a constant array).
+BINARY_KERNELS = ('add_s8', 'sub_s8', 'mul_s8', 'add_broadcast_s8', 'sub_broadcast_s8', 'mul_broadcast_s8')
 
 
 class Compiled:
@@ -120,7 +125,7 @@ def analyse(model_path):
     weight_bytes = 0
     for L in layers:
         for role, _, arr in L.consts:
-            if arr is not None and role in ('w', 'b'):
+            if arr is not None and role in ARGUMENT_ROLES:
                 weight_bytes += arr.nbytes
     const_bytes = sum(arr.nbytes for L in layers for _, _, arr in L.consts if arr is not None)
     const_bytes += sum(4 * (len(L.params) + 2) for L in layers)
@@ -214,7 +219,7 @@ def gen_source(c):
             for k, v in L.params.items():
                 w(f'    .{k} = {_c_float(v) if isinstance(v, float) else _c_int32_literal(v)},')
             for role, nm in names.items():
-                if role not in ('w', 'b'):
+                if role not in ARGUMENT_ROLES:
                     w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
             w('};')
         w('')
@@ -235,11 +240,14 @@ def gen_source(c):
                 w(f'    memmove({outp}, {ins[0]}, {c.graph.tensors[L.output].nbytes});')
             else:
                 w('    /* RESHAPE: output aliases the input buffer; nothing to move. */')
-        elif L.kernel in ('conv2d_s8', 'depthwise_conv2d_s8', 'fully_connected_s8'):
+        elif L.kernel in ('conv2d_s8', 'depthwise_conv2d_s8', 'transpose_conv2d_s8', 'fully_connected_s8'):
             bias = f'{pre}_b' if L.consts[1][2] is not None else 'NULL'
             w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {pre}_w, {bias}, {outp});')
-        elif L.kernel in ('add_s8', 'sub_s8', 'mul_s8'):
-            w(f'    tp_{L.kernel}(&{pre}_p, {ins[0]}, {ins[1]}, {outp});')
+        elif L.kernel in BINARY_KERNELS:
+            constants = {role for role, _, arr in L.consts if arr is not None}
+            activations = iter(ins)
+            a, b = (f'{pre}_{role}' if role in constants else next(activations) for role in ('in1', 'in2'))
+            w(f'    tp_{L.kernel}(&{pre}_p, {a}, {b}, {outp});')
         elif L.kernel == 'concatenation_s8':
             w(f'    static const int8_t *const inputs[] = {{{", ".join(ins)}}};')
             w(f'    tp_concatenation_s8(&{pre}_p, inputs, {outp});')
