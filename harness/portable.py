@@ -24,8 +24,10 @@ _DEFINE = re.compile(r"^#define\s+(\w+)\s+(\w+)", re.M)
 
 @cache
 def _limits(path: Path) -> dict[str, int]:
-    """The integer #defines of a kernel source and the headers beside it (one level of names)."""
-    text = path.read_text() + "".join(h.read_text() for h in sorted(path.parent.glob("*.h")))
+    """The integer #defines of a kernel source, the headers beside it and those in its
+    folder of paths (kernels/opt/NAME/ for kernels/opt/NAME.c), one level of names."""
+    headers = sorted(path.parent.glob("*.h")) + sorted(path.with_suffix("").glob("*.h"))
+    text = path.read_text() + "".join(h.read_text() for h in headers)
     raw = dict(_DEFINE.findall(text))
     values = {}
     for name, value in raw.items():

@@ -264,6 +264,8 @@ def _opt_sources():
         if f.endswith(".c"):
             opt = KERNELS / "opt" / f
             out.append(opt if opt.exists() else KERNELS / f)
+            if opt.exists():  # its paths, one per file
+                out += sorted((KERNELS / "opt" / opt.stem).glob("*.c"))
     return out
 
 
