@@ -127,7 +127,7 @@ def _multi_model(cases, out_dir: Path):
         compile_model(str(d / "m.tflite"), str(d))
         info = json.loads((d / "model.json").read_text())
         pre = f"tpcase{i}_"
-        names = ["model_input", "model_output", "model_invoke", "model_layers", "model_layer_info_t"]
+        names = ["model_input", "model_output", "model_prepare", "model_invoke", "model_layers", "model_layer_info_t"]
         names += [L["symbol"] for L in info["layers"]]
         lines = [f"#define {n} {pre}{n}" for n in names] + [f'#include "case{i}/model.c"', ""]
         (out_dir / f"case{i}.c").write_text("\n".join(lines))
@@ -144,6 +144,7 @@ def _multi_model(cases, out_dir: Path):
 #define MODEL_LAYER_COUNT 1
 int8_t *model_input(void);
 int8_t *model_output(void);
+void model_prepare(void);
 void model_invoke(void);
 typedef struct {{ const char *name; const char *op; uint32_t macs; }} model_layer_info_t;
 extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
@@ -152,13 +153,15 @@ extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
     src = ["#include <string.h>", '#include "model.h"', ""]
     for i, _, _, _ in table:
         src += [f"int8_t *tpcase{i}_model_input(void);", f"int8_t *tpcase{i}_model_output(void);",
-                f"void tpcase{i}_model_invoke(void);"]
+                f"void tpcase{i}_model_prepare(void);", f"void tpcase{i}_model_invoke(void);"]
     src += ["static int8_t multi_in[MODEL_INPUT_BYTES] __attribute__((aligned(4)));",
             "static int8_t multi_out[MODEL_OUTPUT_BYTES] __attribute__((aligned(4)));",
             "int8_t *model_input(void) { return multi_in; }",
             "int8_t *model_output(void) { return multi_out; }",
             'const model_layer_info_t model_layers[1] = {{"multi", "MULTI", 0u}};',
-            "void model_invoke(void)", "{"]
+            "void model_prepare(void)", "{"]
+    src += [f"    tpcase{i}_model_prepare();" for i, _, _, _ in table]
+    src += ["}", "", "void model_invoke(void)", "{"]
     ip = op = 0
     for i, reps, n, m in table:
         for r in range(reps + len(EMU_FILLS)):

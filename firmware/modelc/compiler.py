@@ -15,6 +15,9 @@ ARENA_ALIGN = 16
 IO_TYPES = ('INT8', 'UINT8', 'FLOAT32')
 # Constant arrays a layer's parameter struct points to: role -> struct field.
 CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
+# Kernels prepared once per model (model_prepare, outside the timed inference)
+# into words of RAM the layer's params point to, sized by the kernel's macro.
+PREPARED = {'depthwise_conv2d_s8': 'TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(%(out_c)d, %(k_h)d * %(k_w)d)'}
 
 
 class Compiled:
@@ -152,6 +155,7 @@ def gen_header(c):
 
 int8_t *model_input(void);   /* inside the arena */
 int8_t *model_output(void);  /* inside the arena */
+void model_prepare(void);    /* once, before timing: the kernels' per-model preparation */
 void model_invoke(void);
 
 typedef struct {{ const char *name; const char *op; uint32_t macs; }} model_layer_info_t;
@@ -192,6 +196,8 @@ def gen_source(c):
             w(f'static const {ctype} {nm}[{arr.size}] __attribute__((aligned(4))) = {{')
             w(_array_text(arr))
             w('};')
+        if L.kernel in PREPARED:
+            w(f'static uint32_t {pre}_prepared[{PREPARED[L.kernel] % L.params}] __attribute__((aligned(4)));')
         if L.kernel != 'reshape':
             w(f'static const tp_{L.kernel}_params_t {pre}_p = {{')
             for k, v in L.params.items():
@@ -199,6 +205,9 @@ def gen_source(c):
             for role, nm in names.items():
                 if role not in ('w', 'b'):
                     w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
+            if L.kernel in PREPARED:
+                w(f'    .prepared = {pre}_prepared,')
+                w(f'    .prepared_words = sizeof {pre}_prepared / sizeof {pre}_prepared[0],')
             w('};')
         w('')
 
@@ -238,6 +247,15 @@ def gen_source(c):
     gi, go = c.graph.inputs[0], c.graph.outputs[0]
     w(f'int8_t *model_input(void) {{ return tp_arena + {off[gi]}; }}')
     w(f'int8_t *model_output(void) {{ return tp_arena + {off[go]}; }}')
+    w('')
+    w('/* A layer not prepared here is prepared on its first call. */')
+    w('void model_prepare(void)')
+    w('{')
+    for L in c.layers:
+        if L.kernel in PREPARED:
+            bias = f'l{L.index:02d}_b' if L.consts[1][2] is not None else 'NULL'
+            w(f'    tp_{L.kernel}_prepare(&l{L.index:02d}_p, l{L.index:02d}_w, {bias});')
+    w('}')
     w('')
     w('void model_invoke(void)')
     w('{')

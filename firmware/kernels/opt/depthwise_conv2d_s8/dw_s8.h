@@ -1,9 +1,11 @@
 /* DEPTHWISE_CONV_2D int8, optimized: what the public function
  * (../depthwise_conv2d_s8.c) and its paths (one per file in this folder)
- * share. The public function prepares the layer (dw_s8_prepare.c: folded
- * biases, requantisation constants), asks dw_plan for one path, lets that
- * path lay out its weight stream and runs it, like CMSIS-NN's wrapper
- * choosing among its depthwise kernels.
+ * share. Like TFLM's Prepare and Eval: once per model
+ * (tp_depthwise_conv2d_s8_prepare, outside the timed inference) the layer
+ * is prepared into its words p->prepared (dw_s8_prepare.c: folded biases,
+ * requantisation constants), dw_plan picks one path by named predicates
+ * (like CMSIS-NN's wrapper choosing among its depthwise kernels) and that
+ * path lays out its weight stream there; every call then runs that path.
  *
  * The paths, fastest first (each takes only layers its predicate admits):
  *   DW_PATH_3X3_PLANES  3x3, stride 1, dilation 1, wide rows: per channel
@@ -12,7 +14,8 @@
  *                       per pass;
  *   DW_PATH_GENERIC     any kernel up to DW_TMAX taps, four channels per
  *                       pass through a per-pixel tap table;
- * and the reference kernel for shapes outside all of them (dw_portable). */
+ *   DW_PATH_PORTABLE    the reference kernel, for shapes outside all of
+ *                       them (dw_portable). */
 #ifndef DW_S8_H
 #define DW_S8_H
 
@@ -20,15 +23,13 @@
 
 #if TP_OPT_SIMD
 
-#define DW_CMAX 1024       /* channels (MobileNetV2 expansions reach 960) */
-#define DW_TMAX 32         /* taps (k_h * k_w) */
-#define DW_WMAX 5120       /* words of weights: 2 per (group of 4 channels, tap), e.g.
-                              3x3 over 1,024 channels; the 3x3 and planes paths need
-                              more per group and take fewer channels (checked) */
+#define DW_TMAX 32         /* taps (k_h * k_w): the generic path's tap table */
 #define DW_K 3             /* kernel side of the 3x3 paths */
 #define DW_RBUF 8192       /* bytes of padded input rows (planes, rows paths) */
 
 typedef enum {
+    DW_PATH_UNPREPARED,    /* zeroed words: not prepared yet */
+    DW_PATH_PORTABLE,
     DW_PATH_3X3_PLANES,
     DW_PATH_3X3_ROWS,
     DW_PATH_GENERIC,
@@ -43,43 +44,70 @@ typedef struct {
 
 /* What preparation found, for the plan and the paths. */
 typedef struct {
-    int ex;        /* some channel of the groups of four needs the exact routine */
-    int one_l;     /* the requantised channels of those groups share one left shift */
+    int32_t ex;    /* some channel of the groups of four needs the exact routine */
+    int32_t one_l; /* the requantised channels of those groups share one left shift */
     int32_t L;     /* that shift (lsh1), -1 when no channel is requantised */
-    int full;      /* the activation range is all of int8 (no clamp) */
+    int32_t full;  /* the activation range is all of int8 (no clamp) */
 } dw_prep_t;
 
-/* The layer's prepared constants (dw_s8_prepare.c), per channel. */
-extern int32_t dw_bias[DW_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
-extern dw_fq_t dw_fq[DW_CMAX];     /* channels in the groups of four */
-extern tp_rq_t dw_rq[DW_CMAX];     /* channels after them (generic path) */
-/* The chosen path's weight stream, and the padded input rows of the 3x3 paths. */
-extern uint32_t dw_w[DW_WMAX];
+/* The prepared words of a layer, in order (word counts as in
+ * TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS, tp_kernels.h): */
+typedef struct {
+    int32_t path;          /* dw_path_t */
+    dw_prep_t prep;
+    int32_t reserved[3];
+} dw_head_t;               /* 8 words */
+typedef struct {
+    dw_head_t *head;
+    int32_t *bias;         /* C: bias + input_offset * (sum of the channel's weights) */
+    dw_fq_t *fq;           /* C: the channels in groups of four use theirs */
+    tp_rq_t *rq;           /* 3: the channels after the last group of four */
+    int8_t *zp_row;        /* C bytes of the input zero point (generic path) */
+    uint32_t *stream;      /* the path's weight stream */
+} dw_layer_t;
+
+static inline dw_layer_t dw_layer(const tp_depthwise_conv2d_s8_params_t *p)
+{
+    _Static_assert(sizeof(dw_head_t) == 8 * 4 && sizeof(dw_fq_t) == 4 * 4 && sizeof(tp_rq_t) == 7 * 4,
+                   "the word counts of TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS");
+    const int32_t C = p->out_c;
+    uint32_t *w = p->prepared;
+    dw_layer_t l;
+    l.head = (dw_head_t *)(void *)w;
+    l.bias = (int32_t *)(void *)(w + 8);
+    l.fq = (dw_fq_t *)(void *)(w + 8 + C);
+    l.rq = (tp_rq_t *)(void *)(w + 8 + 5 * C);
+    l.zp_row = (int8_t *)(void *)(w + 8 + 5 * C + 21);
+    l.stream = w + 8 + 5 * C + 21 + (C + 3) / 4;
+    return l;
+}
+
+/* The padded input rows of the 3x3 paths (scratch of one call). */
 extern int8_t dw_rows[DW_RBUF];
 
-/* Whether the shape is outside every DSP path
- * (dw_s8_prepare.c). */
+/* Whether the shape is outside every DSP path (dw_s8_prepare.c). */
 int dw_portable(const tp_depthwise_conv2d_s8_params_t *p);
-/* dw_bias, dw_fq, dw_rq and the summary (dw_s8_prepare.c). */
-dw_prep_t dw_prepare(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias);
+/* l's bias, fq, rq, zp_row and the summary (dw_s8_prepare.c). */
+dw_prep_t dw_prepare(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias,
+                     const dw_layer_t *l);
 /* The one DSP path for a prepared layer (../depthwise_conv2d_s8.c). */
 dw_path_t dw_plan(const tp_depthwise_conv2d_s8_params_t *p, const dw_prep_t *prep);
 
 /* Per path: whether it takes the layer (the plan's predicates), its weight
- * stream into dw_w, and the run. */
+ * stream into l->stream (from l's bias and fq), and the run. */
 int dw_3x3_planes_fits(const tp_depthwise_conv2d_s8_params_t *p);
-void dw_3x3_planes_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_prep_t *prep);
+void dw_3x3_planes_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l);
 void dw_3x3_planes_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-                       const dw_prep_t *prep);
+                       const dw_layer_t *l);
 
 int dw_3x3_rows_fits(const tp_depthwise_conv2d_s8_params_t *p);
-void dw_3x3_rows_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_prep_t *prep);
+void dw_3x3_rows_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l);
 void dw_3x3_rows_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-                     const dw_prep_t *prep);
+                     const dw_layer_t *l);
 
-void dw_generic_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter);
+void dw_generic_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l);
 void dw_generic_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int8_t *filter,
-                    const int32_t *bias, int8_t *output, const dw_prep_t *prep);
+                    const int32_t *bias, int8_t *output, const dw_layer_t *l);
 
 /* ---- helpers of the 3x3 paths ----------------------------------------- */
 
@@ -138,12 +166,6 @@ static inline __attribute__((always_inline)) void dw_tap_lanes(uint32_t w, int32
         *e = dw_scale_lanes(se, L);
         *o = dw_scale_lanes(so, L);
     }
-}
-
-/* Four copies of an int8 in a word. */
-static inline uint32_t dw_bytes4(int32_t v)
-{
-    return ((uint32_t)(uint8_t)v) * 0x01010101u;
 }
 
 #endif /* TP_OPT_SIMD */

@@ -16,7 +16,7 @@
  * narrow rows (and stride 2, which reads each input by fewer outputs)
  * stay with the padded-rows path.
  *
- * Per channel, a record in dw_w: the bias, mult, rnd, e of the
+ * Per channel, a record in the stream: the bias, mult, rnd, e of the
  * requantisation (as in the padded-rows path: weights and bias scaled by
  * 2^L) and per kernel row (w0, w1), (w1, w2). The sweep writes its output
  * bytes to a per-channel row (dw_orow); the four channels' rows are then
@@ -33,6 +33,7 @@
 #define DW_PR (DW_RBUF / (4 * DW_PRB))   /* rows per plane (16) */
 #define DW_PB (DW_PR * DW_PRB)           /* bytes per plane */
 #define DW_REC 10          /* words per channel record */
+_Static_assert(DW_REC <= 13, "TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS: at most 13 words per channel");
 
 static int8_t dw_orow[4][DW_PC] __attribute__((aligned(4)));
 
@@ -283,7 +284,7 @@ static inline int32_t dw_sweep_quads(int32_t OW)
 
 static inline __attribute__((always_inline)) void
 dw_planes_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-               const int full)
+               const uint32_t *stream, const int full)
 {
     const int32_t C = p->out_c;
     const int32_t OW = p->out_w, OH = p->out_h;
@@ -299,7 +300,7 @@ dw_planes_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, in
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * OH * OW * C;
         for (int32_t c0 = 0; c0 < C; c0 += 4) {
-            const uint32_t *rec = dw_w + c0 * DW_REC;
+            const uint32_t *rec = stream + c0 * DW_REC;
             for (int32_t oy0 = 0; oy0 < OH; oy0 += band) {
                 const int32_t nr = OH - oy0 < band ? OH - oy0 : band;
                 dw_plane_fill(p, in_b, c0, oy0, nr - 1 + DW_K, ncol, zp4);
@@ -329,20 +330,21 @@ int dw_3x3_planes_fits(const tp_depthwise_conv2d_s8_params_t *p)
     const int32_t nq = dw_sweep_quads(p->out_w);
     const int32_t ncol = 4 * nq + 2 * (4 * nq < p->out_w) + 2;
     return p->dil_w == 1 && p->dil_h == 1 && p->stride_w == 1 && p->stride_h == 1 && p->pad_left <= 1
-           && (p->out_c & 3) == 0 && p->out_c * DW_REC <= DW_WMAX && p->out_w >= DW_PLANES_MIN_W
+           && (p->out_c & 3) == 0 && p->out_w >= DW_PLANES_MIN_W
            && ncol <= DW_PC;
 }
 
 /* The channel records (layout above), weights and bias scaled by 2^L. */
 static inline __attribute__((always_inline)) void
-dw_planes_records(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t L)
+dw_planes_records(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l,
+                  int32_t L)
 {
     const int32_t C = p->out_c;
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
-        uint32_t *r = dw_w + c0 * DW_REC;
+        uint32_t *r = l->stream + c0 * DW_REC;
         for (int32_t k = 0; k < 4; ++k) {
-            const dw_fq_t *q = &dw_fq[c0 + k];
-            r[k * DW_REC] = (uint32_t)dw_bias[c0 + k] << L;
+            const dw_fq_t *q = &l->fq[c0 + k];
+            r[k * DW_REC] = (uint32_t)l->bias[c0 + k] << L;
             r[k * DW_REC + 1] = (uint32_t)q->mult;
             r[k * DW_REC + 2] = (uint32_t)q->rnd;
             r[k * DW_REC + 3] = (uint32_t)q->e;
@@ -364,22 +366,23 @@ dw_planes_records(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter
     }
 }
 
-void dw_3x3_planes_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_prep_t *prep)
+void dw_3x3_planes_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l)
 {
-    if (prep->L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
-        dw_planes_records(p, filter, 1);
+    const int32_t L = l->head->prep.L;
+    if (L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
+        dw_planes_records(p, filter, l, 1);
     } else {
-        dw_planes_records(p, filter, prep->L < 0 ? 0 : prep->L);
+        dw_planes_records(p, filter, l, L < 0 ? 0 : L);
     }
 }
 
 void dw_3x3_planes_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-                       const dw_prep_t *prep)
+                       const dw_layer_t *l)
 {
-    if (prep->full) {
-        dw_planes_impl(p, input, output, 1);
+    if (l->head->prep.full) {
+        dw_planes_impl(p, input, output, l->stream, 1);
     } else {
-        dw_planes_impl(p, input, output, 0);
+        dw_planes_impl(p, input, output, l->stream, 0);
     }
 }
 

@@ -8,7 +8,7 @@
  * copied about once (the buffer slides down the image, keeping the rows the
  * next window still needs). Outputs go in vertical pairs (rows oy, oy + 1;
  * pairs across rows suit odd widths like kws's 5). Per group of four
- * channels the stream (dw_w) holds the bias, then per tap the offsets of
+ * channels the stream holds the bias, then per tap the offsets of
  * the tap in both outputs' windows and the two weight words, then per
  * channel the requantisation constants: one weight load serves two
  * outputs, and so does each channel's set of constants.
@@ -285,8 +285,8 @@ static inline __attribute__((always_inline)) uint32_t dw_single(const int8_t *b,
 /* Output rows are taken two at a time (oy, oy + 1), so the buffer holds the
  * rows under both windows; an odd last row goes one output at a time. */
 static inline __attribute__((always_inline)) void
-dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output, int32_t pw,
-           const int full)
+dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
+           const uint32_t *stream, int32_t pw, const int full)
 {
     const int32_t C = p->out_c;
     const int32_t OW = p->out_w;
@@ -303,7 +303,7 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
         for (; oy + 1 < p->out_h; oy += 2, output += OW * C) {
             const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span + p->stride_h, zp4);
             for (int32_t ox = 0; ox < OW; ++ox, win += step) {
-                const uint32_t *s = dw_w;
+                const uint32_t *s = stream;
                 for (int32_t c0 = 0; c0 < C; c0 += 4, output += 4) {
                     uint32_t w0, w1;
                     dw_pair(win + c0, &s, &w0, &w1);
@@ -319,7 +319,7 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
         if (oy < p->out_h) {
             const int8_t *win = dw_window(p, in_b, &r, oy * p->stride_h, span, zp4);
             for (int32_t ox = 0; ox < OW; ++ox, win += step) {
-                const uint32_t *s = dw_w;
+                const uint32_t *s = stream;
                 for (int32_t c0 = 0; c0 < C; c0 += 4, output += 4) {
                     uint32_t w0 = dw_single(win + c0, &s);
                     if (!full) {
@@ -335,11 +335,13 @@ dw_k3_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t
 /* Both 16-bit lanes of v times 2^L (each product fits its lane). */
 /* Stream words per group of four channels: biases, 3x3 taps, requantisation. */
 #define DW_K3_GROUP_WORDS (4 + DW_K * DW_K * 4 + 4 * 3)
+_Static_assert(DW_K3_GROUP_WORDS == 13 * 4, "TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS: 13 words per channel");
 /* Per group of four channels: the scaled bias; per tap, the tap's offset
  * in the window of output row oy and of oy + 1, and the weights scaled by
  * 2^L as (c0, c2), (c1, c3) lanes; per channel mult, rnd, shift. */
 static inline __attribute__((always_inline)) void
-dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int32_t pw, int32_t L)
+dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l, int32_t pw,
+             int32_t L)
 {
     const int32_t C = p->out_c;
     const int32_t down = p->stride_h * pw * C;      /* window of the next output row */
@@ -348,13 +350,13 @@ dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int
         off[2 * t] = (uint32_t)(((t / DW_K) * p->dil_h * pw + (t % DW_K) * p->dil_w) * C);
         off[2 * t + 1] = off[2 * t] + (uint32_t)down;
     }
-    uint32_t *s = dw_w;
+    uint32_t *s = l->stream;
     /* The inner loops unrolled: their overhead (a spilled bound reloaded
      * per tap) cost about as much as the copying itself. */
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
 #pragma GCC unroll 4
         for (int32_t c = c0; c < c0 + 4; ++c) {
-            *s++ = (uint32_t)dw_bias[c] << L;
+            *s++ = (uint32_t)l->bias[c] << L;
         }
         const int8_t *f = filter + c0;
 #pragma GCC unroll 9
@@ -365,9 +367,9 @@ dw_k3_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, int
         }
 #pragma GCC unroll 4
         for (int32_t c = c0; c < c0 + 4; ++c, s += 3) {
-            s[0] = (uint32_t)dw_fq[c].mult;
-            s[1] = (uint32_t)dw_fq[c].rnd;
-            s[2] = (uint32_t)dw_fq[c].e;
+            s[0] = (uint32_t)l->fq[c].mult;
+            s[1] = (uint32_t)l->fq[c].rnd;
+            s[2] = (uint32_t)l->fq[c].e;
         }
     }
 }
@@ -381,26 +383,26 @@ static int32_t dw_rows_pixels(const tp_depthwise_conv2d_s8_params_t *p)
 int dw_3x3_rows_fits(const tp_depthwise_conv2d_s8_params_t *p)
 {
     const int32_t C = p->out_c;
-    return (C & 3) == 0 && (2 * p->dil_h + 1 + p->stride_h) * dw_rows_pixels(p) * C <= DW_RBUF
-           && (C >> 2) * DW_K3_GROUP_WORDS <= DW_WMAX;
+    return (C & 3) == 0 && (2 * p->dil_h + 1 + p->stride_h) * dw_rows_pixels(p) * C <= DW_RBUF;
 }
 
-void dw_3x3_rows_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_prep_t *prep)
+void dw_3x3_rows_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l)
 {
-    if (prep->L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
-        dw_k3_stream(p, filter, dw_rows_pixels(p), 1);
+    const int32_t L = l->head->prep.L;
+    if (L == 1) {   /* a literal 1: the doubling form of dw_tap_lanes */
+        dw_k3_stream(p, filter, l, dw_rows_pixels(p), 1);
     } else {
-        dw_k3_stream(p, filter, dw_rows_pixels(p), prep->L < 0 ? 0 : prep->L);
+        dw_k3_stream(p, filter, l, dw_rows_pixels(p), L < 0 ? 0 : L);
     }
 }
 
 void dw_3x3_rows_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-                     const dw_prep_t *prep)
+                     const dw_layer_t *l)
 {
-    if (prep->full) {
-        dw_k3_impl(p, input, output, dw_rows_pixels(p), 1);
+    if (l->head->prep.full) {
+        dw_k3_impl(p, input, output, l->stream, dw_rows_pixels(p), 1);
     } else {
-        dw_k3_impl(p, input, output, dw_rows_pixels(p), 0);
+        dw_k3_impl(p, input, output, l->stream, dw_rows_pixels(p), 0);
     }
 }
 

@@ -15,8 +15,6 @@
 
 #if TP_OPT_SIMD
 
-static int8_t dw_zp_row[DW_CMAX];
-
 static int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
 {
     if (q->e < 0) {
@@ -137,7 +135,7 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
 
 static inline __attribute__((always_inline)) void
 dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int8_t *filter,
-        const int32_t *bias, int8_t *output, const int full, const int n5, const int ex)
+        const int32_t *bias, int8_t *output, const dw_layer_t *l, const int full, const int n5, const int ex)
 {
     const int32_t C = p->out_c;
     const int32_t T = p->k_h * p->k_w;
@@ -166,19 +164,19 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
                             const int32_t ix = ix0 + kx * p->dil_w;
                             taps[t] = (row_ok && ix >= 0 && ix < in_w)
                                           ? in_b + ((size_t)iy * in_w + ix) * C
-                                          : dw_zp_row;
+                                          : l->zp_row;
                         }
                     }
-                    taps[T] = dw_zp_row;
+                    taps[T] = l->zp_row;
                 }
-                const uint32_t *w = dw_w;
+                const uint32_t *w = l->stream;
                 for (int32_t g = 0; g < G; ++g) {
                     const int32_t c0 = 4 * g;
-                    int32_t a0 = dw_bias[c0], a1 = dw_bias[c0 + 1];
-                    int32_t a2 = dw_bias[c0 + 2], a3 = dw_bias[c0 + 3];
+                    int32_t a0 = l->bias[c0], a1 = l->bias[c0 + 1];
+                    int32_t a2 = l->bias[c0 + 2], a3 = l->bias[c0 + 3];
                     dw_group(taps, w, c0, n5 ? 5 : T2 >> 1, &a0, &a1, &a2, &a3);
                     w += 2 * T2;
-                    const dw_fq_t *q = &dw_fq[c0];
+                    const dw_fq_t *q = &l->fq[c0];
                     if (ex) {
                         output[c0] = OUT8(dw_fq_any(a0, &q[0]));
                         output[c0 + 1] = OUT8(dw_fq_any(a1, &q[1]));
@@ -230,7 +228,7 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
                     for (int32_t t = 0; t < T; ++t) {
                         acc += ((int32_t)taps[t][c] + p->input_offset) * (int32_t)filter[(size_t)t * C + c];
                     }
-                    output[c] = OUT8(tp_rq(acc, &dw_rq[c]));
+                    output[c] = OUT8(tp_rq(acc, &l->rq[c - 4 * G]));
                 }
                 output += C;
             }
@@ -240,13 +238,12 @@ dw_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int
 
 /* Weights per group of four channels, per tap: (c0, c2), (c1, c3); the tap
  * count rounded up to even with zero weights. */
-void dw_generic_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter)
+void dw_generic_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l)
 {
     const int32_t C = p->out_c;
     const int32_t T = p->k_h * p->k_w;
     const int32_t T2 = (T + 1) & ~1;
-    memset(dw_zp_row, (uint8_t)(-p->input_offset), (size_t)C);
-    uint32_t *w = dw_w;
+    uint32_t *w = l->stream;
     for (int32_t g = 0; g < C >> 2; ++g) {
         const int8_t *f = filter + 4 * g;
         for (int32_t t = 0; t < T2; ++t, f += C) {
@@ -265,26 +262,27 @@ void dw_generic_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *f
 /* Specialised on the requantisation (exact routine or not), the 3x3 tap
  * count and the clamp. */
 void dw_generic_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int8_t *filter,
-                    const int32_t *bias, int8_t *output, const dw_prep_t *prep)
+                    const int32_t *bias, int8_t *output, const dw_layer_t *l)
 {
+    const dw_prep_t *prep = &l->head->prep;
     const int32_t T2 = (p->k_h * p->k_w + 1) & ~1;
     if (prep->ex) {
         if (prep->full) {
-            dw_impl(p, input, filter, bias, output, 1, 0, 1);
+            dw_impl(p, input, filter, bias, output, l, 1, 0, 1);
         } else {
-            dw_impl(p, input, filter, bias, output, 0, 0, 1);
+            dw_impl(p, input, filter, bias, output, l, 0, 0, 1);
         }
     } else if (T2 == 10) {
         if (prep->full) {
-            dw_impl(p, input, filter, bias, output, 1, 1, 0);
+            dw_impl(p, input, filter, bias, output, l, 1, 1, 0);
         } else {
-            dw_impl(p, input, filter, bias, output, 0, 1, 0);
+            dw_impl(p, input, filter, bias, output, l, 0, 1, 0);
         }
     } else {
         if (prep->full) {
-            dw_impl(p, input, filter, bias, output, 1, 0, 0);
+            dw_impl(p, input, filter, bias, output, l, 1, 0, 0);
         } else {
-            dw_impl(p, input, filter, bias, output, 0, 0, 0);
+            dw_impl(p, input, filter, bias, output, l, 0, 0, 0);
         }
     }
 }
