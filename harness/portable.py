@@ -70,8 +70,6 @@ def _conv(p: dict, lim: dict, prefix: str) -> str | None:
 
 def _depthwise(p: dict, lim: dict) -> str | None:
     taps = p["k_h"] * p["k_w"]
-    if p["depth_multiplier"] != 1:
-        return f"depth multiplier {p['depth_multiplier']}"
     if taps > lim["DW_TMAX"]:
         return f"{taps} taps > {lim['DW_TMAX']}"
     return None

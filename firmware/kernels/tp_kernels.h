@@ -58,7 +58,7 @@ void tp_depthwise_conv2d_s8_prepare(const tp_depthwise_conv2d_s8_params_t *p, co
 #define TP_DW_MAX_(a, b) ((a) > (b) ? (a) : (b))
 #define TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(C, T)                            \
     (8 + 5 * (C) + 21 + ((C) + 3) / 4                                           \
-     + TP_DW_MAX_(13 * ((C) & ~3), 2 * (((T) + 1) & ~1) * ((C) >> 2)))
+     + TP_DW_MAX_(13 * ((C) & ~3), (((T) + 1) >> 1) * (C)))
 #else
 #define TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(C, T) 1
 #endif

@@ -1,5 +1,5 @@
 /* DEPTHWISE_CONV_2D, int8 activations, per-channel int8 weights, int32 bias.
- * Optimized for the Armv7E-M / Armv8-M DSP extension (depth multiplier 1).
+ * Optimized for the Armv7E-M / Armv8-M DSP extension.
  *
  * This file is the plan and the dispatch. Once per model
  * (tp_depthwise_conv2d_s8_prepare) the layer is prepared
@@ -35,8 +35,16 @@ static int dw_is_3x3(const tp_depthwise_conv2d_s8_params_t *p)
     return p->k_h == DW_K && p->k_w == DW_K;
 }
 
+static int dw_has_multiplier(const tp_depthwise_conv2d_s8_params_t *p)
+{
+    return p->depth_multiplier != 1;
+}
+
 dw_path_t dw_plan(const tp_depthwise_conv2d_s8_params_t *p, const dw_prep_t *prep)
 {
+    if (dw_has_multiplier(p)) {
+        return DW_PATH_MULTIPLIER;
+    }
     if (dw_is_3x3(p) && dw_requant_scales_weights(prep)) {
         if (dw_3x3_planes_fits(p)) {
             return DW_PATH_3X3_PLANES;
@@ -67,6 +75,9 @@ void tp_depthwise_conv2d_s8_prepare(const tp_depthwise_conv2d_s8_params_t *p, co
     case DW_PATH_3X3_ROWS:
         dw_3x3_rows_stream(p, filter, &l);
         break;
+    case DW_PATH_MULTIPLIER:
+        dw_multiplier_stream(p, filter, &l);
+        break;
     default:
         dw_generic_stream(p, filter, &l);
         break;
@@ -95,6 +106,9 @@ void tp_depthwise_conv2d_s8(const tp_depthwise_conv2d_s8_params_t *p,
         break;
     case DW_PATH_GENERIC:
         dw_generic_run(p, input, filter, bias, output, &l);
+        break;
+    case DW_PATH_MULTIPLIER:
+        dw_multiplier_run(p, input, output, &l);
         break;
     default:
         tp_depthwise_conv2d_s8_ref(p, input, filter, bias, output);

@@ -14,6 +14,9 @@
  *                       per pass;
  *   DW_PATH_GENERIC     any kernel up to DW_TMAX taps, four channels per
  *                       pass through a per-pixel tap table;
+ *   DW_PATH_MULTIPLIER  depth multiplier above 1, any kernel up to DW_TMAX
+ *                       taps: SMLAD over tap pairs shared by the outputs of
+ *                       one input channel;
  *   DW_PATH_PORTABLE    the reference kernel, for shapes outside all of
  *                       them (dw_portable). */
 #ifndef DW_S8_H
@@ -23,7 +26,7 @@
 
 #if TP_OPT_SIMD
 
-#define DW_TMAX 32         /* taps (k_h * k_w): the generic path's tap table */
+#define DW_TMAX 32         /* taps (k_h * k_w): the generic and multiplier paths' tap tables */
 #define DW_K 3             /* kernel side of the 3x3 paths */
 #define DW_RBUF 8192       /* bytes of padded input rows (planes, rows paths) */
 
@@ -33,6 +36,7 @@ typedef enum {
     DW_PATH_3X3_PLANES,
     DW_PATH_3X3_ROWS,
     DW_PATH_GENERIC,
+    DW_PATH_MULTIPLIER,
 } dw_path_t;
 
 /* Per channel, for the fast requantisation (as in conv2d_s8.c): the
@@ -105,9 +109,24 @@ void dw_3x3_rows_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *
 void dw_3x3_rows_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
                      const dw_layer_t *l);
 
+void dw_multiplier_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l);
+void dw_multiplier_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
+                       const dw_layer_t *l);
+
 void dw_generic_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter, const dw_layer_t *l);
 void dw_generic_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, const int8_t *filter,
                     const int32_t *bias, int8_t *output, const dw_layer_t *l);
+
+/* Any dw_fq entry's requantised value, output offset included (generic and
+ * multiplier paths). */
+static inline int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
+{
+    if (q->e < 0) {
+        return tp_requantize(acc, q->mult, q->lsh1) + q->rnd;
+    }
+    int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
+    return (o + q->rnd + (o >> 31)) >> q->e;
+}
 
 /* ---- helpers of the 3x3 paths ----------------------------------------- */
 

@@ -15,15 +15,6 @@
 
 #if TP_OPT_SIMD
 
-static int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
-{
-    if (q->e < 0) {
-        return tp_requantize(acc, q->mult, q->lsh1) + q->rnd;
-    }
-    int32_t o = tp_smmulr((int32_t)((uint32_t)acc << q->lsh1), q->mult);
-    return (o + q->rnd + (o >> 31)) >> q->e;
-}
-
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* Fast requantisation of one channel (tier 2 or constant entry), saturated
  * to int8 and sign-extended. */

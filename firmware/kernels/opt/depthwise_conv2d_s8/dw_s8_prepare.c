@@ -11,7 +11,7 @@ int8_t dw_rows[DW_RBUF] __attribute__((aligned(4)));
 int dw_portable(const tp_depthwise_conv2d_s8_params_t *p)
 {
     const int32_t T = p->k_h * p->k_w;
-    return p->depth_multiplier != 1 || T > DW_TMAX || T <= 0
+    return T > DW_TMAX || T <= 0
            || p->prepared_words < TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(p->out_c, T);
 }
 
