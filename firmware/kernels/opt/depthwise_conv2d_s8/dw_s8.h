@@ -128,6 +128,27 @@ static inline int32_t dw_fq_any(int32_t acc, const dw_fq_t *q)
     return (o + q->rnd + (o >> 31)) >> q->e;
 }
 
+/* The tap table of output (oy, ox) in batch image in_b (pixels of IC
+ * bytes): per tap its pixel, or zp_row where the tap is in the padding;
+ * one more zp_row entry after the last tap (an odd count's pair). */
+static inline __attribute__((always_inline)) void
+dw_tap_table(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *in_b, int32_t IC, int32_t oy, int32_t ox,
+             const int8_t *zp_row, const int8_t **taps)
+{
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int32_t t = 0;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        const int row_ok = iy >= 0 && iy < p->in_h;
+        for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            taps[t] = (row_ok && ix >= 0 && ix < p->in_w) ? in_b + ((size_t)iy * p->in_w + ix) * IC : zp_row;
+        }
+    }
+    taps[t] = zp_row;
+}
+
 /* ---- helpers of the 3x3 paths ----------------------------------------- */
 
 /* acc + x * w, wrapping like the MAC instructions. */

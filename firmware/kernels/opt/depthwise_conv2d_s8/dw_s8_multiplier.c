@@ -42,21 +42,8 @@ dw_multiplier_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * IC;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                int32_t t = 0;
-                for (int32_t ky = 0; ky < p->k_h; ++ky) {
-                    const int32_t iy = iy0 + ky * p->dil_h;
-                    const int row_ok = iy >= 0 && iy < p->in_h;
-                    for (int32_t kx = 0; kx < p->k_w; ++kx, ++t) {
-                        const int32_t ix = ix0 + kx * p->dil_w;
-                        taps[t] = (row_ok && ix >= 0 && ix < p->in_w)
-                                      ? in_b + ((size_t)iy * p->in_w + ix) * IC
-                                      : l->zp_row;
-                    }
-                }
-                taps[T] = l->zp_row;
+                dw_tap_table(p, in_b, IC, oy, ox, l->zp_row, taps);
                 const uint32_t *w = l->stream;
                 const int32_t *bias = l->bias;
                 const dw_fq_t *q = l->fq;
