@@ -28,16 +28,16 @@ void dw_multiplier_stream(const tp_depthwise_conv2d_s8_params_t *p, const int8_t
     }
 }
 
+/* J: the tap pairs, a literal 5 for 3x3 kernels (the pair loops then
+ * unroll and the pairs stay in registers). */
 static inline __attribute__((always_inline)) void
 dw_multiplier_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
-                   const dw_layer_t *l, const int full)
+                   const dw_layer_t *l, const int full, const int32_t J)
 {
     const int32_t IC = p->in_c, dm = p->depth_multiplier;
-    const int32_t T = p->k_h * p->k_w;
-    const int32_t J = (T + 1) >> 1;          /* tap pairs */
     const int32_t lo = p->act_min, hi = p->act_max;
     const int8_t *taps[DW_TMAX + 1];
-    uint32_t x[DW_TMAX / 2];
+    uint32_t x[DW_TMAX / 2] = {0};   /* (zeroed: GCC cannot see J bounds the reads) */
 
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * IC;
@@ -48,11 +48,13 @@ dw_multiplier_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input
                 const int32_t *bias = l->bias;
                 const dw_fq_t *q = l->fq;
                 for (int32_t ic = 0; ic < IC; ++ic) {
+#pragma GCC unroll 16
                     for (int32_t j = 0; j < J; ++j) {
                         x[j] = ((uint32_t)taps[2 * j][ic] & 0xFFFFu) | ((uint32_t)taps[2 * j + 1][ic] << 16);
                     }
                     for (int32_t m = 0; m < dm; ++m, ++bias, ++q, w += J) {
                         int32_t acc = *bias;
+#pragma GCC unroll 16
                         for (int32_t j = 0; j < J; ++j) {
                             acc = tp_smlad(x[j], w[j], acc);
                         }
@@ -68,10 +70,18 @@ dw_multiplier_impl(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input
 void dw_multiplier_run(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *input, int8_t *output,
                        const dw_layer_t *l)
 {
-    if (l->head->prep.full) {
-        dw_multiplier_impl(p, input, output, l, 1);
+    const int32_t J = (p->k_h * p->k_w + 1) >> 1;
+    const int full = l->head->prep.full;
+    if (J == 5) {
+        if (full) {
+            dw_multiplier_impl(p, input, output, l, 1, 5);
+        } else {
+            dw_multiplier_impl(p, input, output, l, 0, 5);
+        }
+    } else if (full) {
+        dw_multiplier_impl(p, input, output, l, 1, J);
     } else {
-        dw_multiplier_impl(p, input, output, l, 0);
+        dw_multiplier_impl(p, input, output, l, 0, J);
     }
 }
 
