@@ -127,12 +127,23 @@ def portable_layers(layers, platform: Platform) -> list[tuple[str, str, str]]:
     return found
 
 
+def built_with_opt_kernels(elf: Path, symbols) -> bool:
+    """Whether an image of ours was built with KERNELS=opt: the kernels.txt its build
+    folder keeps says so; a prebuilt copy without it has the optimized kernels'
+    `tp_*_ref` fallbacks (a model whose every operator lacks an optimized kernel
+    has none, hence kernels.txt first)."""
+    listing = Path(elf).parent / "kernels.txt"
+    if listing.is_file():
+        return listing.read_text().split()[:1] == ["opt"]
+    return any(name.startswith("tp_") and name.endswith("_ref") for name in symbols)
+
+
 def measured_portable(layer_rows: list[dict] | None, stacks: dict[str, float], symbols, platform: Platform,
-                      record_layers=None) -> list[dict]:
+                      record_layers, opt_build: bool) -> list[dict]:
     """The layers of a profiled optimized image that ran a portable kernel: those whose
     stack entered a `tp_*_ref` function, and those whose operator has no optimized
-    kernel.  Empty for a reference build (it has no `tp_*_ref` functions)."""
-    if not any(name.startswith("tp_") and name.endswith("_ref") for name in symbols):
+    kernel.  Empty for a reference build (`opt_build` False: built_with_opt_kernels)."""
+    if not opt_build:
         return []
     features = core_features(tuple(platform.cflags))
     predicted = {layer["symbol"]: layer for layer in record_layers or ()}

@@ -96,6 +96,13 @@ KINDS = {  # kind -> cases per run
     "mul": 10,
     "mean": 10,
     "strided_slice": 10,
+    "broadcast": 20,
+    "transpose_conv": 20,
+    "depthwise_multiplier_dilation": 20,
+    "logistic": 10,
+    "tanh": 10,
+    "hard_swish": 10,
+    "activation_chain": 6,
 }
 
 
@@ -127,7 +134,8 @@ def _multi_model(cases, out_dir: Path):
         compile_model(str(d / "m.tflite"), str(d))
         info = json.loads((d / "model.json").read_text())
         pre = f"tpcase{i}_"
-        names = ["model_input", "model_output", "model_prepare", "model_invoke", "model_layers", "model_layer_info_t"]
+        names = ["model_input", "model_output", "model_prepare", "model_invoke", "model_layers", "model_layer_info_t",
+                 "model_inputs", "model_outputs", "model_tensor_t"]
         names += [L["symbol"] for L in info["layers"]]
         lines = [f"#define {n} {pre}{n}" for n in names] + [f'#include "case{i}/model.c"', ""]
         (out_dir / f"case{i}.c").write_text("\n".join(lines))
@@ -258,7 +266,7 @@ HOST_CC = os.environ.get("CC", "cc")
 HOST_CFLAGS = ["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
                "-DTP_OPT_EMULATE"] + os.environ.get("TP_HOST_CFLAGS", "").split()
 HOST_COUNTS = {"conv2d": 100, "depthwise_conv2d": 100, "fully_connected": 80, "add": 60,
-               "avgpool2d": 60}
+               "avgpool2d": 60, "broadcast": 40, "depthwise_multiplier_dilation": 40}
 
 
 def _opt_sources():
