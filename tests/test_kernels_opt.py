@@ -350,3 +350,54 @@ def test_conv_preparation_modes_on_host(mode, host_opt_objects, tmp_path):
         if not np.array_equal(got, run_tflm(model, x)):
             bad.append(desc)
     assert not bad, f"{len(bad)}/12 differ: {bad[:5]}"
+# --------------------------------------------------------------------------
+# (d) depthwise with a depth multiplier above 1: its own DSP path
+
+
+def _multiplier_cases(count: int = 16):
+    """Random depthwise layers with depth multiplier 2 or 3 (kernel, stride, dilation, padding, batches
+    and channel count as random_conv2d draws them), then multipliers 4 and 8 over several kernels."""
+    from tests.support.tflite_builder import _conv_spec, random_conv2d, single_op_model
+
+    rng = np.random.default_rng(1414)
+    cases = []
+    while len(cases) < count:
+        spec, desc = random_conv2d(rng, depthwise=True)
+        if spec.options["DepthMultiplier"] > 1:
+            cases.append((single_op_model(spec), desc))
+    for dm, k, ic, stride, padding in ((4, (3, 3), 5, (1, 1), "SAME"), (8, (5, 5), 3, (2, 2), "SAME"),
+                                       (4, (1, 1), 6, (1, 1), "VALID"), (2, (3, 3), 16, (2, 1), "VALID")):
+        spec = _conv_spec(rng, (1, 7, 9, ic), 0.05, 3, k, stride, padding, ic * dm, depthwise=True)
+        spec.options["DepthMultiplier"] = dm
+        cases.append((single_op_model(spec), f"dm={dm} k={k} ic={ic} stride={stride} {padding}"))
+    return cases
+
+
+def test_multiplier_layers_are_not_portable():
+    from harness.portable import portable_reason
+
+    params = {"k_h": 3, "k_w": 3, "depth_multiplier": 4, "out_c": 20}
+    assert portable_reason("depthwise_conv2d_s8", params, frozenset({"dsp"})) is None
+    assert portable_reason("depthwise_conv2d_s8", {**params, "k_h": 7, "k_w": 7},
+                           frozenset({"dsp"})) == "49 taps > 32"
+
+
+@pytest.mark.heavy
+def test_depth_multiplier_on_host(host_opt_objects, tmp_path):
+    bad = []
+    for j, (model, desc) in enumerate(_multiplier_cases()):
+        x = _inputs(input_size(model), j, n_random=4)
+        got = _run_host_opt(host_opt_objects, model, x, tmp_path / f"c{j}")
+        want = run_tflm(model, x)
+        if not np.array_equal(got, want):
+            bad.append(f"{desc}: {int(np.sum(got != want))} bytes differ")
+    assert not bad, f"{len(bad)} differ:\n" + "\n".join(bad)
+
+
+@needs_toolchain
+@pytest.mark.heavy
+@pytest.mark.parametrize("platform", ["cortex-m4", "cortex-m55"])
+def test_depth_multiplier_in_emulation(platform, tmp_path):
+    cases = _multiplier_cases()
+    _run_batch(platform, [(model, _inputs(input_size(model), seed=j)[:1]) for j, (model, _) in enumerate(cases)],
+               [desc for _, desc in cases], tmp_path, "opt")

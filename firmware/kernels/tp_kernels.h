@@ -44,7 +44,26 @@ typedef struct {
     int32_t act_min, act_max;
     const int32_t *out_mult;
     const int32_t *out_shift;
+    uint32_t *prepared;              /* the layer's words for tp_depthwise_conv2d_s8_prepare */
+    int32_t prepared_words;
 } tp_depthwise_conv2d_s8_params_t;
+
+/* Once-per-model preparation (TFLM's Prepare), outside the timed inference:
+ * the optimized kernel folds biases, builds requantisation tables, picks
+ * its path and lays out its weights in p->prepared (zeroed memory of
+ * TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(out_c, k_h * k_w) words; the layout
+ * is in kernels/opt/depthwise_conv2d_s8/dw_s8.h). A layer called before
+ * it is prepared on that call. The reference kernel needs nothing (one word). */
+void tp_depthwise_conv2d_s8_prepare(const tp_depthwise_conv2d_s8_params_t *p, const int8_t *filter,
+                                    const int32_t *bias);
+#if defined(TP_OPT_EMULATE) || (defined(TP_KERNELS_OPT) && defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP)
+#define TP_DW_MAX_(a, b) ((a) > (b) ? (a) : (b))
+#define TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(C, T)                            \
+    (8 + 5 * (C) + 21 + ((C) + 3) / 4                                           \
+     + TP_DW_MAX_(13 * ((C) & ~3), (((T) + 1) >> 1) * (C)))
+#else
+#define TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(C, T) 1
+#endif
 
 /* TRANSPOSE_CONV: filter [out_c][k_h][k_w][in_c]; output row oy takes input
  * row iy through tap ky = oy + pad_top - iy * stride_h (likewise columns). */

@@ -15,9 +15,16 @@ ARENA_ALIGN = 16
 IO_TYPES = ('INT8', 'UINT8', 'FLOAT32')
 # Constant arrays a layer's parameter struct points to: role -> struct field.
 CONST_FIELDS = {'mult': 'out_mult', 'shift': 'out_shift'}
-# Kernels with a once-per-model preparation (tp_prepare.h): their layers get a
-# work area in RAM and a call in model_prepare().
-PREPARED = ('conv2d_s8',)
+# Kernels with a once-per-model preparation (model_prepare, outside every timed
+# run): each such layer gets words of RAM its params point to.  Kernel -> (the
+# params' pointer field, element type, element count (a kernel macro of the
+# layer's params), the params' count field or None).
+PREPARED = {
+    'conv2d_s8': ('work', 'int32_t', 'TP_CONV2D_S8_WORK_WORDS(%(out_c)d, %(in_c)d)', None),
+    'depthwise_conv2d_s8': ('prepared', 'uint32_t',
+                            'TP_DEPTHWISE_CONV2D_S8_PREPARED_WORDS(%(out_c)d, %(k_h)d * %(k_w)d)',
+                            'prepared_words'),
+}
 # Constant arrays passed to the kernel as arguments instead: weights, bias and
 # the constant operand of a binary operator.
 ARGUMENT_ROLES = ('w', 'b', 'in1', 'in2')
@@ -173,7 +180,7 @@ def gen_header(c):
 
 int8_t *model_input(void);   /* input 0, inside the arena */
 int8_t *model_output(void);  /* output 0, inside the arena */
-void model_prepare(void);    /* once, before any model_invoke: the kernels' per-model work */
+void model_prepare(void);    /* once, before timing: the kernels' per-model preparation */
 void model_invoke(void);
 
 typedef struct {{ int8_t *data; uint32_t bytes; }} model_tensor_t;
@@ -220,8 +227,8 @@ def gen_source(c):
             w(_array_text(arr))
             w('};')
         if L.kernel in PREPARED:
-            words = f'TP_{L.kernel.upper()}_WORK_WORDS({L.params["out_c"]}, {L.params["in_c"]})'
-            w(f'static int32_t {pre}_work[{words}] __attribute__((aligned(8)));')
+            field, ctype, count, _ = PREPARED[L.kernel]
+            w(f'static {ctype} {pre}_{field}[{count % L.params}] __attribute__((aligned(8)));')
         if L.kernel != 'reshape':
             w(f'static const tp_{L.kernel}_params_t {pre}_p = {{')
             for k, v in L.params.items():
@@ -230,7 +237,10 @@ def gen_source(c):
                 if role not in ARGUMENT_ROLES:
                     w(f'    .{CONST_FIELDS.get(role, role)} = {nm},')
             if L.kernel in PREPARED:
-                w(f'    .work = {pre}_work,')
+                field, _, _, count_field = PREPARED[L.kernel]
+                w(f'    .{field} = {pre}_{field},')
+                if count_field:
+                    w(f'    .{count_field} = sizeof {pre}_{field} / sizeof {pre}_{field}[0],')
             w('};')
         w('')
 
@@ -280,13 +290,13 @@ def gen_source(c):
             w(f'    {{tp_arena + {off[t]}, {c.graph.tensors[t].nbytes}u}},')
         w('};')
     w('')
+    w('/* A layer not prepared here is prepared on its first call. */')
     w('void model_prepare(void)')
     w('{')
     for L in c.layers:
         if L.kernel in PREPARED:
-            pre = f'l{L.index:02d}'
-            bias = f'{pre}_b' if L.consts[1][2] is not None else 'NULL'
-            w(f'    tp_{L.kernel}_prepare(&{pre}_p, {pre}_w, {bias});')
+            bias = f'l{L.index:02d}_b' if L.consts[1][2] is not None else 'NULL'
+            w(f'    tp_{L.kernel}_prepare(&l{L.index:02d}_p, l{L.index:02d}_w, {bias});')
     w('}')
     w('')
     w('void model_invoke(void)')

@@ -344,7 +344,7 @@ static void run_command(char *text)
 
 void protocol_boot(void)
 {
-    model_prepare();   /* the kernels' once-per-model work, before any timed run */
+    model_prepare();   /* the kernels' per-model preparation, outside every timed run */
     out_line("m-timestamp-mode-performance");
     timestamp();
     out_line("m-init-done");
