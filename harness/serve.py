@@ -536,7 +536,11 @@ class Server:
         memory = None
         if self.platform.memory_timing.modelled:
             data, iterations = self.loaded.data, self.loaded.iterations
-            counts = self.memory_for(data) if self.memory_for and data is not None and iterations else None
+            try:
+                counts = self.memory_for(data) if self.memory_for and data is not None and iterations else None
+            except TinyperfError as err:  # the measuring emulator failed: this window keeps the CPI's length
+                self.note(f"serve: the memory of this window's input could not be measured ({err})")
+                return None
             if counts is None:
                 return None
             memory = counts.scaled(iterations)
