@@ -48,7 +48,7 @@ class Benchmark:
 
     @property
     def raw(self) -> bool:
-        """Open division without a closed benchmark: input files are the model's input tensor."""
+        """Open division without a closed benchmark: input files are the model's input tensors, concatenated."""
         return self.id == RAW_ID
 
     @property

@@ -167,8 +167,20 @@ def _parse_row(bench: Benchmark, root: Path, row: list[str], where: str) -> Data
             raise DatasetError(f"{where}: {path.name} holds {bad} NaN or infinite values; "
                                f"{bench.name} inputs are finite float32 values")
     elif size != bench.input_bytes:
-        raise DatasetError(f"{where}: {path.name} has {size} bytes, {bench.name} inputs have {bench.input_bytes}")
+        raise DatasetError(f"{where}: {path.name} has {size} bytes, {_input_size(bench)}")
     return DatasetEntry(row[0], label, path, size, window, stride)
+
+
+def _input_size(bench: Benchmark) -> str:
+    """What an input file of `bench` holds, for the error naming a wrong size."""
+    from harness.modelinfo import record_from_model, tensor_bytes
+
+    inputs = record_from_model(bench.model_path).inputs if bench.raw else ()
+    if len(inputs) < 2:
+        return f"{bench.name} inputs have {bench.input_bytes}"
+    parts = " + ".join(str(tensor_bytes(t)) for t in inputs)
+    return (f"{bench.name}'s {len(inputs)} input tensors take {bench.input_bytes} bytes together "
+            f"({parts}, concatenated in input order)")
 
 
 def default_inputs(bench: Benchmark | str, count: int, seed: int = 0) -> list[Sample]:
@@ -248,14 +260,21 @@ def _synthetic(bench: Benchmark, rng: np.random.Generator) -> bytes:
 
 
 def _synthetic_tensor(bench: Benchmark, rng: np.random.Generator) -> bytes:
-    """An open-division model's input tensor: any int8 or uint8 value; float32
-    values spanning what the model's first QUANTIZE maps to int8, and beyond."""
-    from harness.modelinfo import record_from_model
+    """An open-division model's input tensors, concatenated: any int8 or uint8 value;
+    float32 values spanning what the QUANTIZE reading the input maps to int8, and beyond."""
+    from harness.modelinfo import record_from_model, tensor_bytes
 
-    if bench.input_dtype != "float32":
-        return rng.integers(0, 256, bench.input_bytes, dtype=np.uint8).tobytes()
-    first = record_from_model(bench.model_path).layers[0]["params"]
-    scale, zero_point = first.get("scale", 1.0), first.get("zero_point", 0)
-    lo, hi = (-128 - zero_point) * scale, (127 - zero_point) * scale
-    margin = 0.1 * (hi - lo)
-    return rng.uniform(lo - margin, hi + margin, bench.input_bytes // 4).astype("<f4").tobytes()
+    record = record_from_model(bench.model_path)
+    parts = []
+    for tensor in record.inputs:
+        size = tensor_bytes(tensor)
+        if tensor["dtype"] != "float32":
+            parts.append(rng.integers(0, 256, size, dtype=np.uint8).tobytes())
+            continue
+        # Models with several inputs record each float input's QUANTIZE; a single one is read by layer 0.
+        first = tensor.get("quantized_as") or record.layers[0]["params"]
+        scale, zero_point = first.get("scale", 1.0), first.get("zero_point", 0)
+        lo, hi = (-128 - zero_point) * scale, (127 - zero_point) * scale
+        margin = 0.1 * (hi - lo)
+        parts.append(rng.uniform(lo - margin, hi + margin, size // 4).astype("<f4").tobytes())
+    return b"".join(parts)

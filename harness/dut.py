@@ -199,8 +199,8 @@ class Dut:
                            self._window_memory())
 
     def outputs(self) -> bytes | None:
-        """The raw int8 output tensor of the last inference (the `outputs%`
-        extension); None when the firmware does not have it (it answers
+        """The raw output bytes of the last inference, every output tensor in output
+        order (the `outputs%` extension); None when the firmware does not have it (it answers
         `e-[Unknown command: outputs]`, remembered for later calls)."""
         if self.has_outputs is False:
             return None

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
@@ -31,23 +34,63 @@ class ModelError(UsageError):
     """A model file that cannot be used, with a one-line reason (the CLI exits 2)."""
 
 
+ELEMENT_BYTES = {"int8": 1, "uint8": 1, "float32": 4}
+
+
+def tensor_bytes(tensor: dict) -> int:
+    """Bytes of a model input or output tensor (a record's shape and dtype)."""
+    return math.prod(tensor["shape"]) * ELEMENT_BYTES[tensor["dtype"]]
+
+
+def tensor_label(tensor: dict) -> str:
+    """e.g. '1x10 int8', for messages naming one of several tensors."""
+    return "x".join(map(str, tensor["shape"])) + f" {tensor['dtype']}"
+
+
+def split_tensors(tensors: Sequence[dict], data: bytes) -> list[np.ndarray]:
+    """Bytes of tensors concatenated in model order (an input file, an `outputs%` reply)
+    cut into the tensors, each an array of its own dtype and shape."""
+    arrays, at = [], 0
+    for tensor in tensors:
+        size = tensor_bytes(tensor)
+        dtype = np.dtype(tensor["dtype"]).newbyteorder("<")
+        arrays.append(np.frombuffer(data[at:at + size], dtype=dtype).reshape(tensor["shape"]))
+        at += size
+    return arrays
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     name: str  # the .tflite file name the model was compiled from
     sha256: str  # of the .tflite bytes
     macs: int
-    input: dict  # shape, dtype, scale, zero_point
-    output: dict
+    input: dict  # input 0: shape, dtype, scale, zero_point
+    output: dict  # output 0
     layers: tuple[dict, ...]  # index, symbol, op, input_shapes, output_shape, macs, kernel, params
+    # Every input and output in model order (model.json lists them only for models
+    # with several; a one-input, one-output model's are `input` and `output`).
+    inputs: tuple[dict, ...] = ()
+    outputs: tuple[dict, ...] = ()
 
     @property
     def short(self) -> str:
         return f"{self.name} (sha256 {self.sha256[:12]})"
 
+    @property
+    def input_bytes(self) -> int:
+        """The input file's size: every input tensor, concatenated in input order."""
+        return sum(tensor_bytes(t) for t in self.inputs)
+
+    @property
+    def output_bytes(self) -> int:
+        """What `outputs%` prints: every output tensor, concatenated in output order."""
+        return sum(tensor_bytes(t) for t in self.outputs)
+
     @classmethod
     def from_json(cls, doc: dict) -> ModelRecord:
         return cls(doc["model"], doc["sha256"], int(doc["macs"]), doc["input"], doc["output"],
-                   tuple(doc["layers"]))
+                   tuple(doc["layers"]), tuple(doc.get("inputs", [doc["input"]])),
+                   tuple(doc.get("outputs", [doc["output"]])))
 
 
 def sha256_of(path: Path) -> str:

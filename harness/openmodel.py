@@ -1,9 +1,10 @@
 """Open division: which model a command runs, and the firmware image for it.
 
 `--model PATH.tflite` alone runs the model in the `raw` firmware (the input
-file is the model's input tensor as is; verify compares the raw outputs with
-host TFLM on that model).  With a benchmark name (`run kws --model my.tflite`)
-the model replaces the benchmark's: same input files, data set and scoring.
+file is the model's input tensors as they are, concatenated in input order;
+verify compares every output's bytes with host TFLM on that model).  With a
+benchmark name (`run kws --model my.tflite`) the model replaces the
+benchmark's: same input files, data set and scoring.
 Images are built into the cache, keyed by the model's hash, the platform, the
 kernel set and the compiler flags; make rebuilds them when sources change.
 
@@ -18,7 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.benchmarks import BENCHMARKS, RAW_ID, Benchmark, UnknownBenchmarkError, get_benchmark
-from harness.modelinfo import ModelError, ModelRecord, find_model, record_from_elf, record_from_model, store_model
+from harness.modelinfo import (ELEMENT_BYTES, ModelError, ModelRecord, find_model, record_from_elf, record_from_model,
+                               store_model)
 from platforms import Platform
 from tinyperf_errors import UsageError
 
@@ -27,7 +29,6 @@ from tinyperf_errors import UsageError
 # us), at least one inference and at most the official maximum used (1500).
 PERF_WINDOW_MACS = 20_000_000
 MAX_PERF_ITERATIONS = 1500
-_ELEMENT_BYTES = {"int8": 1, "uint8": 1, "float32": 4}
 
 
 class ModelMismatchError(UsageError):
@@ -48,18 +49,18 @@ def open_benchmark(model: Path, base: Benchmark | None = None, name: str | None 
     source = store_model(model)
     name = name or source.name
     dtype = record.input["dtype"]
-    if dtype not in _ELEMENT_BYTES or record.output["dtype"] not in _ELEMENT_BYTES:
-        raise ModelError(f"{name}: input {dtype} / output {record.output['dtype']} tensors are not supported "
-                         "(int8, uint8 or float32)")
     in_values = math.prod(record.input["shape"])
     out_values = math.prod(record.output["shape"])
     if base is None:
-        return Benchmark(Path(name).stem, RAW_ID, name, in_values * _ELEMENT_BYTES[dtype], dtype,
+        # Several inputs: the input file is their bytes concatenated; input_dtype is input 0's.
+        return Benchmark(Path(name).stem, RAW_ID, name, record.input_bytes, dtype,
                          out_values, out_values, "top1", 0.0, perf_iterations(record.macs), 1, 0,
                          model_source=source)
-    expected_values = base.input_bytes // _ELEMENT_BYTES[base.input_dtype]
-    if dtype != "int8" or in_values != expected_values or (base.metric != "auc" and out_values != base.outputs):
-        raise ModelError(f"{name} takes {in_values} {dtype} values and gives {out_values}; {base.name} firmware "
+    expected_values = base.input_bytes // ELEMENT_BYTES[base.input_dtype]
+    if len(record.inputs) > 1 or dtype != "int8" or in_values != expected_values or \
+            (base.metric != "auc" and out_values != base.outputs):
+        inputs = f"{len(record.inputs)} inputs" if len(record.inputs) > 1 else f"{in_values} {dtype} values"
+        raise ModelError(f"{name} takes {inputs} and gives {out_values}; {base.name} firmware "
                          f"needs an int8 model with {expected_values} inputs"
                          + ("" if base.metric == "auc" else f" and {base.outputs} outputs")
                          + f": run it without the benchmark name ('--model {model}' alone)")

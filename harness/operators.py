@@ -19,6 +19,7 @@ OTHER = "<other>"
 OPERATOR_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (op, re.compile(pattern, re.IGNORECASE)) for op, pattern in (
         ("DEPTHWISE_CONV_2D", r"depthwise"),
+        ("TRANSPOSE_CONV", r"transpose_conv"),
         ("FULLY_CONNECTED", r"fully_connected|vec_mat_mult"),
         ("CONV_2D", r"conv|mat_mult"),
         ("AVERAGE_POOL_2D", r"avgpool|average_pool|avg_pool"),

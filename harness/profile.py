@@ -60,7 +60,7 @@ from harness.dut import Dut
 from harness.modelinfo import record_from_elf
 from harness.openmodel import record_of
 from harness.operators import SourceFiles, operator_rows
-from harness.portable import measured_portable, portable_line
+from harness.portable import built_with_opt_kernels, measured_portable, portable_line
 from harness.target import Window, identify_benchmark, require_window
 from platforms import Platform
 from sim import open_emulator
@@ -455,7 +455,8 @@ def run_profile(platform: Platform, firmware: FirmwareImage | str | Path, bench:
     profile.outputs = outputs
     record = record_of(image.path, bench)
     profile.portable = measured_portable(profile.layers, profile.stacks, image.symbols, platform,
-                                         record.layers if record else None)
+                                         record.layers if record else None,
+                                         built_with_opt_kernels(image.path, image.symbols))
     profile.notes = notes + profile.notes + [portable_line(**row) for row in profile.portable]
     return profile
 

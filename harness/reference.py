@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import tflite
 from tflite.TensorType import TensorType
 
 from harness.benchmarks import Benchmark, get_benchmark
+from harness.modelinfo import record_from_model, split_tensors, tensor_bytes, tensor_label
 from tinyperf_errors import TinyperfError
 
 MISSING_TFLM = "host reference needs tflite-micro: pip install 'tinyperf[reference]'"
@@ -66,6 +68,28 @@ def _model_io(model_path) -> ModelIO:
                    _NUMPY_TYPES.get(tout.Type(), "int8"))
 
 
+_TENSOR_TYPE_BYTES = {TensorType.INT8: 1, TensorType.UINT8: 1, TensorType.BOOL: 1, TensorType.INT16: 2,
+                      TensorType.FLOAT16: 2, TensorType.INT32: 4, TensorType.FLOAT32: 4, TensorType.INT64: 8}
+
+
+def tflm_arena_bytes(model_path: Path | str) -> int:
+    """An arena for the host TFLM interpreter: its default, 10 times the model
+    file, plus every non-constant tensor's bytes (more than TFLM plans for
+    them). The default alone fails on models with few weights and large
+    activations, e.g. a LOGISTIC over 4,096 values in a 1 KiB file."""
+    data = Path(model_path).read_bytes()
+    model = tflite.Model.GetRootAsModel(data, 0)
+    activations = 0
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            if model.Buffers(tensor.Buffer()).DataLength() == 0:
+                count = int(np.prod(tensor.ShapeAsNumpy(), dtype=np.int64)) if tensor.ShapeLength() else 1
+                activations += count * _TENSOR_TYPE_BYTES.get(tensor.Type(), 8)
+    return 10 * len(data) + activations
+
+
 def quantise_ad(x: np.ndarray, q: Quantisation) -> np.ndarray:
     """int8 of `round(x / scale) + zero_point`, clamped, as the AD firmware computes it.
 
@@ -81,19 +105,25 @@ def quantise_ad(x: np.ndarray, q: Quantisation) -> np.ndarray:
 
 
 def model_input(bench: Benchmark, input_bytes: bytes) -> np.ndarray:
-    """The int8 input tensor the device builds from the bytes it received for one inference."""
+    """The int8 input tensor the device builds from the bytes it received for one inference
+    (input 0 of an open-division model: see model_inputs)."""
+    return model_inputs(bench, input_bytes)[0]
+
+
+def model_inputs(bench: Benchmark, input_bytes: bytes) -> list[np.ndarray]:
+    """Every input tensor the device builds from the bytes it received for one inference."""
     if len(input_bytes) != bench.input_bytes:
         raise ValueError(f"{bench.name} takes {bench.input_bytes} input bytes per inference, got {len(input_bytes)}")
+    if bench.raw:  # open division: the file is the model's input tensors (int8, uint8 or float32), concatenated
+        return split_tensors(record_from_model(bench.model_path).inputs, input_bytes)
     io = model_io(bench)
-    if bench.raw:  # open division: the file is the model's input tensor (int8, uint8 or float32)
-        return np.frombuffer(input_bytes, dtype=np.dtype(bench.input_dtype).newbyteorder("<")).reshape(io.input_shape)
     if bench.input_dtype == "uint8":  # ic, vww: the device subtracts 128
         q = (np.frombuffer(input_bytes, dtype=np.uint8).astype(np.int16) - 128).astype(np.int8)
     elif bench.input_dtype == "int8":  # kws: features arrive already quantised
         q = np.frombuffer(input_bytes, dtype=np.int8)
     else:  # ad: float32 LE spectrogram window
         q = quantise_ad(np.frombuffer(input_bytes, dtype="<f4"), io.input)
-    return q.reshape(io.input_shape)
+    return [q.reshape(io.input_shape)]
 
 
 class HostReference:
@@ -105,23 +135,43 @@ class HostReference:
             from tflite_micro.python.tflite_micro import runtime
         except ImportError:
             raise ReferenceUnavailableError(MISSING_TFLM) from None
-        self._interpreter = runtime.Interpreter.from_file(str(self.bench.model_path))
+        path = self.bench.model_path
+        self._interpreter = runtime.Interpreter.from_file(str(path), arena_size=tflm_arena_bytes(path))
+        self._outputs = len(record_from_model(path).outputs)
 
     def raw_output(self, input_bytes: bytes) -> np.ndarray:
-        """The model's output bytes (flattened, as int8) for the bytes the DUT receives for one inference."""
-        self._interpreter.set_input(model_input(self.bench, input_bytes), 0)
+        """The model's output bytes (flattened, as int8) for the bytes the DUT receives for one
+        inference: every output tensor's, concatenated in output order as `outputs%` prints them."""
+        for index, tensor in enumerate(model_inputs(self.bench, input_bytes)):
+            self._interpreter.set_input(tensor, index)
         self._interpreter.invoke()
-        return np.ascontiguousarray(np.asarray(self._interpreter.get_output(0))).view(np.int8).reshape(-1)
+        return np.concatenate([np.ascontiguousarray(np.asarray(self._interpreter.get_output(index))).view(np.int8)
+                               .reshape(-1) for index in range(self._outputs)])
 
     def result(self, input_bytes: bytes) -> np.ndarray:
         """The result vector the DUT prints (before formatting) for one inference."""
         return score(self.bench, self.raw_output(input_bytes), input_bytes)
 
 
+def differing_outputs(bench: Benchmark, got: bytes, expected: np.ndarray) -> list[str]:
+    """The output tensors whose bytes differ between the DUT's `outputs%` reply and host
+    TFLM's, each as "output K (shape dtype)" (models with one output: empty)."""
+    outputs = record_from_model(bench.model_path).outputs
+    if len(outputs) == 1:
+        return []
+    found, at = [], 0
+    for index, tensor in enumerate(outputs):
+        size = tensor_bytes(tensor)
+        if got[at:at + size] != expected[at:at + size].tobytes():
+            found.append(f"output {index} ({tensor_label(tensor)})")
+        at += size
+    return found
+
+
 def score(bench: Benchmark | str, raw_output: np.ndarray, input_bytes: bytes) -> np.ndarray:
     """The float32 result vector the firmware computes from the raw int8 output.
 
-    ic/kws/vww: the dequantised output `(q - zp) * scale`.
+    ic/kws/vww: the dequantised output `(q - zp) * scale` (of output 0, when a model has several).
     ad: one value, the mean squared error between the float input window and the
     dequantised reconstruction. Every step is float32 like the firmware's loop:
     diff = (q_out - zp) * scale - x, then sum += diff * diff in index order
@@ -131,6 +181,8 @@ def score(bench: Benchmark | str, raw_output: np.ndarray, input_bytes: bytes) ->
     bench = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
     io = model_io(bench)
     out = io.output
+    # Results come from output 0 (a model with several outputs: the first of the concatenated bytes).
+    raw_output = np.asarray(raw_output).reshape(-1)[:tensor_bytes(record_from_model(bench.model_path).output)]
     if io.output_dtype != "int8":  # open division: uint8 or float32 output bytes
         values = np.ascontiguousarray(raw_output, dtype=np.int8).view(np.dtype(io.output_dtype).newbyteorder("<"))
         return values.astype(np.float32) if io.output_dtype == "float32" else \

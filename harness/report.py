@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -69,6 +70,8 @@ class SampleRecord:
     # The emulator was lost under the sample (killed, interrupted) even after retries:
     # no verdict on the firmware; --resume runs the sample again.
     no_verdict: bool = False
+    # bytes, not bit-exact: which output tensors differ, e.g. "output 1 (1x10 int8)".
+    differing_outputs: list[str] = field(default_factory=list)
 
     @property
     def top1_agree(self) -> bool:
@@ -98,6 +101,8 @@ class Verify:
     max_printed_diff_units: int | None = None  # largest printed difference, in units of 0.001
     disagreements: list[str] = field(default_factory=list)  # printed-compared samples that did not agree
     not_compared: list[str] = field(default_factory=list)  # "name: why" of judged samples without a comparison
+    # Models with several outputs: "output 1 (1x10 int8): 3 samples" for each output that differed.
+    differing_outputs: list[str] = field(default_factory=list)
 
     @classmethod
     def from_records(cls, records: Sequence[SampleRecord]) -> Verify:
@@ -105,6 +110,7 @@ class Verify:
         by_bytes = [r for r in judged if r.compared == "bytes" and not r.error]
         printed = [r for r in judged if r.compared == "printed" and not r.error]
         diffs = [r.printed_diff_units for r in printed if r.printed_diff_units is not None]
+        per_output = Counter(output for r in by_bytes for output in r.differing_outputs)
         return cls(
             samples=len(judged),
             bit_exact=sum(r.bit_exact for r in by_bytes),
@@ -120,6 +126,7 @@ class Verify:
             disagreements=[r.name for r in printed if not r.results_agree],
             not_compared=[f"{r.name}: {r.error or r.not_compared}" for r in judged
                           if r.error or r.compared not in ("bytes", "printed")],
+            differing_outputs=[f"{output}: {count} samples" for output, count in per_output.items()],
         )
 
     @property
@@ -306,7 +313,7 @@ def load_results(path: str | Path) -> list[BenchmarkResult]:
 def samples_frame(records: Iterable[SampleRecord]) -> pd.DataFrame:
     columns = ["benchmark", "platform", "name", "file", "label", "bit_exact", "top1_agree",
                "max_abs_diff", "raw_max_abs_diff", "dut_top1", "host_top1", "instructions", "dut", "host", "error",
-               "no_verdict"]
+               "no_verdict", "differing_outputs"]
     rows = [{
         **r.to_dict(),
         "top1_agree": r.top1_agree,
@@ -316,6 +323,7 @@ def samples_frame(records: Iterable[SampleRecord]) -> pd.DataFrame:
         # vectors as space-separated values keep the CSV one row per sample
         "dut": " ".join(repr(float(v)) for v in r.dut),
         "host": " ".join(repr(float(v)) for v in r.host),
+        "differing_outputs": "; ".join(r.differing_outputs),
     } for r in records]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"label": "Int64", "instructions": "Int64", "dut_top1": "Int64", "host_top1": "Int64",
@@ -427,7 +435,9 @@ def summary_markdown(results: Sequence[BenchmarkResult]) -> str:
             names = ", ".join(f"`{n}`" for n in r.verify.mismatches[:20])
             more = f" and {len(r.verify.mismatches) - 20} more" if len(r.verify.mismatches) > 20 else ""
             lines += ["", f"{r.benchmark} on {r.platform}: not bit-exact: {names}{more} "
-                          f"(max abs diff {r.verify.max_abs_diff:g})"]
+                          f"(max abs diff {r.verify.max_abs_diff:g})"
+                          + (f"; differing outputs: {', '.join(r.verify.differing_outputs)}"
+                             if r.verify.differing_outputs else "")]
         if r.verify and r.verify.disagreements:
             lines += ["", f"{r.benchmark} on {r.platform}: printed results disagree with host TFLM: "
                           + ", ".join(f"`{n}`" for n in r.verify.disagreements[:20])]
@@ -499,7 +509,9 @@ def verify_problems(verify: Verify) -> list[str]:
     problems = []
     if verify.mismatches:
         problems.append(f"{len(verify.mismatches)} of {verify.byte_compared} samples not bit-exact "
-                        f"(max abs diff {verify.max_abs_diff:g}: {', '.join(verify.mismatches[:5])})")
+                        f"(max abs diff {verify.max_abs_diff:g}: {', '.join(verify.mismatches[:5])})"
+                        + (f"; differing outputs: {', '.join(verify.differing_outputs)}"
+                           if verify.differing_outputs else ""))
     if verify.disagreements:
         problems.append(f"printed results of {len(verify.disagreements)} of {verify.printed_compared} samples "
                         f"disagree with host TFLM (max {verify.max_printed_diff_units} x 0.001: "

@@ -34,7 +34,7 @@ from harness.dut import DutError, InferResult, open_dut
 from harness.energy import ENERGY_LOOP, WINDOWS, BoardPower, EnergyResult, offline_window
 from harness.metrics import evaluate
 from harness.printed import compare_printed
-from harness.reference import HostReference, score
+from harness.reference import HostReference, differing_outputs, score
 from harness.report import BenchmarkResult, SampleLog, SampleRecord, Verify
 from harness.target import WINDOW_FIX, Window, identify_benchmark, require_window
 from platforms import Platform
@@ -261,8 +261,9 @@ def _record(run: BenchRun, sample: Sample, reference: HostReference | None, dut_
     got = np.frombuffer(raw, dtype=np.int8)
     same_shape = got.shape == expected.shape
     raw_diff = int(np.max(np.abs(got.astype(np.int16) - expected.astype(np.int16)))) if same_shape else None
-    return replace(record, compared="bytes", bit_exact=same_shape and bool(np.array_equal(got, expected)),
-                   raw_max_abs_diff=raw_diff)
+    exact = same_shape and bool(np.array_equal(got, expected))
+    return replace(record, compared="bytes", bit_exact=exact, raw_max_abs_diff=raw_diff,
+                   differing_outputs=[] if exact else differing_outputs(run.bench, raw, expected))
 
 
 def _failed(run: BenchRun, sample: Sample, err: DutError) -> SampleRecord:
@@ -276,12 +277,16 @@ def _infer(run: BenchRun, dut, sample: Sample, reference: HostReference | None) 
     try:
         dut.load(sample.data)
         inferred = dut.infer(1, 0, timeout=SAMPLE_TIMEOUT_S)
-        raw = dut.outputs() if reference is not None else None
+        raw = dut.outputs() if reference is not None or run.bench.raw else None
     except DutError as err:
         if err.no_verdict:
             raise
         return _failed(run, sample, err)
-    return _record(run, sample, reference, inferred.results, raw, inferred.instructions)
+    values = inferred.results
+    if run.bench.raw and raw is not None:
+        # The raw firmware's m-results is a byte count: its result vector is output 0, dequantised.
+        values = [float(v) for v in score(run.bench, np.frombuffer(raw, dtype=np.int8), sample.data)]
+    return _record(run, sample, reference, values, raw, inferred.instructions)
 
 
 def _shard(run: BenchRun, feed: Callable[[], tuple[int, Sample] | None], log: SampleLog,

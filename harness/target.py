@@ -87,7 +87,7 @@ def prebuilt_firmware(bench: Benchmark, platform: Platform, kernels: str = "ref"
 
     if bench.model_source is not None:
         return FirmwareImage(build_for(bench, platform, kernels))
-    path = prebuilt(platform.image_platform, bench.name, kernels) if platform.in_catalog else None
+    path = prebuilt(platform.image_platform, bench.name, kernels) if platform.runs_prebuilt else None
     return FirmwareImage(path or build_image(platform, "bench", bench.name, kernels=kernels))
 
 

@@ -114,6 +114,10 @@ class Peripheral:
     clock_hz: int = 0
 
 
+# What a prebuilt ELF depends on: a board equal to its core platform in these runs its ELFs.
+IMAGE_KEYS = ("core", "cflags", "machine", "flash", "ram", "uart", "timer")
+
+
 @dataclass(frozen=True)
 class Platform:
     name: str
@@ -145,6 +149,15 @@ class Platform:
     def in_catalog(self) -> bool:
         """A platform of this folder (prebuilt firmware exists for it), not a user's own TOML."""
         return self.source.parent == CATALOG_DIR
+
+    @property
+    def runs_prebuilt(self) -> bool:
+        """Prebuilt firmware runs here unchanged: a catalog platform, or a user's TOML whose
+        `prebuilt_from` names a catalog platform with the same core, flags, machine and link map."""
+        if self.in_catalog:
+            return True
+        core = catalog().get(self.prebuilt_from) if self.prebuilt_from else None
+        return core is not None and all(getattr(self, key) == getattr(core, key) for key in IMAGE_KEYS)
 
     @property
     def build_key(self) -> str:

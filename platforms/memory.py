@@ -6,9 +6,17 @@
     data_wait_states               extra cycles per data read (default 0)
     access_bytes                   bytes one read of the memory returns (default 4)
     prefetch                       the next sequential fetch unit is read ahead (default false)
+    data_read_buffer               a data read of the unit read last is served by the
+                                   flash interface's buffer, without wait states (default
+                                   true; ST's DCode "current buffer"); false: every
+                                   uncached data read waits
 
     [memory_timing.caches.NAME]    a cache in front of some regions
     size, line, ways               bytes, bytes per line, associativity (LRU)
+    sector                         bytes a miss reads into its line (default: the
+                                   line): a sectored line keeps one tag and a valid
+                                   bit per sector (ST's ART: lines of 4 x 64 bits,
+                                   each miss one 64-bit read)
     serves                         ["fetch"], ["data"] or ["fetch", "data"]
     regions                        names of the regions it caches
 
@@ -40,6 +48,7 @@ class TimedRegion:
     data_wait_states: int = 0
     access_bytes: int = 4
     prefetch: bool = False
+    data_read_buffer: bool = True
 
     def contains(self, addr: int) -> bool:
         return self.base <= addr < self.base + self.size
@@ -53,6 +62,12 @@ class Cache:
     ways: int
     serves: tuple[str, ...]
     regions: tuple[str, ...]
+    sector: int = 0  # bytes a miss reads; 0: the whole line
+
+    @property
+    def fill_bytes(self) -> int:
+        """Bytes one miss reads into the cache: a sector, or the line."""
+        return self.sector or self.line
 
 
 @dataclass(frozen=True)
@@ -73,9 +88,10 @@ class MemoryTiming:
         return {
             "regions": {r.name: {"base": r.base, "size": r.size, "fetch_wait_states": r.fetch_wait_states,
                                  "data_wait_states": r.data_wait_states, "access_bytes": r.access_bytes,
-                                 "prefetch": r.prefetch} for r in self.regions},
-            "caches": {c.name: {"size": c.size, "line": c.line, "ways": c.ways, "serves": list(c.serves),
-                                "regions": list(c.regions)} for c in self.caches},
+                                 "prefetch": r.prefetch, "data_read_buffer": r.data_read_buffer}
+                        for r in self.regions},
+            "caches": {c.name: {"size": c.size, "line": c.line, "sector": c.fill_bytes, "ways": c.ways,
+                                "serves": list(c.serves), "regions": list(c.regions)} for c in self.caches},
         }
 
 
@@ -95,8 +111,15 @@ def _int(table: dict, key: str, where: str, default: int | None = None, minimum:
     return value
 
 
-REGION_KEYS = {"base", "size", "fetch_wait_states", "data_wait_states", "access_bytes", "prefetch"}
-CACHE_KEYS = {"size", "line", "ways", "serves", "regions"}
+def _bool(table: dict, key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise MemoryTimingError(f"{where}.{key} must be true or false, not {value!r}")
+    return value
+
+
+REGION_KEYS = {"base", "size", "fetch_wait_states", "data_wait_states", "access_bytes", "prefetch", "data_read_buffer"}
+CACHE_KEYS = {"size", "line", "sector", "ways", "serves", "regions"}
 
 
 def _region(name: str, table: dict) -> TimedRegion:
@@ -107,7 +130,8 @@ def _region(name: str, table: dict) -> TimedRegion:
                                 f"(known: {', '.join(sorted(REGION_KEYS))})")
     region = TimedRegion(name, _int(table, "base", where), _int(table, "size", where, minimum=1),
                          _int(table, "fetch_wait_states", where, 0), _int(table, "data_wait_states", where, 0),
-                         _int(table, "access_bytes", where, 4, minimum=1), bool(table.get("prefetch", False)))
+                         _int(table, "access_bytes", where, 4, minimum=1), _bool(table, "prefetch", where, False),
+                         _bool(table, "data_read_buffer", where, True))
     if not _power_of_two(region.access_bytes):
         raise MemoryTimingError(f"{where}.access_bytes must be a power of two, not {region.access_bytes}")
     return region
@@ -131,7 +155,11 @@ def _cache(name: str, table: dict, region_names: set[str]) -> Cache:
     if not regions or missing:
         raise MemoryTimingError(f"{where}.regions must name regions of memory_timing.regions "
                                 f"({', '.join(sorted(region_names)) or 'none declared'}), not {list(regions)!r}")
-    return Cache(name, size, line, ways, serves, regions)
+    sector = _int(table, "sector", where, line, minimum=1)
+    if not _power_of_two(sector) or sector > line or line // sector > 32:
+        raise MemoryTimingError(f"{where}.sector must be a power of two dividing line into at most 32 sectors "
+                                f"(line {line}, sector {sector})")
+    return Cache(name, size, line, ways, serves, regions, sector if sector != line else 0)
 
 
 def parse_memory_timing(data: dict, flash_base: int, flash_size: int) -> MemoryTiming:

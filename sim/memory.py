@@ -6,13 +6,25 @@ reads, writes, read-buffer misses, cache line fills and prefetched fetch
 units, and per cache lookups and hits.  Stall cycles follow from those
 counts and the platform's wait states (platforms.memory):
 
-  data read that misses the read buffer or the cache          data_wait_states
-  fetch unit that misses the buffer or cache, not prefetched  fetch_wait_states
-  prefetched fetch unit, cache hit, buffered unit, write      0
+  uncached data read that misses the read buffer (every one
+  where the region has no data read buffer)                  data_wait_states
+  uncached fetch unit that misses the buffer, not prefetched fetch_wait_states
+  cache miss (fill), data                                    data_wait_states x reads per fill
+  cache miss (fill), fetch, region without prefetch          fetch_wait_states x reads per fill
+  cache miss (fill), fetch, region with prefetch             fetch_wait_states
+  prefetched fetch unit, cache hit, buffered unit, write     0
 
-A miss waits for one memory read, the one holding the requested word (ST's
-ART: "the penalty ... is at least equal to the number of wait states"); the
-rest of a longer cache line is assumed to arrive behind it.
+An uncached miss waits for one memory read (ST's ART: "the penalty ... is at
+least equal to the number of wait states").  A cache miss reads the cache's
+fill unit (its sector, or the whole line when not sectored) in fill /
+access_bytes memory reads, each with the region's wait states: one 64-bit
+read into the ART's sectored "lines of 4 x 64 bits", two 128-bit flash words
+for a Cortex-M7 32-byte line.  So a stream through flash costs the same wait
+states per byte with or without a cache (the flash's bandwidth), and a cache
+pays off on re-reads.  On the fetch
+stream of a prefetching region the reads after the first overlap execution
+(the prefetch reads the next sequential unit while the core runs the current
+one), so a fetch fill there costs the first read only.
 
 Stalls add to the core model's compute cycles (sim.cycles), which assume
 zero-wait memory.
@@ -21,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from platforms.memory import MemoryTiming
+from platforms.memory import MemoryTiming, TimedRegion
 
 REGION_FIELDS = ("reads", "writes", "data_misses", "data_fills", "fetch_units", "fetch_misses", "fetch_fills",
                  "fetch_prefetched")
@@ -35,11 +47,11 @@ def plugin_args(timing: MemoryTiming) -> list[str]:
         return []
     index = {r.name: i for i, r in enumerate(timing.regions)}
     args = [f"region={r.base:x}:{r.size:x}:{r.access_bytes}:{int(r.prefetch)}:"
-            f"{int(bool(r.fetch_wait_states or r.data_wait_states))}" for r in timing.regions]
+            f"{int(bool(r.fetch_wait_states or r.data_wait_states))}:{int(r.data_read_buffer)}" for r in timing.regions]
     for c in timing.caches:
         streams = ("f" if "fetch" in c.serves else "") + ("d" if "data" in c.serves else "")
         mask = sum(1 << index[name] for name in c.regions)
-        args.append(f"cache={c.size}:{c.line}:{c.ways}:{streams}:{mask:x}")
+        args.append(f"cache={c.size}:{c.line}:{c.fill_bytes}:{c.ways}:{streams}:{mask:x}")
     return args
 
 
@@ -85,6 +97,15 @@ class MemoryCounts:
         return out
 
 
+def reads_per_fill(timing: MemoryTiming, region: TimedRegion, stream: str) -> int:
+    """Memory reads a cache line fill of `stream` ('fetch' or 'data') in `region`
+    is charged (see the module docstring); 1 where no cache serves the stream."""
+    cache = timing.cache_for(region.name, stream)
+    if cache is None or (stream == "fetch" and region.prefetch):
+        return 1
+    return max(1, cache.fill_bytes // region.access_bytes)
+
+
 def stall_cycles(timing: MemoryTiming, counts: MemoryCounts) -> dict[str, float]:
     """Stall cycles by kind ('<region>_data', '<region>_fetch', '<region>_data_fill',
     '<region>_fetch_fill'), kinds with none left out."""
@@ -95,9 +116,9 @@ def stall_cycles(timing: MemoryTiming, counts: MemoryCounts) -> dict[str, float]
             continue
         kinds = {
             "data": row["data_misses"] * region.data_wait_states,
-            "data_fill": row["data_fills"] * region.data_wait_states,
+            "data_fill": row["data_fills"] * region.data_wait_states * reads_per_fill(timing, region, "data"),
             "fetch": row["fetch_misses"] * region.fetch_wait_states,
-            "fetch_fill": row["fetch_fills"] * region.fetch_wait_states,
+            "fetch_fill": row["fetch_fills"] * region.fetch_wait_states * reads_per_fill(timing, region, "fetch"),
         }
         for kind, cycles in kinds.items():
             if cycles:

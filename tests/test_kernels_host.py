@@ -23,6 +23,13 @@ CASE_COUNTS = {
     'mul': 40,
     'mean': 40,
     'strided_slice': 40,
+    'broadcast': 60,
+    'transpose_conv': 80,
+    'depthwise_multiplier_dilation': 60,
+    'logistic': 40,
+    'tanh': 40,
+    'hard_swish': 40,
+    'activation_chain': 30,
 }
 
 CASES = [(k, i) for k, n in CASE_COUNTS.items() for i in range(n)]

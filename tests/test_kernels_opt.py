@@ -96,6 +96,13 @@ KINDS = {  # kind -> cases per run
     "mul": 10,
     "mean": 10,
     "strided_slice": 10,
+    "broadcast": 20,
+    "transpose_conv": 20,
+    "depthwise_multiplier_dilation": 20,
+    "logistic": 10,
+    "tanh": 10,
+    "hard_swish": 10,
+    "activation_chain": 6,
 }
 
 
@@ -127,7 +134,8 @@ def _multi_model(cases, out_dir: Path):
         compile_model(str(d / "m.tflite"), str(d))
         info = json.loads((d / "model.json").read_text())
         pre = f"tpcase{i}_"
-        names = ["model_input", "model_output", "model_invoke", "model_layers", "model_layer_info_t"]
+        names = ["model_input", "model_output", "model_prepare", "model_invoke", "model_layers",
+                 "model_layer_info_t", "model_inputs", "model_outputs", "model_tensor_t"]
         names += [L["symbol"] for L in info["layers"]]
         lines = [f"#define {n} {pre}{n}" for n in names] + [f'#include "case{i}/model.c"', ""]
         (out_dir / f"case{i}.c").write_text("\n".join(lines))
@@ -144,6 +152,7 @@ def _multi_model(cases, out_dir: Path):
 #define MODEL_LAYER_COUNT 1
 int8_t *model_input(void);
 int8_t *model_output(void);
+void model_prepare(void);
 void model_invoke(void);
 typedef struct {{ const char *name; const char *op; uint32_t macs; }} model_layer_info_t;
 extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
@@ -152,13 +161,15 @@ extern const model_layer_info_t model_layers[MODEL_LAYER_COUNT];
     src = ["#include <string.h>", '#include "model.h"', ""]
     for i, _, _, _ in table:
         src += [f"int8_t *tpcase{i}_model_input(void);", f"int8_t *tpcase{i}_model_output(void);",
-                f"void tpcase{i}_model_invoke(void);"]
+                f"void tpcase{i}_model_prepare(void);", f"void tpcase{i}_model_invoke(void);"]
     src += ["static int8_t multi_in[MODEL_INPUT_BYTES] __attribute__((aligned(4)));",
             "static int8_t multi_out[MODEL_OUTPUT_BYTES] __attribute__((aligned(4)));",
             "int8_t *model_input(void) { return multi_in; }",
             "int8_t *model_output(void) { return multi_out; }",
             'const model_layer_info_t model_layers[1] = {{"multi", "MULTI", 0u}};',
-            "void model_invoke(void)", "{"]
+            "void model_prepare(void)", "{"]
+    src += [f"    tpcase{i}_model_prepare();" for i, _, _, _ in table]
+    src += ["}", "void model_invoke(void)", "{"]
     ip = op = 0
     for i, reps, n, m in table:
         for r in range(reps + len(EMU_FILLS)):
@@ -255,15 +266,16 @@ HOST_CC = os.environ.get("CC", "cc")
 HOST_CFLAGS = ["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
                "-DTP_OPT_EMULATE"] + os.environ.get("TP_HOST_CFLAGS", "").split()
 HOST_COUNTS = {"conv2d": 100, "depthwise_conv2d": 100, "fully_connected": 80, "add": 60,
-               "avgpool2d": 60}
+               "avgpool2d": 60, "broadcast": 40, "depthwise_multiplier_dilation": 40}
 
 
 def _opt_sources():
+    """As the Makefile picks them: each opt/NAME.c with its folder opt/NAME/*.c, else NAME.c."""
     out = []
     for f in sorted(os.listdir(KERNELS)):
         if f.endswith(".c"):
             opt = KERNELS / "opt" / f
-            out.append(opt if opt.exists() else KERNELS / f)
+            out += [opt, *sorted((KERNELS / "opt" / f[:-2]).glob("*.c"))] if opt.exists() else [KERNELS / f]
     return out
 
 
@@ -279,13 +291,15 @@ def host_opt_objects(tmp_path_factory):
     return objs
 
 
-def _run_host_opt(objs, model, x, work: Path):
+def _run_host_opt(objs, model, x, work: Path, driver: str = DRIVER_C, edit_model_c=None):
     from modelc.compiler import compile_model
 
     work.mkdir(parents=True, exist_ok=True)
     (work / "m.tflite").write_bytes(model)
     compile_model(str(work / "m.tflite"), str(work))
-    (work / "driver.c").write_text(DRIVER_C)
+    if edit_model_c:
+        (work / "model.c").write_text(edit_model_c((work / "model.c").read_text()))
+    (work / "driver.c").write_text(driver)
     exe = work / "run"
     subprocess.run([HOST_CC] + HOST_CFLAGS + ["-I", str(KERNELS), "-I", str(work), str(work / "driver.c"),
                     str(work / "model.c")] + objs + ["-o", str(exe)], check=True)
@@ -311,3 +325,79 @@ def test_opt_logic_on_host(kind, host_opt_objects, tmp_path):
         if not np.array_equal(got, want):
             bad.append(f"{desc}: {int(np.sum(got != want))} bytes differ")
     assert not bad, f"{len(bad)}/{len(cases)} differ:\n" + "\n".join(bad[:10])
+
+
+# The conv's work area (firmware/kernels/tp_prepare.h): the driver above leaves it to be
+# prepared on the first call; here model_prepare() fills it before the runs, or the
+# layers have none (.work NULL: prepared on every call).
+PREPARATIONS = {
+    "model_prepare": (DRIVER_C.replace("int main(void)\n{\n", "int main(void)\n{\n    model_prepare();\n"), None),
+    "no work area": (DRIVER_C, lambda src: "\n".join(ln for ln in src.splitlines() if "_work" not in ln)),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(PREPARATIONS))
+def test_conv_preparation_modes_on_host(mode, host_opt_objects, tmp_path):
+    driver, edit = PREPARATIONS[mode]
+    assert driver.count("model_prepare();") == (mode == "model_prepare")
+    bad = []
+    for i in range(12):
+        model, desc = make_case("conv2d", i)
+        x = _inputs(input_size(model), i, n_random=2)
+        work = tmp_path / f"c{i}"
+        got = _run_host_opt(host_opt_objects, model, x, work, driver, edit)
+        assert (".work = " in (work / "model.c").read_text()) == (edit is None)
+        if not np.array_equal(got, run_tflm(model, x)):
+            bad.append(desc)
+    assert not bad, f"{len(bad)}/12 differ: {bad[:5]}"
+# --------------------------------------------------------------------------
+# (d) depthwise with a depth multiplier above 1: its own DSP path
+
+
+def _multiplier_cases(count: int = 16):
+    """Random depthwise layers with depth multiplier 2 or 3 (kernel, stride, dilation, padding, batches
+    and channel count as random_conv2d draws them), then multipliers 4 and 8 over several kernels."""
+    from tests.support.tflite_builder import _conv_spec, random_conv2d, single_op_model
+
+    rng = np.random.default_rng(1414)
+    cases = []
+    while len(cases) < count:
+        spec, desc = random_conv2d(rng, depthwise=True)
+        if spec.options["DepthMultiplier"] > 1:
+            cases.append((single_op_model(spec), desc))
+    for dm, k, ic, stride, padding in ((4, (3, 3), 5, (1, 1), "SAME"), (8, (5, 5), 3, (2, 2), "SAME"),
+                                       (4, (1, 1), 6, (1, 1), "VALID"), (2, (3, 3), 16, (2, 1), "VALID")):
+        spec = _conv_spec(rng, (1, 7, 9, ic), 0.05, 3, k, stride, padding, ic * dm, depthwise=True)
+        spec.options["DepthMultiplier"] = dm
+        cases.append((single_op_model(spec), f"dm={dm} k={k} ic={ic} stride={stride} {padding}"))
+    return cases
+
+
+def test_multiplier_layers_are_not_portable():
+    from harness.portable import portable_reason
+
+    params = {"k_h": 3, "k_w": 3, "depth_multiplier": 4, "out_c": 20}
+    assert portable_reason("depthwise_conv2d_s8", params, frozenset({"dsp"})) is None
+    assert portable_reason("depthwise_conv2d_s8", {**params, "k_h": 7, "k_w": 7},
+                           frozenset({"dsp"})) == "49 taps > 32"
+
+
+@pytest.mark.heavy
+def test_depth_multiplier_on_host(host_opt_objects, tmp_path):
+    bad = []
+    for j, (model, desc) in enumerate(_multiplier_cases()):
+        x = _inputs(input_size(model), j, n_random=4)
+        got = _run_host_opt(host_opt_objects, model, x, tmp_path / f"c{j}")
+        want = run_tflm(model, x)
+        if not np.array_equal(got, want):
+            bad.append(f"{desc}: {int(np.sum(got != want))} bytes differ")
+    assert not bad, f"{len(bad)} differ:\n" + "\n".join(bad)
+
+
+@needs_toolchain
+@pytest.mark.heavy
+@pytest.mark.parametrize("platform", ["cortex-m4", "cortex-m55"])
+def test_depth_multiplier_in_emulation(platform, tmp_path):
+    cases = _multiplier_cases()
+    _run_batch(platform, [(model, _inputs(input_size(model), seed=j)[:1]) for j, (model, _) in enumerate(cases)],
+               [desc for _, desc in cases], tmp_path, "opt")

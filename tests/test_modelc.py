@@ -137,7 +137,7 @@ def test_every_unsupported_operator_in_one_line(tmp_path):
     # Two unknown operators (one of them twice) and a known one with an option we lack.
     x = TensorSpec((1, 4), np.int8, 0.1, 0)
     tensors = [x, TensorSpec((1, 4), np.int8, 0.1, 0), TensorSpec((1, 4), np.int8, 0.1, 0),
-               TensorSpec((1, 1), np.int8, 0.1, 0), TensorSpec((1, 4), np.int8, 0.2, 0),
+               TensorSpec((1, 3), np.int8, 0.1, 0), TensorSpec((1, 4), np.int8, 0.2, 0),
                TensorSpec((1, 4), np.int8, 0.2, 0)]
     ops = [OpSpec('FLOOR', [0], [1]), OpSpec('GATHER', [1, 1], [2]), OpSpec('ADD', [2, 3], [4], 'AddOptions', {}),
            OpSpec('FLOOR', [4], [5])]
@@ -145,17 +145,17 @@ def test_every_unsupported_operator_in_one_line(tmp_path):
     path.write_bytes(build_model(ops, [0, 3], [5], tensors))
     line = _one_line_error(_modelc(str(path), '--out', str(tmp_path / 'out')))
     assert line == ('modelc: error: unsupported operators FLOOR (op index 0, 3); GATHER (op index 1); '
-                    'ADD (op index 2): broadcasting ADD in many.tflite')
+                    'ADD (op index 2): shapes [1, 4] and [1, 3] do not broadcast in many.tflite')
 
 
 def test_unsupported_option(tmp_path):
-    # Broadcasting ADD is not implemented.
-    spec = OpSpec('ADD', [TensorSpec((1, 4), np.int8, 0.1, 0), TensorSpec((1, 1), np.int8, 0.1, 0)],
-                  [TensorSpec((1, 4), np.int8, 0.2, 0)], 'AddOptions', {})
+    # Broadcasting goes up to 4-D, as TFLM's int8 kernels do.
+    spec = OpSpec('ADD', [TensorSpec((2, 1, 1, 1, 4), np.int8, 0.1, 0), TensorSpec((1, 1), np.int8, 0.1, 0)],
+                  [TensorSpec((2, 1, 1, 1, 4), np.int8, 0.2, 0)], 'AddOptions', {})
     path = tmp_path / 'bcast.tflite'
     path.write_bytes(single_op_model(spec))
     line = _one_line_error(_modelc(str(path), '--out', str(tmp_path / 'out')))
-    assert line == 'modelc: error: unsupported operator ADD (op index 0): broadcasting ADD in bcast.tflite'
+    assert line == 'modelc: error: unsupported operator ADD (op index 0): 5-D broadcasting in bcast.tflite'
 
 
 def test_does_not_fit(tmp_path):

@@ -15,18 +15,21 @@ pytestmark = needs_toolchain
 
 
 def _model_with_portable_layers(path):
-    """conv 3x3 over 160 channels (1,440 taps), then depthwise with depth multiplier 2, then softmax."""
+    """conv 3x3 over 160 channels (1,440 taps), depthwise 7x7 (49 taps), depthwise with depth
+    multiplier 2, then softmax."""
     rng = np.random.default_rng(3)
     conv = _conv_spec(rng, (1, 4, 4, 160), 0.02, -128, (3, 3), (1, 1), "SAME", 8)
-    dw = _conv_spec(rng, (1, 4, 4, 8), conv.outputs[0].scale, -128, (3, 3), (1, 1), "SAME", 16, depthwise=True)
+    wide = _conv_spec(rng, (1, 4, 4, 8), conv.outputs[0].scale, -128, (7, 7), (1, 1), "SAME", 8, depthwise=True)
+    dw = _conv_spec(rng, (1, 4, 4, 8), wide.outputs[0].scale, -128, (3, 3), (1, 1), "SAME", 16, depthwise=True)
     dw.options["DepthMultiplier"] = 2
-    tensors = conv.inputs + conv.outputs + dw.inputs[1:] + dw.outputs
+    tensors = conv.inputs + conv.outputs + wide.inputs[1:] + wide.outputs + dw.inputs[1:] + dw.outputs
     tensors += [TensorSpec((1, 256), np.int8, dw.outputs[0].scale, -128),
                 TensorSpec((1, 256), np.int8, 1.0 / 256, -128)]
     ops = [OpSpec("CONV_2D", [0, 1, 2], [3], conv.options_type, conv.options),
-           OpSpec("DEPTHWISE_CONV_2D", [3, 4, 5], [6], dw.options_type, dw.options),
-           OpSpec("RESHAPE", [6], [7]), OpSpec("SOFTMAX", [7], [8], "SoftmaxOptions", {"Beta": 1.0})]
-    path.write_bytes(build_model(ops, [0], [8], tensors))
+           OpSpec("DEPTHWISE_CONV_2D", [3, 4, 5], [6], wide.options_type, wide.options),
+           OpSpec("DEPTHWISE_CONV_2D", [6, 7, 8], [9], dw.options_type, dw.options),
+           OpSpec("RESHAPE", [9], [10]), OpSpec("SOFTMAX", [10], [11], "SoftmaxOptions", {"Beta": 1.0})]
+    path.write_bytes(build_model(ops, [0], [11], tensors))
     return path
 
 
@@ -48,10 +51,10 @@ def test_build_lists_portable_layers_with_reasons(model, tmp_path):
     proc = tinyperf("build", "--model", str(model), "-p", "cortex-m4", "--kernels", "opt", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.err
     notes = _notes(proc.err)
-    # The 3x3x160 conv (1,440 taps) runs on the DSP path.
-    assert set(notes) == {"layer_01_depthwise_conv2d_s8", "layer_03_softmax_s8"}, proc.err
-    assert "depth multiplier 2" in notes["layer_01_depthwise_conv2d_s8"]
-    assert "no optimized kernel" in notes["layer_03_softmax_s8"]
+    # The 3x3x160 conv (1,440 taps) and the depthwise with depth multiplier 2 run on DSP paths.
+    assert set(notes) == {"layer_01_depthwise_conv2d_s8", "layer_04_softmax_s8"}, proc.err
+    assert "49 taps > 32" in notes["layer_01_depthwise_conv2d_s8"]
+    assert "no optimized kernel" in notes["layer_04_softmax_s8"]
     proc = tinyperf("build", "--model", str(model), "-p", "cortex-m3", "--kernels", "opt", "--out", str(tmp_path))
     assert "every layer runs the portable kernels (the core has no DSP extension)" in proc.err
 

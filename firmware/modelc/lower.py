@@ -67,18 +67,24 @@ def _shape4(shape, what):
     return shape
 
 
-def lower_conv(g, op, depthwise):
-    T = g.tensors
-    o = op.options
-    inp, flt = T[op.inputs[0]], T[op.inputs[1]]
-    bias = T[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-    out = T[op.outputs[0]]
+def _check_conv_tensors(inp, flt, bias, out):
+    """The tensor types every convolution takes: int8 activations, a constant
+    int8 filter with zero point 0, an optional constant int32 bias."""
     _int8_act(inp, 'input')
     _int8_act(out, 'output')
     _need(flt.is_const and flt.dtype == 'INT8', 'filter must be constant int8')
     _need(all(z == 0 for z in flt.zero_points), 'filter zero point must be 0')
     if bias is not None:
         _need(bias.is_const and bias.dtype == 'INT32', 'bias must be constant int32')
+
+
+def lower_conv(g, op, depthwise):
+    T = g.tensors
+    o = op.options
+    inp, flt = T[op.inputs[0]], T[op.inputs[1]]
+    bias = T[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    out = T[op.outputs[0]]
+    _check_conv_tensors(inp, flt, bias, out)
     n, ih, iw, ic = _shape4(inp.shape, 'input')
     on, oh, ow, oc = _shape4(out.shape, 'output')
     _shape4(flt.shape, 'filter')
@@ -119,6 +125,54 @@ def lower_conv(g, op, depthwise):
     macs = n * oh * ow * oc * kh * kw * (1 if depthwise else ic)
     kernel = 'depthwise_conv2d_s8' if depthwise else 'conv2d_s8'
     return Layer(op.index, op.op, kernel, [inp.index], out.index, params, consts, macs)
+
+
+def _tconv_padding(padding, stride, k, out_size):
+    """TFLM's TRANSPOSE_CONV padding: the forward conv's padding for an input of
+    the output's size (dilation 1, C's truncating division)."""
+    if padding == 'SAME':
+        windows = (out_size + stride - 1) // stride
+    else:
+        windows = int((out_size + stride - k) / stride)
+    return max(0, (windows - 1) * stride + k - out_size) // 2
+
+
+def lower_transpose_conv(g, op):
+    """TRANSPOSE_CONV: inputs (output shape, filter, input[, bias]). TFLM takes
+    the output size from the output tensor, not from the shape input."""
+    T = g.tensors
+    o = op.options
+    _need(len(op.inputs) in (3, 4), f'{len(op.inputs)} inputs')
+    shape, flt, inp = (T[i] for i in op.inputs[:3])
+    bias = T[op.inputs[3]] if len(op.inputs) > 3 and op.inputs[3] >= 0 else None
+    out = T[op.outputs[0]]
+    _check_conv_tensors(inp, flt, bias, out)
+    _need(shape.is_const and [int(v) for v in np.asarray(shape.data).reshape(-1)] == list(out.shape),
+          'the output shape input must be a constant equal to the output tensor\'s shape')
+    n, ih, iw, ic = _shape4(inp.shape, 'input')
+    on, oh, ow, oc = _shape4(out.shape, 'output')
+    fo, kh, kw, fi = _shape4(flt.shape, 'filter')
+    _need(on == n and fo == oc and fi == ic, f'filter {list(flt.shape)} for input {list(inp.shape)} '
+                                             f'and output {list(out.shape)}')
+    _need(len(flt.scales) in (1, oc) and (len(flt.scales) == 1 or flt.quantized_dimension == 0),
+          'filter quantisation axis')
+    padding = PADDINGS.get(o.get('Padding'))
+    _need(padding is not None, f'padding {o.get("Padding")}')
+    sh, sw = o.get('StrideH', 1), o.get('StrideW', 1)
+    _need(sh >= 1 and sw >= 1, 'stride')
+    mults, shifts = quant.conv_multipliers(inp.scale, flt.scales, out.scale, oc)
+    amin, amax = quant.activation_range(_act(o), out.scale, out.zero_point)
+    params = dict(batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+                  stride_h=sh, stride_w=sw, pad_top=_tconv_padding(padding, sh, kh, oh),
+                  pad_left=_tconv_padding(padding, sw, kw, ow), input_offset=-inp.zero_point,
+                  output_offset=out.zero_point, act_min=amin, act_max=amax)
+    consts = [('w', 'int8_t', np.ascontiguousarray(flt.data, dtype=np.int8)),
+              ('b', 'int32_t', np.ascontiguousarray(bias.data, dtype=np.int32) if bias is not None else None),
+              ('mult', 'int32_t', np.array(mults, dtype=np.int32)),
+              ('shift', 'int32_t', np.array(shifts, dtype=np.int32))]
+    # Every input pixel meets every filter tap (those landing outside the output included).
+    macs = n * ih * iw * ic * kh * kw * oc
+    return Layer(op.index, op.op, 'transpose_conv2d_s8', [inp.index], out.index, params, consts, macs)
 
 
 def lower_fc(g, op):
@@ -300,6 +354,38 @@ def lower_leaky_relu(g, op):
     return Layer(op.index, op.op, 'leaky_relu_s8', [inp.index], out.index, params, [], 0)
 
 
+def lower_logistic_tanh(g, op):
+    """LOGISTIC and TANH on int8: the output is in 256ths from -128 (LOGISTIC)
+    or 128ths from 0 (TANH) whatever the output tensor says, as in TFLM, which
+    refuses a LOGISTIC output zero point other than -128."""
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    if op.op == 'LOGISTIC':
+        _need(out.zero_point == -128, f'output zero point {out.zero_point}; TFLM requires -128')
+    mult, shift, radius = quant.sigmoid_input_params(inp.scale)
+    # Outside these scales TFLM's range radius is undefined behaviour (a shift
+    # of a 64-bit one by a negative or too large amount).
+    _need(0 <= shift <= 62, f'input scale {inp.scale:.3g} outside [2^-28, 2^35)')
+    params = dict(size=out.size, input_offset=-inp.zero_point, input_range_radius=radius,
+                  input_mult=mult, input_shift=shift)
+    return Layer(op.index, op.op, op.op.lower() + '_s8', [inp.index], out.index, params, [], 0)
+
+
+def lower_hard_swish(g, op):
+    inp, out = _elementwise_io(g, op)
+    _int8_act(inp, 'input')
+    _int8_act(out, 'output')
+    out_mult, out_exp, relu_mult, relu_exp = quant.hard_swish_params(inp.scale, out.scale)
+    _need(out_exp <= 0, f'output scale {out.scale:.3g} not above input scale / 128 (TFLM refuses it)')
+    # TFLM's saturating left shift computes 1 << (exponent - 1) in an int:
+    # undefined from 31 bits on.
+    _need(relu_exp <= 31, f'input scale {inp.scale:.3g} too large')
+    params = dict(size=out.size, input_offset=-inp.zero_point, output_offset=out.zero_point,
+                  output_mult=out_mult, output_shift=-out_exp, reluish_mult=relu_mult, reluish_exponent=relu_exp)
+    return Layer(op.index, op.op, 'hard_swish_s8', [inp.index], out.index, params, [], 0)
+
+
 def lower_mean(g, op):
     T = g.tensors
     inp, axes, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
@@ -373,35 +459,81 @@ def lower_strided_slice(g, op):
                  [(role, 'int32_t', np.array(v, dtype=np.int32)) for role, v in consts], 0)
 
 
+def _binary_operand(t, what):
+    """An ADD/SUB/MUL input: an int8 activation or an int8 constant (e.g. a per-channel scale)."""
+    _need(t.dtype == 'INT8', f'{what} tensor type {t.dtype}')
+    _need(len(t.scales) == 1 and len(t.zero_points) <= 1, f'{what} must be per-tensor quantised')
+
+
+def _extend_to_4d(shape):
+    """A binary operand's shape as 4-D (leading 1s added); a scalar (0-D) is all 1s."""
+    _need(len(shape) <= 4, f'{len(shape)}-D broadcasting')
+    return [1] * (4 - len(shape)) + [int(d) for d in shape]
+
+
+def _broadcast_strides(shape, out4):
+    """Element strides of a tensor read along the 4-D output, 0 along its broadcast dimensions."""
+    dims = _extend_to_4d(shape)
+    strides, step = [0] * 4, 1
+    for k in range(3, -1, -1):
+        strides[k] = 0 if dims[k] == 1 and out4[k] != 1 else step
+        step *= dims[k]
+    return strides
+
+
+def _broadcast_shape(a, b):
+    """Numpy's broadcast of two shapes (up to 4-D, as TFLM's int8 kernels take them)."""
+    a4, b4 = _extend_to_4d(a), _extend_to_4d(b)
+    _need(all(x == y or 1 in (x, y) for x, y in zip(a4, b4)),
+          f'shapes {list(a)} and {list(b)} do not broadcast')
+    return [x if y == 1 else y for x, y in zip(a4, b4)]
+
+
+def _binary_layer(g, op, kernel, params):
+    """ADD/SUB/MUL: the same-shape kernel, or its broadcasting twin when the shapes
+    differ; a constant operand travels as the layer's `in1`/`in2` array."""
+    T = g.tensors
+    a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
+    _binary_operand(a, 'input1')
+    _binary_operand(b, 'input2')
+    _int8_act(out, 'output')
+    _need(not (a.is_const and b.is_const), 'both inputs constant')
+    out4 = _broadcast_shape(a.shape, b.shape)
+    _need(_extend_to_4d(out.shape) == out4, f'output shape {list(out.shape)} is not the broadcast shape')
+    consts = [(role, 'int8_t', np.ascontiguousarray(t.data, dtype=np.int8))
+              for role, t in (('in1', a), ('in2', b)) if t.is_const]
+    act_inputs = [t.index for t in (a, b) if not t.is_const]
+    if _extend_to_4d(a.shape) == _extend_to_4d(b.shape):
+        return Layer(op.index, op.op, kernel, act_inputs, out.index, dict(size=out.size, **params), consts, 0)
+    consts += [('out_shape', 'int32_t', np.array(out4, dtype=np.int32)),
+               ('in1_stride', 'int32_t', np.array(_broadcast_strides(a.shape, out4), dtype=np.int32)),
+               ('in2_stride', 'int32_t', np.array(_broadcast_strides(b.shape, out4), dtype=np.int32))]
+    params = {f'op.{k}': v for k, v in params.items()}
+    return Layer(op.index, op.op, kernel.replace('_s8', '_broadcast_s8'), act_inputs, out.index, params, consts, 0)
+
+
 def lower_add(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
-    for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
-        _int8_act(t, w)
-    _need(a.shape == b.shape == out.shape, f'broadcasting {op.op}')
     (m1, s1), (m2, s2), (mo, so) = quant.add_params(a.scale, b.scale, out.scale)
     amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
-    params = dict(size=out.size, left_shift=20,
+    params = dict(left_shift=20,
                   in1_offset=-a.zero_point, in1_mult=m1, in1_shift=s1,
                   in2_offset=-b.zero_point, in2_mult=m2, in2_shift=s2,
                   output_offset=out.zero_point, out_mult=mo, out_shift=so,
                   act_min=amin, act_max=amax)
-    return Layer(op.index, op.op, 'add_s8' if op.op == 'ADD' else 'sub_s8', [a.index, b.index], out.index,
-                 params, [], 0)
+    return _binary_layer(g, op, 'add_s8' if op.op == 'ADD' else 'sub_s8', params)
 
 
 def lower_mul(g, op):
     T = g.tensors
     a, b, out = T[op.inputs[0]], T[op.inputs[1]], T[op.outputs[0]]
-    for t, w in ((a, 'input1'), (b, 'input2'), (out, 'output')):
-        _int8_act(t, w)
-    _need(a.shape == b.shape == out.shape, 'broadcasting MUL')
     mult, shift = quant.quantize_multiplier(float(np.float32(a.scale)) * float(np.float32(b.scale))
                                             / float(np.float32(out.scale)))
     amin, amax = quant.activation_range(_act(op.options), out.scale, out.zero_point)
-    params = dict(size=out.size, in1_offset=-a.zero_point, in2_offset=-b.zero_point,
+    params = dict(in1_offset=-a.zero_point, in2_offset=-b.zero_point,
                   output_offset=out.zero_point, out_mult=mult, out_shift=shift, act_min=amin, act_max=amax)
-    return Layer(op.index, op.op, 'mul_s8', [a.index, b.index], out.index, params, [], 0)
+    return _binary_layer(g, op, 'mul_s8', params)
 
 
 def lower_softmax(g, op):
@@ -432,6 +564,7 @@ def lower_reshape(g, op):
 LOWERINGS = {
     'CONV_2D': lambda g, op: lower_conv(g, op, False),
     'DEPTHWISE_CONV_2D': lambda g, op: lower_conv(g, op, True),
+    'TRANSPOSE_CONV': lower_transpose_conv,
     'FULLY_CONNECTED': lower_fc,
     'AVERAGE_POOL_2D': lower_avgpool,
     'ADD': lower_add,
@@ -451,6 +584,9 @@ LOWERINGS = {
     'RELU': lower_relu,
     'RELU6': lower_relu,
     'LEAKY_RELU': lower_leaky_relu,
+    'LOGISTIC': lower_logistic_tanh,
+    'TANH': lower_logistic_tanh,
+    'HARD_SWISH': lower_hard_swish,
 }
 
 

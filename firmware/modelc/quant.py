@@ -101,3 +101,37 @@ def softmax_params(beta, input_scale):
                           / float(1 << shift))
     diff_min = -int(math.floor(max_input_rescaled))
     return mult, shift, diff_min
+
+
+SIGMOID_INPUT_INTEGER_BITS = 4
+
+
+def sigmoid_input_params(input_scale):
+    """(input_multiplier, input_left_shift, input_range_radius) of TFLM's int8
+    LOGISTIC and TANH: the input scale times 2^27 (inputs in Q4.27) as a Q0.31
+    multiplier and shift, without quantize_multiplier's flush to zero, and the
+    largest |x - zero point| that stays inside Q4.27, floor(15 * 2^27 / 2^shift)."""
+    ib = SIGMOID_INPUT_INTEGER_BITS
+    q, shift = math.frexp(float(np.float32(input_scale)) * float(1 << (31 - ib)))
+    mult = round_half_away(q * float(1 << 31))
+    radius = math.floor(float((1 << ib) - 1) * float(1 << (31 - ib)) / math.ldexp(1.0, shift))
+    return mult, shift, radius
+
+
+def _int16_multiplier(q31):
+    """A Q0.31 multiplier rounded to Q0.15, saturating near one (TFLM's
+    DownScaleInt32ToInt16Multiplier)."""
+    if q31 >= (1 << 31) - 1 - (1 << 15):
+        return (1 << 15) - 1
+    return (q31 + (1 << 15)) >> 16
+
+
+def hard_swish_params(input_scale, output_scale):
+    """(output_mult, output_exponent, reluish_mult, reluish_exponent) of TFLM's
+    int8 HARD_SWISH, int16 multipliers: the input on a 'hires' scale (input
+    scale / 128, computed in float32 like TFLM) over the output scale, and over
+    the 'reluish' scale 3 / 32768."""
+    hires = np.float32(1.0 / 128.0) * np.float32(input_scale)
+    out_mult, out_exp = quantize_multiplier(float(hires / np.float32(output_scale)))
+    relu_mult, relu_exp = quantize_multiplier(float(hires / (np.float32(3.0) / np.float32(32768.0))))
+    return _int16_multiplier(out_mult), out_exp, _int16_multiplier(relu_mult), relu_exp

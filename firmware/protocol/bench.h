@@ -7,6 +7,17 @@
 
 #include <stdint.h>
 
+#include "model.h"
+
+/* A hand-written model.h (make MODEL_DIR=...) that predates models of several
+ * inputs and outputs describes one of each. */
+#ifndef MODEL_INPUT_COUNT
+#define MODEL_INPUT_COUNT        1
+#define MODEL_OUTPUT_COUNT       1
+#define MODEL_ALL_INPUTS_BYTES   MODEL_INPUT_BYTES
+#define MODEL_ALL_OUTPUTS_BYTES  MODEL_OUTPUT_BYTES
+#endif
+
 /* How the bytes of an input file become the model's int8 input tensor. */
 #define BENCH_INPUT_INT8       1   /* copied as they are (KWS features) */
 #define BENCH_INPUT_UINT8_RGB  2   /* uint8 pixels, device subtracts 128 */
@@ -40,11 +51,11 @@
 #define BENCH_INPUT      BENCH_INPUT_FLOAT32
 #define BENCH_RESULTS    BENCH_RESULTS_MSE
 #elif defined(TP_BENCH_raw)
-/* Any int8 model (make BENCH=raw MODEL=... or MODEL_DIR=...): the input
- * file is the int8 input tensor as is; read the outputs with `outputs`. */
-#include "model.h"
+/* Any model (make BENCH=raw MODEL=... or MODEL_DIR=...): the input file is
+ * the model's input tensors as they are, concatenated in input order; read
+ * the outputs with `outputs`.  m-results is output 0's byte count. */
 #define BENCH_MODEL_ID   "raw"
-#define BENCH_DB_BYTES   ((uint32_t)MODEL_INPUT_BYTES)
+#define BENCH_DB_BYTES   ((uint32_t)MODEL_ALL_INPUTS_BYTES)
 #define BENCH_INPUT      BENCH_INPUT_INT8
 #define BENCH_RESULTS    BENCH_RESULTS_COUNT
 #else

@@ -11,12 +11,14 @@
  *                   insn: one inline add per instruction (exact always)
  *   markers=A:B:..  hex code addresses whose execution is recorded
  *   profile=on      also write per-block execution counts at exit
- *   region=B:S:A:P:T memory-aware run: a memory region at hex base B, hex
+ *   region=B:S:A:P:T:D memory-aware run: a memory region at hex base B, hex
  *                   size S, read width A bytes, sequential prefetch P (0/1),
- *                   wait states T (0/1); repeat in order (index = position)
- *   cache=Z:L:W:F:M a cache of Z bytes, L-byte lines, W ways, serving F (f:
- *                   fetch, d: data reads, fd: both) for the regions in hex
- *                   bit mask M (see memsim.h for the model)
+ *                   wait states T (0/1), data read buffer D (0/1); repeat in
+ *                   order (index = position)
+ *   cache=Z:L:S:W:F:M a cache of Z bytes, L-byte lines of S-byte sectors
+ *                   (S = L: not sectored), W ways, serving F (f: fetch, d:
+ *                   data reads, fd: both) for the regions in hex bit mask M
+ *                   (see memsim.h for the model)
  *
  * Output, one record per line:
  *   M <addr> <count>      marker <addr> is about to execute; <count> guest
@@ -282,27 +284,28 @@ static int parse_region(const char *spec)
 {
     unsigned long long base, size;
     unsigned access;
-    int prefetch, timed;
+    int prefetch, timed, data_buffer;
     char tail;
-    if (sscanf(spec, "%llx:%llx:%u:%d:%d%c", &base, &size, &access, &prefetch, &timed, &tail) != 5
+    if (sscanf(spec, "%llx:%llx:%u:%d:%d:%d%c", &base, &size, &access, &prefetch, &timed, &data_buffer, &tail) != 6
         || !memory_model()) {
         return -1;
     }
-    return memsim_add_region(memory, base, size, access, prefetch, timed);
+    return memsim_add_region(memory, base, size, access, prefetch, timed, data_buffer);
 }
 
 static int parse_cache(const char *spec)
 {
-    unsigned size, line, ways, mask;
+    unsigned size, line, sector, ways, mask;
     char streams[3] = "";
     char tail;
     unsigned serves = 0;
-    if (sscanf(spec, "%u:%u:%u:%2[fd]:%x%c", &size, &line, &ways, streams, &mask, &tail) != 5 || !memory_model()) {
+    if (sscanf(spec, "%u:%u:%u:%u:%2[fd]:%x%c", &size, &line, &sector, &ways, streams, &mask, &tail) != 6
+        || !memory_model()) {
         return -1;
     }
     serves |= strchr(streams, 'f') ? MS_SERVES_FETCH : 0;
     serves |= strchr(streams, 'd') ? MS_SERVES_DATA : 0;
-    return memsim_add_cache(memory, size, line, ways, serves, mask);
+    return memsim_add_cache(memory, size, line, sector, ways, serves, mask);
 }
 
 /* To stderr, not qemu_plugin_outs(): that only shows with -d plugin. */
@@ -330,11 +333,11 @@ TP_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
             profile = 0;
         } else if (strncmp(arg, "region=", 7) == 0) {
             if (parse_region(arg + 7) != 0) {
-                return fail("bad region (hex base:hex size:access bytes, a power of two:prefetch 0/1:timed 0/1)", arg);
+                return fail("bad region (hex base:hex size:access bytes, a power of two:prefetch 0/1:timed 0/1:data buffer 0/1)", arg);
             }
         } else if (strncmp(arg, "cache=", 6) == 0) {
             if (parse_cache(arg + 6) != 0) {
-                return fail("bad cache (size:line:ways:f|d|fd:hex region mask; size a multiple of line x ways)", arg);
+                return fail("bad cache (size:line:sector:ways:f|d|fd:hex region mask; size a multiple of line x ways, sector a power of two dividing line)", arg);
             }
         } else if (strncmp(arg, "markers=", 8) == 0) {
             if (parse_markers(arg + 8) != 0) {

@@ -31,9 +31,10 @@ static void route_all(memsim_t *ms)
                     break;
                 }
             }
-            route->unit_shift = log2_of(route->cache ? route->cache->line : region ? region->access_bytes : 4);
+            route->unit_shift = log2_of(route->cache ? route->cache->sector : region ? region->access_bytes : 4);
             route->simulated = route->cache || (region && region->timed);
             route->prefetch = !s && region && region->prefetch;
+            route->buffered = !s || !region || region->data_buffer;
         }
     }
 }
@@ -52,6 +53,7 @@ memsim_t *memsim_new(void)
 static void cache_free(ms_cache_t *c)
 {
     free(c->tags);
+    free(c->valid);
     free(c->newer);
     free(c->older);
     free(c->mru);
@@ -75,21 +77,23 @@ static int power_of_two(uint64_t v)
     return v && !(v & (v - 1));
 }
 
-int memsim_add_region(memsim_t *ms, uint64_t base, uint64_t size, uint32_t access_bytes, int prefetch, int timed)
+int memsim_add_region(memsim_t *ms, uint64_t base, uint64_t size, uint32_t access_bytes, int prefetch, int timed,
+                      int data_buffer)
 {
     if (ms->n_regions == MS_MAX_REGIONS || !size || !power_of_two(access_bytes)) {
         return -1;
     }
-    ms->regions[ms->n_regions++] = (ms_region_t){base, size, access_bytes, prefetch, timed};
+    ms->regions[ms->n_regions++] = (ms_region_t){base, size, access_bytes, prefetch, timed, data_buffer};
     route_all(ms);
     return 0;
 }
 
-int memsim_add_cache(memsim_t *ms, uint32_t size, uint32_t line, uint32_t ways, unsigned serves,
+int memsim_add_cache(memsim_t *ms, uint32_t size, uint32_t line, uint32_t sector, uint32_t ways, unsigned serves,
                      uint32_t region_mask)
 {
     if (ms->n_caches == MS_MAX_CACHES || !power_of_two(line) || !ways || size % (line * ways)
-        || !power_of_two(size / line / ways) || !(serves & (MS_SERVES_FETCH | MS_SERVES_DATA))) {
+        || !power_of_two(size / line / ways) || !(serves & (MS_SERVES_FETCH | MS_SERVES_DATA))
+        || !power_of_two(sector) || sector > line || line / sector > 32) {
         return -1;
     }
     ms_cache_t *c = &ms->caches[ms->n_caches];
@@ -98,15 +102,16 @@ int memsim_add_cache(memsim_t *ms, uint32_t size, uint32_t line, uint32_t ways, 
     while (index_size < 2 * slots) {
         index_size *= 2;
     }
-    *c = (ms_cache_t){.line = line, .ways = ways, .sets = slots / ways, .serves = serves,
-                      .region_mask = region_mask, .index_mask = index_size - 1, .last_line = NO_UNIT};
+    *c = (ms_cache_t){.line = line, .sector = sector, .ways = ways, .sets = slots / ways, .serves = serves,
+                      .region_mask = region_mask, .index_mask = index_size - 1, .last_unit = NO_UNIT};
     c->tags = malloc(sizeof *c->tags * slots);
+    c->valid = calloc(slots, sizeof *c->valid);
     c->newer = malloc(sizeof *c->newer * slots);
     c->older = malloc(sizeof *c->older * slots);
     c->mru = malloc(sizeof *c->mru * c->sets);
     c->lru = malloc(sizeof *c->lru * c->sets);
     c->index = calloc(index_size, sizeof *c->index);
-    if (!c->tags || !c->newer || !c->older || !c->mru || !c->lru || !c->index) {
+    if (!c->tags || !c->valid || !c->newer || !c->older || !c->mru || !c->lru || !c->index) {
         cache_free(c);
         return -1;
     }
@@ -188,22 +193,31 @@ static void make_most_recent(ms_cache_t *c, uint32_t set, uint32_t slot)
     c->mru[set] = slot;
 }
 
-/* Look line number `line` up; on a miss it replaces its set's least recently used line. 1 = hit. */
-static int cache_access(ms_cache_t *c, uint64_t line)
+/* Look the sector at byte address `unit` up.  A line that is present becomes
+ * its set's most recent; a missing sector is read into it (a miss); a missing
+ * line replaces its set's least recently used line, holding only this sector.
+ * 1 = hit. */
+static int cache_access(ms_cache_t *c, uint64_t unit)
 {
+    uint64_t line = unit / c->line;
+    uint32_t sector_bit = 1u << (unit % c->line / c->sector);
     uint32_t set = c->sets == 1 ? 0 : (uint32_t)(line & (c->sets - 1));
     uint32_t pos, slot;
 
-    if (line == c->last_line) {
-        return 1;  /* already its set's most recent: nothing changes */
+    if (unit == c->last_unit) {
+        return 1;  /* present, and its line already its set's most recent: nothing changes */
     }
-    c->last_line = line;
+    c->last_unit = unit;
     pos = index_find(c, line);
 
     if (c->index[pos]) {
         slot = c->index[pos] - 1;
         make_most_recent(c, set, slot);
-        return 1;
+        if (c->valid[slot] & sector_bit) {
+            return 1;
+        }
+        c->valid[slot] |= sector_bit;
+        return 0;
     }
     slot = c->lru[set];
     if (c->tags[slot] != NO_UNIT) {
@@ -211,6 +225,7 @@ static int cache_access(ms_cache_t *c, uint64_t line)
         pos = index_find(c, line);  /* the removal may have moved the free position */
     }
     c->tags[slot] = line;
+    c->valid[slot] = sector_bit;
     c->index[pos] = slot + 1;
     make_most_recent(c, set, slot);
     return 0;
@@ -221,13 +236,13 @@ static void access_unit(memsim_t *ms, uint64_t *counts, const ms_route_t *route,
 {
     uint64_t *last = fetch ? &ms->last_fetch_unit : &ms->last_data_unit;
     int sequential = *last != NO_UNIT && unit_addr == *last + (1ull << route->unit_shift);
-    int buffered = unit_addr == *last;
+    int buffered = route->buffered && unit_addr == *last;
 
     *last = unit_addr;
     if (route->cache) {
         uint64_t *cache_counts = ms->cache_counts[route->cache_index];
         cache_counts[MS_CACHE_LOOKUPS]++;
-        if (cache_access(route->cache, unit_addr >> route->unit_shift)) {
+        if (cache_access(route->cache, unit_addr)) {
             cache_counts[MS_CACHE_HITS]++;
             return;
         }

@@ -30,15 +30,22 @@ DRIVER_C = r'''
 #include <string.h>
 #include "model.h"
 
-/* Reads N * MODEL_INPUT_BYTES from stdin, writes N * MODEL_OUTPUT_BYTES. */
+/* Reads N * MODEL_ALL_INPUTS_BYTES from stdin (each row the input tensors
+ * concatenated in input order), writes N * MODEL_ALL_OUTPUTS_BYTES likewise. */
 int main(void)
 {
-    static int8_t buf[MODEL_INPUT_BYTES];
-    while (fread(buf, 1, MODEL_INPUT_BYTES, stdin) == MODEL_INPUT_BYTES) {
-        memcpy(model_input(), buf, MODEL_INPUT_BYTES);
+    static int8_t buf[MODEL_ALL_INPUTS_BYTES];
+    while (fread(buf, 1, MODEL_ALL_INPUTS_BYTES, stdin) == MODEL_ALL_INPUTS_BYTES) {
+        const int8_t *row = buf;
+        for (int i = 0; i < MODEL_INPUT_COUNT; i++) {
+            memcpy(model_inputs[i].data, row, model_inputs[i].bytes);
+            row += model_inputs[i].bytes;
+        }
         model_invoke();
-        if (fwrite(model_output(), 1, MODEL_OUTPUT_BYTES, stdout) != MODEL_OUTPUT_BYTES) {
-            return 1;
+        for (int i = 0; i < MODEL_OUTPUT_COUNT; i++) {
+            if (fwrite(model_outputs[i].data, 1, model_outputs[i].bytes, stdout) != model_outputs[i].bytes) {
+                return 1;
+            }
         }
     }
     return 0;
@@ -129,11 +136,11 @@ TFLM_ARENA = 4 << 20
 
 
 def input_size(model_bytes):
-    """Bytes of the (single) model input."""
+    """Bytes of a model's inputs (every input tensor, concatenated)."""
     from modelc.reader import read_model
 
     g = read_model(model_bytes)
-    return g.tensors[g.inputs[0]].nbytes
+    return sum(g.tensors[i].nbytes for i in g.inputs)
 
 
 def run_tflm(model_bytes, inputs):
@@ -141,14 +148,22 @@ def run_tflm(model_bytes, inputs):
 
     # The interpreter's default arena guess scales with model size, which is
     # too small for weight-less ops on large tensors.
+    from modelc.reader import read_model
+
+    g = read_model(model_bytes)
     it = runtime.Interpreter.from_bytes(model_bytes, arena_size=TFLM_ARENA)
-    det = it.get_input_details(0)
-    shape = tuple(det['shape'])
+    details = [it.get_input_details(i) for i in range(len(g.inputs))]
+    sizes = [g.tensors[i].nbytes for i in g.inputs]
     outs = []
-    # Rows are the input tensor's bytes (int8 view); outputs likewise, so
-    # float32 and uint8 model I/O compare byte for byte.
+    # Rows are the input tensors' bytes (int8 view), concatenated in input
+    # order; outputs likewise, so float32 and uint8 model I/O compare byte
+    # for byte.
     for x in np.asarray(inputs, dtype=np.int8):
-        it.set_input(np.ascontiguousarray(x).view(det['dtype']).reshape(shape), 0)
+        at = 0
+        for i, (det, size) in enumerate(zip(details, sizes)):
+            it.set_input(np.ascontiguousarray(x[at:at + size]).view(det['dtype']).reshape(tuple(det['shape'])), i)
+            at += size
         it.invoke()
-        outs.append(np.ascontiguousarray(np.array(it.get_output(0))).view(np.int8).reshape(-1))
+        outs.append(np.concatenate([np.ascontiguousarray(np.array(it.get_output(i))).view(np.int8).reshape(-1)
+                                    for i in range(len(g.outputs))]))
     return np.stack(outs)

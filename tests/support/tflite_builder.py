@@ -224,13 +224,16 @@ def _bias_for(rng, n, acc_scale_hint):
     return rng.integers(-acc_scale_hint, acc_scale_hint + 1, size=n).astype(np.int32)
 
 
-def random_conv2d(rng, depthwise=False):
+def random_conv2d(rng, depthwise=False, dilation=None, depth_multiplier=None):
+    """dilation (h, w) and depth_multiplier, when given, replace the random ones."""
     while True:
         ih, iw = int(rng.integers(1, 13)), int(rng.integers(1, 13))
         kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
         sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         dh = dw = 1
-        if rng.random() < 0.15:
+        if dilation is not None:
+            dh, dw = dilation
+        elif rng.random() < 0.15:
             dh, dw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
         padding = 'SAME' if rng.random() < 0.6 else 'VALID'
         oh, ow = _out_size(padding, ih, kh, sh, dh), _out_size(padding, iw, kw, sw, dw)
@@ -239,7 +242,7 @@ def random_conv2d(rng, depthwise=False):
     ic = int(rng.integers(1, 17))
     dm = 1
     if depthwise:
-        dm = 1 if rng.random() < 0.8 else int(rng.integers(2, 4))
+        dm = depth_multiplier or (1 if rng.random() < 0.8 else int(rng.integers(2, 4)))
         oc = ic * dm
     else:
         oc = int(rng.integers(1, 17))
@@ -278,6 +281,62 @@ def random_conv2d(rng, depthwise=False):
     desc = (f'{spec.op} in={inp.shape} k={kh}x{kw} s={sh}x{sw} d={dh}x{dw} {padding} '
             f'oc={oc} dm={dm} act={act} zp_in={in_zp} zp_out={out_zp}')
     return spec, desc
+
+
+def random_transpose_conv(rng):
+    """TRANSPOSE_CONV with per-channel weights, with and without bias, SAME or
+    VALID, strides 1 to 3, and output sizes anywhere in the range TensorFlow
+    allows for the input (output_padding), a random fused activation."""
+    n = 1 if rng.random() < 0.9 else 2
+    ih, iw = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+    kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    sh, sw = (int(rng.integers(1, 3)) for _ in range(2)) if rng.random() < 0.85 else (3, int(rng.integers(1, 4)))
+    padding = 'SAME' if rng.random() < 0.6 else 'VALID'
+
+    def out_size(i, k, st):
+        full = i * st if padding == 'SAME' else (i - 1) * st + k
+        extra = int(rng.integers(0, st)) if rng.random() < 0.3 else 0
+        return full - extra if padding == 'SAME' else full + extra
+
+    oh, ow = out_size(ih, kh, sh), out_size(iw, kw, sw)
+    ic, oc = int(rng.integers(1, 17)), int(rng.integers(1, 17))
+    in_scale, in_zp = _rand_scale(rng, 0.005, 1.0), int(rng.integers(-128, 128))
+    out_zp = int(rng.integers(-128, 128))
+    fscales = [_rand_scale(rng, 1e-4, 0.05) for _ in range(oc)]
+    if rng.random() < 0.2:
+        fscales = fscales[:1]  # per-tensor weights
+    # Each output sums about (k / stride)^2 * ic products.
+    taps = max(1.0, kh * kw / (sh * sw)) * ic
+    out_scale = float(np.float32(in_scale * float(np.median(fscales)) * np.sqrt(taps) * 80 * 74 / 60
+                                 * rng.uniform(0.3, 3.0)))
+    w = rng.integers(-127, 128, size=(oc, kh, kw, ic)).astype(np.int8)
+    has_bias = rng.random() < 0.7
+    act = str(rng.choice(list(ACT)))
+    inputs = [TensorSpec((4,), np.int32, data=np.array([n, oh, ow, oc], np.int32)),
+              TensorSpec((oc, kh, kw, ic), np.int8, fscales, 0, 0, w),
+              TensorSpec((n, ih, iw, ic), np.int8, in_scale, in_zp)]
+    if has_bias:
+        bscales = [in_scale * f for f in (fscales * oc if len(fscales) == 1 else fscales)]
+        inputs.append(TensorSpec((oc,), np.int32, bscales, 0, 0,
+                                 rng.integers(-20000, 20001, size=oc).astype(np.int32)))
+    spec = OpSpec('TRANSPOSE_CONV', inputs, [TensorSpec((n, oh, ow, oc), np.int8, None, None)],
+                  'TransposeConvOptions', {'Padding': 0 if padding == 'SAME' else 1, 'StrideW': sw, 'StrideH': sh,
+                                           'FusedActivationFunction': ACT[act]})
+    spec.outputs[0].scale, spec.outputs[0].zero_point = out_scale, out_zp
+    desc = (f'TRANSPOSE_CONV in={(n, ih, iw, ic)} out={(n, oh, ow, oc)} k={kh}x{kw} s={sh}x{sw} {padding} '
+            f'bias={has_bias} per_channel={len(fscales) > 1} act={act}')
+    return spec, desc
+
+
+def random_depthwise_multiplier_dilation(rng):
+    """DEPTHWISE_CONV_2D with a depth multiplier above 1, a dilation above 1, or
+    both (the rest of the geometry as random_conv2d draws it)."""
+    which = int(rng.integers(0, 3))  # 0: multiplier, 1: dilation, 2: both
+    dm = int(rng.integers(2, 5)) if which != 1 else 1
+    dilation = (int(rng.integers(2, 4)), int(rng.integers(1, 4))) if which != 0 else (1, 1)
+    if which != 0 and rng.random() < 0.5:
+        dilation = dilation[::-1]
+    return random_conv2d(rng, True, dilation=dilation, depth_multiplier=dm)
 
 
 def random_fully_connected(rng):
@@ -552,6 +611,151 @@ def random_add(rng, op='ADD'):
                    f'zps={z1},{z2}->{zo} act={act} swap={swap}')
 
 
+def _binary_output_scale(rng, op, s1, s2):
+    """An output scale that keeps most ADD/SUB/MUL results inside int8."""
+    if op == 'MUL':  # products span about s1 * s2 * 128^2
+        return float(np.float32(s1 * s2 * 128 * rng.uniform(0.3, 1.5)))
+    return float(np.float32((s1 + s2) * rng.uniform(0.4, 1.5)))
+
+
+def _broadcast_pair(rng, out):
+    """Two shapes, different but broadcasting to `out` (numpy rules): each dimension
+    full or 1, the second of rank <= len(out)."""
+    rank = len(out)
+    while True:
+        x = [d if rng.random() < 0.6 else 1 for d in out]
+        c_rank = int(rng.integers(1, rank + 1))
+        c = [d if rng.random() < 0.5 else 1 for d in out[rank - c_rank:]]
+        c4 = [1] * (rank - c_rank) + c
+        x = [d if x[k] == 1 and c4[k] == 1 else x[k] for k, d in enumerate(out)]
+        if x != c4:
+            return x, c
+
+
+def random_broadcast(rng):
+    """ADD, SUB or MUL of operands that broadcast against each other (up to 4-D):
+    the model input against a constant of another shape (either may be the
+    broadcast one; sometimes of the same shape), or against a MEAN of itself over some axes (kept as 1s,
+    sometimes reshaped to a lower rank). Returns (model_bytes, desc)."""
+    op = str(rng.choice(['ADD', 'SUB', 'MUL']))
+    while True:
+        rank = int(rng.integers(1, 5))
+        out = [int(x) for x in rng.integers(1, 7, size=rank)]
+        if max(out) > 1:
+            break
+    s1, s2 = _rand_scale(rng, 0.005, 1.0), _rand_scale(rng, 0.005, 1.0)
+    z1, z2, zo = (int(rng.integers(-128, 128)) for _ in range(3))
+    act = str(rng.choice(['NONE', 'RELU', 'RELU6']))
+    swap = bool(rng.random() < 0.5)
+    options = {'ADD': 'AddOptions', 'SUB': 'SubOptions', 'MUL': 'MulOptions'}[op]
+    if rng.random() < 0.5:
+        # Now and then a constant of the input's own shape (the same-shape kernel).
+        x_shape, c_shape = (out, out) if rng.random() < 0.15 else _broadcast_pair(rng, out)
+        so = _binary_output_scale(rng, op, s1, s2)
+        c = rng.integers(-128, 128, size=c_shape).astype(np.int8)
+        tensors = [TensorSpec(tuple(x_shape), np.int8, s1, z1, name='x'),
+                   TensorSpec(tuple(c_shape), np.int8, s2, z2, data=c, name='c'),
+                   TensorSpec(tuple(out), np.int8, so, zo, name='out')]
+        ops = [OpSpec(op, [1, 0] if swap else [0, 1], [2], options, {'FusedActivationFunction': ACT[act]})]
+        desc = f'{op} x={x_shape} const={c_shape}'
+    else:
+        wide = [k for k, d in enumerate(out) if d > 1]
+        axes = sorted(int(a) for a in rng.choice(wide, size=int(rng.integers(1, len(wide) + 1)), replace=False))
+        kept = [1 if k in axes else d for k, d in enumerate(out)]
+        lead = 0
+        while lead < len(axes) and axes[lead] == lead and rng.random() < 0.5:
+            lead += 1  # drop some of the leading 1s: a lower-rank operand
+        s2 = float(np.float32(s1 * rng.uniform(0.3, 1.5)))
+        so = _binary_output_scale(rng, op, s1, s2)
+        tensors = [TensorSpec(tuple(out), np.int8, s1, z1, name='x'),
+                   TensorSpec((len(axes),), np.int32, data=np.array(axes, np.int32), name='axes'),
+                   TensorSpec(tuple(kept), np.int8, s2, z2, name='m'),
+                   TensorSpec(tuple(kept[lead:]), np.int8, s2, z2, name='m2'),
+                   TensorSpec(tuple(out), np.int8, so, zo, name='out')]
+        ops = [OpSpec('MEAN', [0, 1], [2], 'ReducerOptions', {'KeepDims': True}),
+               OpSpec('RESHAPE', [2], [3]),
+               OpSpec(op, [3, 0] if swap else [0, 3], [4], options, {'FusedActivationFunction': ACT[act]})]
+        desc = f'{op} x={out} mean over {axes} -> {kept[lead:]}'
+    model = build_model(ops, [0], [len(tensors) - 1], tensors)
+    return model, (f'{desc} scales={s1:.4g},{s2:.4g}->{so:.4g} zps={z1},{z2}->{zo} act={act} swap={swap}')
+def _sigmoid_input_scale(rng):
+    """Mostly typical input scales, one in five at the edges modelc accepts
+    (2^-28, where the rescaling shift is 0; inputs saturating from |x| = 1)."""
+    if rng.random() < 0.8:
+        return _rand_scale(rng, 0.002, 0.5)
+    return float(np.float32(rng.choice([2.0 ** -28, 1e-6, 2.0, 30.0, 1000.0])))
+
+
+def random_logistic_tanh(rng, op):
+    """LOGISTIC (output 1/256, -128) or TANH (output 1/128, 0); one in ten
+    with another output quantisation, which TFLM ignores (a LOGISTIC output
+    zero point must stay -128)."""
+    shape = tuple(int(x) for x in rng.integers(1, 9, size=int(rng.integers(1, 5))))
+    s_in, z_in = _sigmoid_input_scale(rng), int(rng.integers(-128, 128))
+    s_out, z_out = (1.0 / 256, -128) if op == 'LOGISTIC' else (1.0 / 128, 0)
+    if rng.random() < 0.1:
+        s_out = _rand_scale(rng, 0.001, 0.5)
+        z_out = z_out if op == 'LOGISTIC' else int(rng.integers(-128, 128))
+    spec = OpSpec(op, [TensorSpec(shape, np.int8, s_in, z_in)], [TensorSpec(shape, np.int8, s_out, z_out)])
+    return spec, f'{op} shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out})'
+
+
+def random_hard_swish(rng):
+    """HARD_SWISH with the output scale near the input's, or at the edges:
+    just above input scale / 128 (TFLM refuses below), or so far above that
+    the output shift is 16 to 31 bits (int16 rounding quirks) or the
+    multiplier flushes to zero."""
+    shape = tuple(int(x) for x in rng.integers(1, 9, size=int(rng.integers(1, 5))))
+    s_in, z_in = _sigmoid_input_scale(rng), int(rng.integers(-128, 128))
+    ratio = float(np.exp(rng.uniform(np.log(0.05), np.log(5.0))))
+    if rng.random() < 0.2:
+        ratio = float(rng.choice([1.0 / 120, 600.0, 1e5, 1e12]))
+    s_out, z_out = float(np.float32(s_in * ratio)), int(rng.integers(-128, 128))
+    spec = OpSpec('HARD_SWISH', [TensorSpec(shape, np.int8, s_in, z_in)], [TensorSpec(shape, np.int8, s_out, z_out)])
+    return spec, f'HARD_SWISH shape={shape} in=({s_in:.4g},{z_in}) out=({s_out:.4g},{z_out})'
+
+
+def random_activation_chain(rng):
+    """A MobileNetV3-like block: 1x1 conv, HARD_SWISH, 3x3 depthwise, swish
+    gating (LOGISTIC times its own input, MUL), TANH. Scales keep each
+    activation's input in the range where its curve bends (a few units)."""
+    h, w = (int(v) for v in rng.integers(1, 7, size=2))
+    c = int(rng.integers(1, 9))
+    shape = (1, h, w, c)
+    s_x, z_x = _rand_scale(rng, 0.005, 0.5), int(rng.integers(-128, 128))
+    s_y = float(np.float32(rng.uniform(2.0, 8.0) / 128))       # conv output: +-2 .. +-8
+    s_h = float(np.float32(s_y * rng.uniform(0.5, 1.0)))       # hard swish: [-0.375, y max]
+    z_h = int(min(-100, -128 + round(0.375 / s_h)))
+    s_d = float(np.float32(rng.uniform(3.0, 8.0) / 128))       # depthwise output, LOGISTIC input
+    s_m = float(np.float32(s_d * rng.uniform(0.5, 1.0)))       # swish, TANH input
+    # Filter scales for outputs of about +-40 steps from random int8 inputs
+    # (a tap contributes about 74 * 73 on average).
+    fs1 = [float(np.float32(rng.uniform(0.5, 2.0) * 40 * s_y / (s_x * np.sqrt(c) * 74 * 73))) for _ in range(c)]
+    fs2 = [float(np.float32(rng.uniform(0.5, 2.0) * 40 * s_d / (s_h * 3 * 50 * 73))) for _ in range(c)]
+    conv_opts = {'Padding': 0, 'StrideW': 1, 'StrideH': 1, 'FusedActivationFunction': 0,
+                 'DilationWFactor': 1, 'DilationHFactor': 1}
+    tensors = [
+        TensorSpec(shape, np.int8, s_x, z_x, name='x'),
+        TensorSpec((c, 1, 1, c), np.int8, fs1, 0, 0, rng.integers(-127, 128, size=(c, 1, 1, c)).astype(np.int8)),
+        TensorSpec((c,), np.int32, [s_x * f for f in fs1], 0, 0, rng.integers(-500, 501, size=c).astype(np.int32)),
+        TensorSpec(shape, np.int8, s_y, int(rng.integers(-20, 21)), name='y'),
+        TensorSpec(shape, np.int8, s_h, z_h, name='hswish'),
+        TensorSpec((1, 3, 3, c), np.int8, fs2, 0, 3, rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)),
+        TensorSpec((c,), np.int32, [s_h * f for f in fs2], 0, 0, rng.integers(-500, 501, size=c).astype(np.int32)),
+        TensorSpec(shape, np.int8, s_d, int(rng.integers(-20, 21)), name='d'),
+        TensorSpec(shape, np.int8, 1.0 / 256, -128, name='gate'),
+        TensorSpec(shape, np.int8, s_m, int(rng.integers(-100, -60)), name='swish'),
+        TensorSpec(shape, np.int8, 1.0 / 128, 0, name='out'),
+    ]
+    ops = [OpSpec('CONV_2D', [0, 1, 2], [3], 'Conv2DOptions', conv_opts),
+           OpSpec('HARD_SWISH', [3], [4]),
+           OpSpec('DEPTHWISE_CONV_2D', [4, 5, 6], [7], 'DepthwiseConv2DOptions', dict(conv_opts, DepthMultiplier=1)),
+           OpSpec('LOGISTIC', [7], [8]),
+           OpSpec('MUL', [7, 8], [9], 'MulOptions', {'FusedActivationFunction': 0}),
+           OpSpec('TANH', [9], [10])]
+    return build_model(ops, [0], [10], tensors), f'ACTIVATION_CHAIN shape={shape} in=({s_x:.4g},{z_x})'
+
+
 def random_softmax(rng):
     rows = int(rng.integers(1, 4))
     depth = int(rng.integers(1, 40))
@@ -588,6 +792,13 @@ GENERATORS = {
     'mul': lambda rng: random_add(rng, 'MUL'),
     'mean': _single(random_mean),
     'strided_slice': _single(random_strided_slice),
+    'broadcast': random_broadcast,
+    'transpose_conv': _single(random_transpose_conv),
+    'depthwise_multiplier_dilation': _single(random_depthwise_multiplier_dilation),
+    'logistic': _single(lambda rng: random_logistic_tanh(rng, 'LOGISTIC')),
+    'tanh': _single(lambda rng: random_logistic_tanh(rng, 'TANH')),
+    'hard_swish': _single(random_hard_swish),
+    'activation_chain': random_activation_chain,
 }
 
 
@@ -595,7 +806,9 @@ GENERATORS = {
 # one does not change the cases of the others.
 KIND_SEEDS = ['add', 'avgpool2d', 'conv2d', 'depthwise_conv2d', 'fully_connected', 'softmax',
               'maxpool2d', 'pad', 'concatenation', 'quantize_io',
-              'activation', 'sub', 'mul', 'mean', 'strided_slice']
+              'activation', 'sub', 'mul', 'mean', 'strided_slice', 'broadcast',
+              'transpose_conv', 'depthwise_multiplier_dilation',
+              'logistic', 'tanh', 'hard_swish', 'activation_chain']
 
 
 def make_case(kind, index, base_seed=2024):
@@ -781,3 +994,135 @@ def special_cases():
     cases.append(('conv_k4608', single_op_model(_conv_spec(
         rng, (1, 2, 2, 512), 0.02, 3, (3, 3), (1, 1), 'SAME', 8, act='RELU'))))
     return cases
+
+
+# ---------------------------------------------------------------------------
+# Models with several inputs and outputs.
+
+_DW_1X1 = {'Padding': 1, 'StrideW': 1, 'StrideH': 1, 'FusedActivationFunction': 0,
+           'DilationWFactor': 1, 'DilationHFactor': 1}
+
+
+def random_multi_io(rng):
+    """Two or three inputs of different types and sizes (int8, and uint8 or float32
+    through QUANTIZE) -> ADD or CONCATENATION -> two or three heads (FULLY_CONNECTED
+    + SOFTMAX, a 1x1 CONV_2D out as int8, uint8 or float32, and a FULLY_CONNECTED
+    on the third input).  The model's input and output lists are shuffled, so their
+    order differs from the tensors'.  Returns (model_bytes, description)."""
+    tensors, ops = [], []
+
+    def tensor(*args, **kw):
+        tensors.append(TensorSpec(*args, **kw))
+        return len(tensors) - 1
+
+    def to_int8(x, shape, dtype, scale, zp):
+        """A model input of `dtype`, quantised to int8 (scale, zp) when it is not int8."""
+        if dtype == np.int8:
+            return x
+        q = tensor(shape, np.int8, scale, zp, name=f'q{x}')
+        ops.append(OpSpec('QUANTIZE', [x], [q]))
+        return q
+
+    def io_type(choices):
+        return [np.int8, np.uint8, np.float32][int(rng.choice(choices))]
+
+    def fully_connected(x, depth, in_scale, units, act=0):
+        f_scale = _rand_scale(rng, 1e-3, 0.05)
+        w = tensor((units, depth), np.int8, f_scale, 0, 0, rng.integers(-127, 128, size=(units, depth)).astype(np.int8))
+        b = tensor((units,), np.int32, in_scale * f_scale, 0, 0, rng.integers(-3000, 3001, size=units).astype(np.int32))
+        out_scale = float(np.float32(in_scale * f_scale * np.sqrt(depth) * 80 * rng.uniform(0.5, 1.5)))
+        y = tensor((1, units), np.int8, out_scale, int(rng.integers(-128, 128)))
+        ops.append(OpSpec('FULLY_CONNECTED', [x, w, b], [y], 'FullyConnectedOptions', {'FusedActivationFunction': act}))
+        return y
+
+    h, w_, c = (int(v) for v in rng.integers(1, 6, size=3))
+    shape = (1, h, w_, c)
+    s0, z0 = _rand_scale(rng, 0.01, 0.2), int(rng.integers(-128, 128))
+    x0 = tensor(shape, np.int8, s0, z0, name='x0')
+    concat = bool(rng.random() < 0.5)
+    t1 = io_type([0, 1, 2])
+    s1, z1 = (s0, z0) if concat else (_rand_scale(rng, 0.01, 0.2), int(rng.integers(-128, 128)))
+    if t1 == np.int8:
+        x1 = tensor(shape, np.int8, s1, z1, name='x1')
+    elif t1 == np.uint8:
+        x1 = tensor(shape, np.uint8, _rand_scale(rng, 0.01, 0.2), int(rng.integers(0, 256)), name='x1')
+    else:
+        x1 = tensor(shape, np.float32, name='x1')
+    x1q = to_int8(x1, shape, t1, s1, z1)
+    if concat:  # CONCATENATION keeps its operands' quantisation
+        cm, sm, zm = 2 * c, s0, z0
+        m = tensor((1, h, w_, cm), np.int8, sm, zm, name='merged')
+        ops.append(OpSpec('CONCATENATION', [x0, x1q], [m], 'ConcatenationOptions', {'Axis': 3}))
+    else:
+        cm, sm, zm = c, float(np.float32((s0 + s1) * rng.uniform(0.6, 1.2))), int(rng.integers(-128, 128))
+        m = tensor(shape, np.int8, sm, zm, name='merged')
+        ops.append(OpSpec('ADD', [x0, x1q], [m], 'AddOptions', {'FusedActivationFunction': 0}))
+
+    outputs = []
+    # Head A: classifier.
+    units = int(rng.integers(2, 13))
+    logits = fully_connected(m, h * w_ * cm, sm, units)
+    probs = tensor((1, units), np.int8, 1.0 / 256, -128, name='probs')
+    ops.append(OpSpec('SOFTMAX', [logits], [probs], 'SoftmaxOptions', {'Beta': 1.0}))
+    outputs.append(probs)
+    # Head B: a 1x1 convolution, out as int8, uint8 or float32.
+    k = int(rng.integers(1, 7))
+    fs = [_rand_scale(rng, 2e-3, 0.03) for _ in range(k)]
+    wk = tensor((k, 1, 1, cm), np.int8, fs, 0, 0, rng.integers(-127, 128, size=(k, 1, 1, cm)).astype(np.int8))
+    bk = tensor((k,), np.int32, [sm * f for f in fs], 0, 0, rng.integers(-2000, 2001, size=k).astype(np.int32))
+    sy = float(np.float32(sm * float(np.median(fs)) * np.sqrt(cm) * 80))
+    y = tensor((1, h, w_, k), np.int8, sy, int(rng.integers(-128, 128)), name='features')
+    ops.append(OpSpec('CONV_2D', [m, wk, bk], [y], 'Conv2DOptions', _DW_1X1))
+    t_out = io_type([0, 1, 2])
+    if t_out == np.int8:
+        outputs.append(y)
+    elif t_out == np.uint8:
+        yu = tensor((1, h, w_, k), np.uint8, _rand_scale(rng, 0.01, 0.5), int(rng.integers(0, 256)), name='features_u8')
+        ops.append(OpSpec('QUANTIZE', [y], [yu]))
+        outputs.append(yu)
+    else:
+        yf = tensor((1, h, w_, k), np.float32, name='features_f32')
+        ops.append(OpSpec('DEQUANTIZE', [y], [yf]))
+        outputs.append(yf)
+    inputs = [x0, x1]
+    # Head C: a third input of its own size and type, through a FULLY_CONNECTED.
+    if rng.random() < 0.6:
+        depth = int(rng.integers(1, 40))
+        t2 = io_type([0, 2])
+        s2, z2 = _rand_scale(rng, 0.01, 0.2), int(rng.integers(-128, 128))
+        x2 = tensor((1, depth), np.int8 if t2 == np.int8 else np.float32, s2 if t2 == np.int8 else None,
+                    z2 if t2 == np.int8 else None, name='x2')
+        inputs.append(x2)
+        outputs.append(fully_connected(to_int8(x2, (1, depth), t2, s2, z2), depth, s2, int(rng.integers(1, 20)), act=1))
+    rng.shuffle(inputs)
+    rng.shuffle(outputs)
+    desc = (f'multi-io {"CONCATENATION" if concat else "ADD"} shape={shape} in=' +
+            ','.join(f'{np.dtype(tensors[i].dtype).name}{list(tensors[i].shape)}' for i in inputs) + ' out=' +
+            ','.join(f'{np.dtype(tensors[i].dtype).name}{list(tensors[i].shape)}' for i in outputs))
+    return build_model(ops, [int(i) for i in inputs], [int(i) for i in outputs], tensors), desc
+
+
+def make_multi_io_case(index, base_seed=2024):
+    """Deterministic multi-input/multi-output case `index`: (model_bytes, description)."""
+    return random_multi_io(np.random.default_rng([base_seed, 1000, index]))
+
+
+def multi_io_inputs(rng, model_bytes, count):
+    """`count` input rows (int8 view) for a model of several inputs, each row
+    the inputs concatenated in input order: int8/uint8 inputs any byte, float32
+    inputs spanning their QUANTIZE's int8 range and 20 % beyond."""
+    from modelc.reader import read_model
+
+    g = read_model(model_bytes)
+    parts = []
+    for i in g.inputs:
+        t = g.tensors[i]
+        if t.dtype != 'FLOAT32':
+            parts.append(rng.integers(-128, 128, size=(count, t.nbytes)).astype(np.int8))
+            continue
+        q = g.tensors[next(op.outputs[0] for op in g.operators if op.inputs[0] == i)]
+        lo, hi = (-128 - q.zero_point) * q.scale, (127 - q.zero_point) * q.scale
+        span = hi - lo
+        parts.append(rng.uniform(lo - 0.2 * span, hi + 0.2 * span, size=(count, t.size)).astype(np.float32)
+                     .view(np.int8))
+    return np.concatenate(parts, axis=1)

@@ -3,7 +3,8 @@
  *
  * The input offset leaves the inner loop: sum((x + off) * w) equals
  * sum(x * w) + off * sum(w), so the effective bias of each channel takes
- * off * sum(w) once per call and the dot products run on raw int8 with
+ * off * sum(w) once per model (tp_conv2d_s8_prepare, into the layer's work
+ * area) and the dot products run on raw int8 with
  * VMLADAVA.S8 (sixteen multiply-accumulates into a scalar per instruction).
  * A padded tap holds the input zero point, x = -off, and adds
  * (x + off) * w = 0, as the reference's skipped tap does. All sums are
@@ -17,20 +18,49 @@
  * shift, tp_opt.h's tier 2 form) when every channel allows it, else
  * tp_opt.h's per-channel routine (any tier). */
 #include "tp_mve.h"
+#include "tp_prepare.h"
 
 #define tp_conv2d_s8 tp_conv2d_s8_ref
+#define tp_conv2d_s8_prepare tp_conv2d_s8_prepare_ref
 #include "../conv2d_s8.c"
+#undef tp_conv2d_s8_prepare
 #undef tp_conv2d_s8
 
 #define MVE_KMAX 4608      /* taps per output (k_h * k_w * in_c): up to 3x3x512 */
 #define MVE_CMAX TP_MVE_CMAX
 
-static tp_rq_t mve_rq[MVE_CMAX];
-static int32_t mve_bias[MVE_CMAX];   /* bias + input_offset * (sum of the channel's weights) */
 static int8_t mve_col[2 * MVE_KMAX];   /* two pixels' fields */
 static int8_t mve_scratch[MVE_CMAX];   /* the odd pixel's second copy */
 
-static tp_mve_rq_t mve_vrq;   /* vector requantisation, when every channel allows it */
+/* A layer's work area (tp_prepare.h), filled once by mve_prepare: this
+ * header, then per channel the bias with the input offset folded in
+ * (bias + input_offset * sum of the channel's weights), then either the
+ * four arrays of the vector requantisation (when every channel allows it)
+ * or a tp_rq_t per channel. */
+typedef struct {
+    int32_t ready;          /* MVE_WORK_READY once prepared */
+    int32_t runs;           /* 0: the shape is out of range, the reference kernel runs */
+    int32_t vector_rq;
+    int32_t reserved;
+} mve_work_t;
+
+#define MVE_WORK_READY 0x6d766563   /* "mvec" */
+#define MVE_WORK_HEAD 4             /* words */
+_Static_assert(sizeof(mve_work_t) == 4 * MVE_WORK_HEAD, "work header");
+_Static_assert(TP_CONV2D_S8_WORK_WORDS(1, 4) >= MVE_WORK_HEAD + 1 + sizeof(tp_rq_t) / 4
+               && TP_CONV2D_S8_WORK_WORDS(1, 4) >= MVE_WORK_HEAD + 1 + 4,
+               "tp_prepare.h leaves room for the bias and either requantisation per channel");
+
+/* What pixel_pair reads, from the work area. */
+typedef struct {
+    const int32_t *bias;
+    const tp_rq_t *rq;                              /* vector_rq 0 */
+    const int32_t *lsh, *mult, *rnd, *neg_e;        /* vector_rq 1 */
+    int32_t vector_rq;
+} mve_prep_t;
+
+static int32_t mve_call_work[TP_CONV2D_S8_WORK_WORDS(MVE_CMAX, 4)];
+static tp_mve_rq_t mve_vrq;   /* the vector constants while preparing */
 
 static int32_t weight_sum(const int8_t *w, int32_t K)
 {
@@ -120,8 +150,10 @@ static inline void dot_2x2(const int8_t *x, const int8_t *y, const int8_t *f0, c
  * x again for an odd pixel out, with outB a scratch row). */
 static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, int32_t K,
                        int32_t out_c, int8_t *outA, int8_t *outB, int32_t lo, int32_t hi,
-                       int vector_rq)
+                       const mve_prep_t *prep)
 {
+    const int32_t *const bias = prep->bias;
+    const tp_rq_t *const rq = prep->rq;
     /* The four requantised bytes go to outA[oc], outA[oc + 1], outB[oc],
      * outB[oc + 1]. */
     const uint32_t d = (uint32_t)(outB - outA);
@@ -133,56 +165,110 @@ static void pixel_pair(const int8_t *x, const int8_t *y, const int8_t *filter, i
     int32_t oc = 0;
     for (; oc + 2 <= out_c; oc += 2) {
         const int8_t *f0 = filter + (size_t)oc * K;
-        int32_t acc[4] = {mve_bias[oc], mve_bias[oc + 1], mve_bias[oc], mve_bias[oc + 1]};
+        int32_t acc[4] = {bias[oc], bias[oc + 1], bias[oc], bias[oc + 1]};
         dot_2x2(x, y, f0, f0 + K, K, acc);
-        if (vector_rq) {
+        if (prep->vector_rq) {
             /* lanes (A c, A c+1, B c, B c+1): constants of c, c+1 twice */
             const int32x4_t v = tp_mve_requantize(
-                vldrwq_s32(acc), vldrwq_gather_shifted_offset_s32(&mve_vrq.lsh[oc], pair),
-                vldrwq_gather_shifted_offset_s32(&mve_vrq.mult[oc], pair),
-                vldrwq_gather_shifted_offset_s32(&mve_vrq.rnd[oc], pair),
-                vldrwq_gather_shifted_offset_s32(&mve_vrq.neg_e[oc], pair), lo4, hi4);
+                vldrwq_s32(acc), vldrwq_gather_shifted_offset_s32(&prep->lsh[oc], pair),
+                vldrwq_gather_shifted_offset_s32(&prep->mult[oc], pair),
+                vldrwq_gather_shifted_offset_s32(&prep->rnd[oc], pair),
+                vldrwq_gather_shifted_offset_s32(&prep->neg_e[oc], pair), lo4, hi4);
             vstrbq_scatter_offset_s32(outA + oc, offsets, v);
             continue;
         }
-        outA[oc] = out8(acc[0], &mve_rq[oc], lo, hi);
-        outA[oc + 1] = out8(acc[1], &mve_rq[oc + 1], lo, hi);
-        outB[oc] = out8(acc[2], &mve_rq[oc], lo, hi);
-        outB[oc + 1] = out8(acc[3], &mve_rq[oc + 1], lo, hi);
+        outA[oc] = out8(acc[0], &rq[oc], lo, hi);
+        outA[oc + 1] = out8(acc[1], &rq[oc + 1], lo, hi);
+        outB[oc] = out8(acc[2], &rq[oc], lo, hi);
+        outB[oc + 1] = out8(acc[3], &rq[oc + 1], lo, hi);
     }
     if (oc < out_c) {
         const int8_t *f = filter + (size_t)oc * K;
-        int32_t a = mve_bias[oc], b = a;
+        int32_t a = bias[oc], b = a;
         for (int32_t k = 0; k < K; k += 16) {
             const mve_pred16_t pr = vctp8q((uint32_t)(K - k));
             const int8x16_t w = vldrbq_z_s8(f + k, pr);
             a = vmladavaq_p_s8(a, vldrbq_z_s8(x + k, pr), w, pr);
             b = vmladavaq_p_s8(b, vldrbq_z_s8(y + k, pr), w, pr);
         }
-        outA[oc] = out8(a, &mve_rq[oc], lo, hi);
-        outB[oc] = out8(b, &mve_rq[oc], lo, hi);
+        outA[oc] = out8(a, &rq[oc], lo, hi);
+        outB[oc] = out8(b, &rq[oc], lo, hi);
     }
+}
+
+/* The kernel's buffers hold the layer. */
+static int fits_the_buffers(const tp_conv2d_s8_params_t *p)
+{
+    const int32_t K = p->k_h * p->k_w * p->in_c;
+    return K > 0 && K <= MVE_KMAX && p->out_c <= MVE_CMAX;
+}
+
+static void mve_prepare(int32_t *work, const tp_conv2d_s8_params_t *p, const int8_t *filter,
+                        const int32_t *bias)
+{
+    mve_work_t *const w = (mve_work_t *)work;
+    w->runs = fits_the_buffers(p);
+    w->vector_rq = 0;
+    if (w->runs) {
+        const int32_t K = p->k_h * p->k_w * p->in_c, n = p->out_c;
+        int32_t *const folded = work + MVE_WORK_HEAD;
+        tp_rq_t *const rq = (tp_rq_t *)(folded + n);
+        const uint32_t bound = tp_dot_bound(K, p->input_offset, 0);
+        for (int32_t oc = 0; oc < n; ++oc) {
+            const int32_t b = bias ? bias[oc] : 0;
+            const int8_t *f = filter + (size_t)oc * K;
+            folded[oc] = (int32_t)((uint32_t)b + (uint32_t)p->input_offset * (uint32_t)weight_sum(f, K));
+            tp_rq_prepare(&rq[oc], p->out_mult[oc], p->out_shift[oc], tp_add_bound(bound, b),
+                          p->output_offset);
+        }
+        w->vector_rq = (n & 1) == 0
+            && tp_mve_rq_prepare(&mve_vrq, rq, n, K, p->input_offset, bias, p->out_mult,
+                                 p->out_shift, p->output_offset, p->act_min, p->act_max);
+        if (w->vector_rq) {   /* the four arrays in place of the tp_rq_t */
+            int32_t *v = folded + n;
+            memcpy(v, mve_vrq.lsh, (size_t)n * 4);
+            memcpy(v + n, mve_vrq.mult, (size_t)n * 4);
+            memcpy(v + 2 * n, mve_vrq.rnd, (size_t)n * 4);
+            memcpy(v + 3 * n, mve_vrq.neg_e, (size_t)n * 4);
+        }
+    }
+    w->ready = MVE_WORK_READY;
+}
+
+void tp_conv2d_s8_prepare(const tp_conv2d_s8_params_t *p, const int8_t *filter,
+                          const int32_t *bias)
+{
+    if (p->work != NULL) {
+        mve_prepare(p->work, p, filter, bias);
+    }
+}
+
+/* The layer's prepared work area (as the DSP set's conv_work). */
+static int32_t *mve_work(const tp_conv2d_s8_params_t *p, const int8_t *filter, const int32_t *bias)
+{
+    int32_t *work = p->work;
+    if (work == NULL) {
+        work = mve_call_work;
+        mve_prepare(work, p, filter, bias);
+    } else if (((const mve_work_t *)work)->ready != MVE_WORK_READY) {
+        mve_prepare(work, p, filter, bias);   /* model_prepare() was not called */
+    }
+    return work;
 }
 
 void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output)
 {
-    const int32_t K = p->k_h * p->k_w * p->in_c;
-    if (K > MVE_KMAX || p->out_c > MVE_CMAX || K <= 0) {
+    int32_t *const work = mve_work(p, filter, bias);
+    const mve_work_t *const w = (const mve_work_t *)work;
+    if (!w->runs) {
         tp_conv2d_s8_ref(p, input, filter, bias, output);
         return;
     }
-    const uint32_t bound = tp_dot_bound(K, p->input_offset, 0);
-    for (int32_t oc = 0; oc < p->out_c; ++oc) {
-        const int32_t b = bias ? bias[oc] : 0;
-        const int8_t *w = filter + (size_t)oc * K;
-        mve_bias[oc] = (int32_t)((uint32_t)b + (uint32_t)p->input_offset * (uint32_t)weight_sum(w, K));
-        tp_rq_prepare(&mve_rq[oc], p->out_mult[oc], p->out_shift[oc], tp_add_bound(bound, b),
-                      p->output_offset);
-    }
-    const int vector_rq = (p->out_c & 1) == 0
-        && tp_mve_rq_prepare(&mve_vrq, mve_rq, p->out_c, K, p->input_offset, bias, p->out_mult,
-                             p->out_shift, p->output_offset, p->act_min, p->act_max);
+    const int32_t K = p->k_h * p->k_w * p->in_c, n = p->out_c;
+    const int32_t *const folded = work + MVE_WORK_HEAD;
+    const int32_t *const v = folded + n;
+    const mve_prep_t prep = {folded, (const tp_rq_t *)v, v, v + n, v + 2 * n, v + 3 * n, w->vector_rq};
     const size_t in_size = (size_t)p->in_h * p->in_w * p->in_c;
     const int32_t npix = p->out_h * p->out_w;
     for (int32_t b = 0; b < p->batches; ++b) {
@@ -194,7 +280,7 @@ void tp_conv2d_s8(const tp_conv2d_s8_params_t *p, const int8_t *input,
             const int8_t *y = j > i ? gather(p, in_b, j / p->out_w, j % p->out_w, mve_col + K) : x;
             int8_t *outA = out_b + (size_t)i * p->out_c;
             pixel_pair(x, y, filter, K, p->out_c, outA, j > i ? outA + p->out_c : mve_scratch,
-                       p->act_min, p->act_max, vector_rq);
+                       p->act_min, p->act_max, &prep);
         }
     }
 }

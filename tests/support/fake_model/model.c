@@ -19,6 +19,10 @@ int8_t *model_output(void)
     return arena + MODEL_INPUT_BYTES;
 }
 
+void model_prepare(void)
+{
+}
+
 void model_invoke(void)
 {
     memcpy(model_output(), model_input(), MODEL_OUTPUT_BYTES);

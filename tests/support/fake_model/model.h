@@ -47,6 +47,7 @@
 
 int8_t *model_input(void);
 int8_t *model_output(void);
+void model_prepare(void);
 void model_invoke(void);
 
 #endif
