@@ -522,7 +522,7 @@ def serve_cmd(target: str | None, platform_name: str | None, pace: bool, link: P
     cpi = _serve_cpi(platform, firmware, icount, window)
     server = Server(platform, firmware, pace=pace, link=link, icount=icount, command_timeout=command_timeout,
                     cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n), exact_windows=energy,
-                    window=window)
+                    window=window, memory_for=_window_memory(platform, firmware, icount) if energy else None)
     bench = None
     if model is not None:
         from harness.benchdevices import EnergyBench
@@ -582,7 +582,8 @@ def runner_cmd(runner_dir: Path, runner_args: tuple[str, ...], target: str, plat
     window = _window(firmware, None)
     cpi = _serve_cpi(platform, firmware, False, window)
     server = Server(platform, firmware, pace=pace, cycles_for=(lambda n: round(n * cpi)) if cpi else (lambda n: n),
-                    exact_windows=mode == "e", window=window)
+                    exact_windows=mode == "e", window=window,
+                    memory_for=_window_memory(platform, firmware, False) if mode == "e" else None)
     device = server
     try:
         if model is not None:
@@ -619,6 +620,12 @@ def _energy_model(platform):
                        f"use one of: {have}", EXIT_USAGE)
     return model
 
+
+def _window_memory(platform, firmware: FirmwareImage, icount: bool):
+    """Per-input memory counts for exact energy windows on boards with memory timing (None elsewhere)."""
+    from harness.runner import memory_per_input
+
+    return memory_per_input(platform, firmware, icount) if platform.memory_timing.modelled else None
 
 def _bounded_input(stream, name: str) -> bytes:
     """UART input for exec, refused past MAX_INPUT_BYTES (/dev/zero would fill memory)."""

@@ -167,6 +167,17 @@ def measure_memory(platform: Platform, firmware: FirmwareImage, sample: Sample, 
     return counts[1].minus(counts[0]).scaled(1 / iterations)
 
 
+def memory_per_input(platform: Platform, firmware: FirmwareImage,
+                     icount: bool = False) -> Callable[[bytes], MemoryCounts | None]:
+    """measure_memory for raw input bytes, once per distinct input (serve's exact energy windows)."""
+    measured: dict[bytes, MemoryCounts | None] = {}
+
+    def counts(data: bytes) -> MemoryCounts | None:
+        if data not in measured:
+            measured[data] = measure_memory(platform, firmware, Sample("served", None, data, "served"), icount=icount)
+        return measured[data]
+    return counts
+
 def per_inference(estimate, iterations: int) -> dict:
     """The memory model's part of a window's estimate, per inference."""
     def scaled(table: dict) -> dict:

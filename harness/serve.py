@@ -94,6 +94,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.loadedinput import LoadedInput
 from harness.target import Window, find_window
 from platforms import Platform
 from sim import Emulator, RunOptions, open_emulator
@@ -101,6 +102,7 @@ from sim.cycles import estimate_cycles
 from sim.plugin import window_blocks
 from sim.elf import FirmwareImage
 from sim.errors import FirmwareTimeout, SimError
+from sim.memory import MemoryCounts
 from tinyperf_errors import EXIT_USAGE, TinyperfError
 
 BOOT_TIMEOUT_S = 10.0  # boot banner up to m-ready
@@ -272,7 +274,7 @@ class Server:
                  cycles_for: Callable[[int], int] = identity, backend: str = "qemu",
                  note: Callable[[str], None] | None = None, command_timeout: float = COMMAND_TIMEOUT_S,
                  on_edge: Callable[[str, float, float | None], None] | None = None, exact_windows: bool = False,
-                 window: Window | None = None):
+                 window: Window | None = None, memory_for: Callable[[bytes], MemoryCounts | None] | None = None):
         self.platform = platform
         self.firmware = firmware
         self.window = window or find_window(firmware)
@@ -285,6 +287,11 @@ class Server:
         self.options = (self.window.run_options(icount=icount, profile=exact_windows) if self.window
                         else RunOptions(icount=icount, profile=exact_windows))
         self.exact_windows = exact_windows
+        # Boards with memory timing: a window's stalls depend on its input, so exact windows
+        # follow the loaded input (LoadedInput) and measure its memory counts (memory_for), as
+        # `tinyperf run --mode energy` does per input.
+        self.loaded = LoadedInput()
+        self.memory_for = memory_for
         self.note = note or (lambda text: print(f"tinyperf: {text}", file=sys.stderr, flush=True))
         self.pacer = Pacer(platform.clock_mhz, cycles_for, pace)
         # Called with ("begin" | "end", board us, exact window us or None) as the window's T0 / T1
@@ -429,6 +436,7 @@ class Server:
                 continue
             text = bytes(self._partial) + b"%"
             self._partial.clear()
+            self.loaded.feed(text)
             if is_file_load(text):
                 with self._lock:
                     self._outstanding.append(_Command(text, 0, reply=FILE_LOAD_REFUSED))
@@ -520,10 +528,22 @@ class Server:
             self._answer_refused()
 
     def _window_us(self) -> float | None:
-        """The last window's modeled microseconds from its per-block counts (exact_windows)."""
+        """The last window's modeled microseconds from its per-block counts (exact_windows), with
+        the loaded input's memory stalls on boards with memory timing; None falls back to the CPI."""
         emulator = self._emulator
-        if emulator is None or self.window is None or self.platform.memory_timing.modelled:
-            return None  # memory-timed boards: the stalls are in the calibrated CPI, not in the blocks
+        if emulator is None or self.window is None:
+            return None
+        memory = None
+        if self.platform.memory_timing.modelled:
+            data, iterations = self.loaded.data, self.loaded.iterations
+            try:
+                counts = self.memory_for(data) if self.memory_for and data is not None and iterations else None
+            except TinyperfError as err:  # the measuring emulator failed: this window keeps the CPI's length
+                self.note(f"serve: the memory of this window's input could not be measured ({err})")
+                return None
+            if counts is None:
+                return None
+            memory = counts.scaled(iterations)
         begin, end = self.window.begin, self.window.end
         deadline = time.monotonic() + MARKER_WAIT_S
         while time.monotonic() < deadline:  # the end snapshot may trail the end record
@@ -532,7 +552,7 @@ class Server:
             except SimError:
                 return None
             if blocks:
-                return estimate_cycles(self.firmware, self.platform, blocks).cycles / self.platform.clock_mhz
+                return estimate_cycles(self.firmware, self.platform, blocks, memory).cycles / self.platform.clock_mhz
             time.sleep(0.01)
         return None
 

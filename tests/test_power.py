@@ -77,6 +77,23 @@ def test_board_platforms_model_their_own_part():
         assert load_power_model(get_platform(name).power, name).model == model
 
 
+def test_board_platforms_are_modeled_at_the_runners_lpm01a_supply():
+    # The official runner's device list sets the LPM01A to 1.8 V (devices_kws_ic_vww.yaml), and the
+    # published NUCLEO-L4R5ZI and NUCLEO-U575ZI-Q energy runs were made at 1.8 V.
+    for name in ("nucleo-l4r5zi", "nucleo-u575zi", "nucleo-h7a3zi", "nrf5340-app"):
+        assert load_power_model(get_platform(name).power, name).supply_v == 1.8
+    l4r5 = load_power_model(get_platform("nucleo-l4r5zi").power)
+    assert l4r5.run_power_mw(120) == pytest.approx(0.110 * 120 * 1.8)  # LDO: the current does not follow VDD
+
+
+def test_unchecked_tables_say_where_the_datasheet_was_looked_for():
+    for platform in (p for p in catalog().values() if p.power):
+        checked = platform.power.get("checked")
+        assert isinstance(checked, bool), f"{platform.name}: [power] needs checked = true/false"
+        block = platform.source.read_text().split("[power]", 1)[1]
+        if not checked:
+            assert "Re-read 2026-12-04" in block and "stored sources" in block, platform.name
+
 def test_lpm_ascii_dec_round_trips_four_digits():
     assert lpm_text(6.409e-4) == "6409-07" and lpm_value("6409-07") == pytest.approx(6.409e-4)
     assert lpm_text(0.99996e-3) == "1000-06"  # a rounding carry keeps four digits
