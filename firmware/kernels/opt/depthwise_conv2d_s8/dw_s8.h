@@ -26,6 +26,17 @@
 
 #if TP_OPT_SIMD
 
+/* Inline-asm text: one tap of four channels. X names the operand holding the
+ * four int8 inputs (destroyed); we and wo hold the tap's weights of the even
+ * and odd channels as 16-bit lanes; a0..a3 accumulate; e is scratch. */
+#define DW_TAP4_ASM(X)                                   \
+    "sxtb16  %[e], %[" X "]\n\t"                          \
+    "sxtb16  %[" X "], %[" X "], ror #8\n\t"               \
+    "smlabb  %[a0], %[e], %[we], %[a0]\n\t"               \
+    "smlatt  %[a2], %[e], %[we], %[a2]\n\t"               \
+    "smlabb  %[a1], %[" X "], %[wo], %[a1]\n\t"           \
+    "smlatt  %[a3], %[" X "], %[wo], %[a3]\n\t"
+
 #define DW_TMAX 32         /* taps (k_h * k_w): the generic and multiplier paths' tap tables */
 #define DW_K 3             /* kernel side of the 3x3 paths */
 #define DW_RBUF 8192       /* bytes of padded input rows (planes, rows paths) */

@@ -237,12 +237,7 @@ static inline __attribute__((always_inline)) uint32_t dw_single(const int8_t *b,
         "ldr     %[x], [%[b], %[x]]\n\t"
         "ldr     %[we], [%[s]], #4\n\t"
         "ldr     %[wo], [%[s]], #4\n\t"
-        "sxtb16  %[e], %[x]\n\t"
-        "sxtb16  %[x], %[x], ror #8\n\t"
-        "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
-        "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
-        "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
-        "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+        DW_TAP4_ASM("x")
         ".endr\n\t"
         /* x, we, wo become shift, mult, rnd */
         DW_RQ_LOAD("we", "wo", "x")

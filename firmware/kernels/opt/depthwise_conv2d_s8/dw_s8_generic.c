@@ -58,20 +58,10 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
             "ldr     %[p1], [%[p1], %[c0]]\n\t"
             "ldr     %[we], [%[w]], #4\n\t"
             "ldr     %[wo], [%[w]], #4\n\t"
-            "sxtb16  %[e], %[x]\n\t"
-            "sxtb16  %[x], %[x], ror #8\n\t"
-            "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
-            "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
-            "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
-            "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+            DW_TAP4_ASM("x")
             "ldr     %[we], [%[w]], #4\n\t"
             "ldr     %[wo], [%[w]], #4\n\t"
-            "sxtb16  %[e], %[p1]\n\t"
-            "sxtb16  %[p1], %[p1], ror #8\n\t"
-            "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
-            "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
-            "smlabb  %[a1], %[p1], %[wo], %[a1]\n\t"
-            "smlatt  %[a3], %[p1], %[wo], %[a3]\n\t"
+            DW_TAP4_ASM("p1")
             ".endr\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
               [tp] "+r"(taps), [w] "+r"(w),
@@ -90,12 +80,7 @@ static inline void dw_group(const int8_t *const *taps, const uint32_t *w, int32_
         "ldr     %[x], [%[tp]], #4\n\t"
         "ldr     %[x], [%[x], %[c0]]\n\t"
         "ldrd    %[we], %[wo], [%[w]], #8\n\t"
-        "sxtb16  %[e], %[x]\n\t"
-        "sxtb16  %[x], %[x], ror #8\n\t"
-        "smlabb  %[a0], %[e], %[we], %[a0]\n\t"
-        "smlatt  %[a2], %[e], %[we], %[a2]\n\t"
-        "smlabb  %[a1], %[x], %[wo], %[a1]\n\t"
-        "smlatt  %[a3], %[x], %[wo], %[a3]\n\t"
+        DW_TAP4_ASM("x")
         ".endr\n\t"
         "subs    %[n], %[n], #1\n\t"
         "bne     1b\n\t"
